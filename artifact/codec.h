@@ -1,0 +1,49 @@
+/*
+ * Streaming decompression of one member: gzip, xz, zstd or stored.  The
+ * compression is decided by the member's name suffix, as mender-artifact does.
+ */
+#ifndef AF_CODEC_H
+#define AF_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "artifact/error.h"
+
+enum af_compression {
+	AF_COMP_NONE,
+	AF_COMP_GZIP,
+	AF_COMP_XZ,
+	AF_COMP_ZSTD,
+};
+
+/*
+ * The compression named by the suffix after ".tar" in a member name
+ * ("header.tar.gz" gives gzip); suffix_out, if not NULL, gets the suffix
+ * (".tar.gz").  Returns false when the name has no ".tar" suffix we know.
+ */
+bool af_compression_from_name(const char *name, enum af_compression *out,
+    const char **suffix_out);
+const char *af_compression_name(enum af_compression comp);
+
+struct af_codec;
+
+struct af_codec *af_codec_new(enum af_compression comp);
+void af_codec_free(struct af_codec *codec);
+/* Back to the start of a stream. */
+enum af_err af_codec_reset(struct af_codec *codec);
+
+/*
+ * Decompresses from *in (advancing it and *in_len) into *out (advancing it and
+ * *out_len).  Sets *done when the compressed stream ended; what follows it is
+ * not data.  A call with *in_len == 0 says the input is over: it flushes what
+ * is pending and sets *done only if the stream was complete, so a caller that
+ * gets neither output nor *done then has a truncated stream.  On AF_ECORRUPT,
+ * why says what the decoder reported.
+ */
+enum af_err af_codec_run(struct af_codec *codec, const uint8_t **in,
+    size_t *in_len, uint8_t **out, size_t *out_len, bool *done,
+    char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * The JSON members of a header: header-info, headers/0000/type-info and
+ * headers/0000/meta-data, checked against the rules both Mender readers
+ * enforce (spec §7, §10), reading the strictest of the two where they differ.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact/header.h"
+
+#define MAX_JSON (1u << 20)
+
+struct ctx {
+	struct af_header *h;
+	const struct af_header_parse_args *args;
+	struct af_problems *problems;
+	char where[64];
+};
+
+static void
+err_at(struct ctx *c, const char *file, enum af_severity sev, const char *text)
+{
+	snprintf(c->where, sizeof(c->where), "%s/%s", c->args->dir, file);
+	af_problem_add(c->problems, sev, c->where, "%s", text);
+}
+
+/* Parses a JSON member; NULL (with a problem) if absent, too big or malformed. */
+static cJSON *
+load(struct ctx *c, const char *path, bool required)
+{
+	const struct af_header_file *f = af_header_find(c->h, path);
+	cJSON *json;
+
+	if (f == NULL) {
+		if (required)
+			err_at(c, path, AF_ERROR, "is missing from the header; Mender clients need it");
+		return NULL;
+	}
+	if (f->size > MAX_JSON) {
+		err_at(c, path, AF_ERROR, "is over 1 MiB; no Mender header is this large, so it is "
+		    "not parsed");
+		return NULL;
+	}
+	json = cJSON_ParseWithLength((const char *)f->data, f->size);
+	if (json == NULL)
+		err_at(c, path, AF_ERROR, "is not valid JSON (or nested too deeply)");
+	else if (!cJSON_IsObject(json)) {
+		err_at(c, path, AF_ERROR, "is not a JSON object");
+		cJSON_Delete(json);
+		json = NULL;
+	}
+	return json;
+}
+
+static bool
+is_string_array(const cJSON *a, bool nonempty)
+{
+	const cJSON *item;
+
+	if (!cJSON_IsArray(a) || (nonempty && cJSON_GetArraySize(a) == 0))
+		return false;
+	cJSON_ArrayForEach(item, a)
+		if (!cJSON_IsString(item))
+			return false;
+	return true;
+}
+
+/* Unknown keys: the C++ client ignores them, mender-artifact 3.9 refuses them. */
+static void
+unknown_keys(struct ctx *c, const char *file, const cJSON *obj, const char *const *known)
+{
+	const cJSON *item;
+	char text[200];
+	size_t i;
+
+	cJSON_ArrayForEach(item, obj) {
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(item->string, known[i]) == 0)
+				break;
+		if (known[i] == NULL) {
+			snprintf(text, sizeof(text), "has an unknown key \"%.80s\" (mender-artifact "
+			    "3.9 refuses the artifact; the C++ client ignores it)", item->string);
+			err_at(c, file, AF_WARNING, text);
+		}
+	}
+}
+
+static enum af_err
+take_device_types(struct af_header *h, const cJSON *list)
+{
+	const cJSON *item;
+	size_t n = 0;
+
+	h->device_types = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(char *));
+	if (h->device_types == NULL)
+		return AF_ENOMEM;
+	cJSON_ArrayForEach(item, list) {
+		if ((h->device_types[n] = strdup(item->valuestring)) == NULL)
+			return AF_ENOMEM;
+		h->device_type_count = ++n;
+	}
+	return AF_OK;
+}
+
+static enum af_err
+check_payloads(struct ctx *c, const cJSON *payloads, const char *key)
+{
+	const cJSON *first, *type;
+	char text[160];
+
+	if (!cJSON_IsArray(payloads) || cJSON_GetArraySize(payloads) == 0) {
+		snprintf(text, sizeof(text), "has no \"%s\" list of payloads", key);
+		err_at(c, "header-info", AF_ERROR, text);
+		return AF_OK;
+	}
+	c->h->payload_count = (size_t)cJSON_GetArraySize(payloads);
+	if (c->h->payload_count > 1)
+		err_at(c, "header-info", AF_ERROR, "lists more than one payload; Mender clients "
+		    "install exactly one");
+	first = cJSON_GetArrayItem(payloads, 0);
+	type = cJSON_GetObjectItemCaseSensitive(first, "type");
+	if (cJSON_IsNull(type) && c->args->format_version == 3)
+		return AF_OK;	/* an empty payload: bootstrap artifact */
+	if (!cJSON_IsString(type) || type->valuestring[0] == '\0') {
+		err_at(c, "header-info", AF_ERROR, "payload type must be a non-empty string "
+		    "(or null for an empty payload)");
+		return AF_OK;
+	}
+	c->h->payload_type = strdup(type->valuestring);
+	return c->h->payload_type == NULL ? AF_ENOMEM : AF_OK;
+}
+
+static enum af_err
+check_header_info_v3(struct ctx *c, const cJSON *root)
+{
+	static const char *const keys[] = { "payloads", "artifact_provides",
+	    "artifact_depends", NULL };
+	const cJSON *provides = cJSON_GetObjectItemCaseSensitive(root, "artifact_provides");
+	const cJSON *depends = cJSON_GetObjectItemCaseSensitive(root, "artifact_depends");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(provides, "artifact_name");
+	const cJSON *devices = cJSON_GetObjectItemCaseSensitive(depends, "device_type");
+	enum af_err err;
+
+	unknown_keys(c, "header-info", root, keys);
+	if ((err = check_payloads(c, cJSON_GetObjectItemCaseSensitive(root, "payloads"),
+	    "payloads")) != AF_OK)
+		return err;
+	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
+		err_at(c, "header-info", AF_ERROR, "has no artifact_provides.artifact_name");
+	else if ((c->h->artifact_name = strdup(name->valuestring)) == NULL)
+		return AF_ENOMEM;
+	if (!is_string_array(devices, true)) {
+		err_at(c, "header-info", AF_ERROR, "has no artifact_depends.device_type list; "
+		    "the C++ client refuses such an artifact");
+		return AF_OK;
+	}
+	return take_device_types(c->h, devices);
+}
+
+static enum af_err
+check_header_info_v2(struct ctx *c, const cJSON *root)
+{
+	static const char *const keys[] = { "artifact_name", "updates",
+	    "device_types_compatible", NULL };
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "artifact_name");
+	const cJSON *devices = cJSON_GetObjectItemCaseSensitive(root, "device_types_compatible");
+	enum af_err err;
+
+	unknown_keys(c, "header-info", root, keys);
+	if ((err = check_payloads(c, cJSON_GetObjectItemCaseSensitive(root, "updates"),
+	    "updates")) != AF_OK)
+		return err;
+	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
+		err_at(c, "header-info", AF_ERROR, "has no artifact_name");
+	else if ((c->h->artifact_name = strdup(name->valuestring)) == NULL)
+		return AF_ENOMEM;
+	if (!is_string_array(devices, true)) {
+		err_at(c, "header-info", AF_ERROR, "has no device_types_compatible list");
+		return AF_OK;
+	}
+	return take_device_types(c->h, devices);
+}
+
+static bool
+is_string_map(const cJSON *obj, bool allow_arrays)
+{
+	const cJSON *item;
+
+	if (!cJSON_IsObject(obj))
+		return false;
+	cJSON_ArrayForEach(item, obj)
+		if (!cJSON_IsString(item) && !(allow_arrays && is_string_array(item, false)))
+			return false;
+	return true;
+}
+
+static void
+check_type_info(struct ctx *c, const cJSON *ti)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ti, "type");
+	const cJSON *provides = cJSON_GetObjectItemCaseSensitive(ti, "artifact_provides");
+	const cJSON *depends = cJSON_GetObjectItemCaseSensitive(ti, "artifact_depends");
+	const cJSON *clears = cJSON_GetObjectItemCaseSensitive(ti, "clears_artifact_provides");
+	const char *want = c->h->payload_type;
+	const char *file = "headers/0000/type-info";
+
+	if (provides != NULL && !is_string_map(provides, false))
+		err_at(c, file, AF_ERROR, "artifact_provides must map strings to strings");
+	if (depends != NULL && !is_string_map(depends, true))
+		err_at(c, file, AF_ERROR, "artifact_depends must map strings to strings or lists");
+	if (clears != NULL && !is_string_array(clears, false))
+		err_at(c, file, AF_ERROR, "clears_artifact_provides must be a list of strings");
+	if (c->args->augment || c->args->format_version == 2)
+		return;
+	if (want == NULL) {
+		if (!cJSON_IsNull(type))
+			err_at(c, file, AF_ERROR, "type must be null, as header-info says the payload "
+			    "is empty");
+	} else if (cJSON_IsString(type) && type->valuestring[0] == '\0' &&
+	    strcmp(want, "rootfs-image") == 0) {
+		err_at(c, file, AF_WARNING, "type is \"\" (mender-artifact before 4.3.1 writes "
+		    "this for rootfs-image; mender-artifact 4.4 refuses it, the C++ client "
+		    "accepts it)");
+	} else if (!cJSON_IsString(type) || strcmp(type->valuestring, want) != 0) {
+		err_at(c, file, AF_ERROR, "type does not match the payload type in header-info");
+	}
+}
+
+static void
+check_meta_data(struct ctx *c)
+{
+	const struct af_header_file *f = af_header_find(c->h, "headers/0000/meta-data");
+	const char *file = "headers/0000/meta-data";
+	cJSON *json;
+
+	if (f == NULL)
+		return;
+	c->h->has_meta_data = f->size > 0;
+	if (!c->args->augment && c->h->payload_count > 0 && c->h->payload_type == NULL)
+		err_at(c, file, AF_ERROR, "must not exist in an empty-payload artifact; Mender "
+		    "clients refuse it");
+	if (f->size == 0)
+		return;
+	if (c->h->payload_type != NULL && strcmp(c->h->payload_type, "rootfs-image") == 0 &&
+	    !c->args->augment)
+		err_at(c, file, AF_ERROR, "is not empty, but a rootfs-image carries no meta-data");
+	if ((json = load(c, file, false)) != NULL)
+		cJSON_Delete(json);
+}
+
+enum af_err
+af_header_check_json(struct af_header *h, const struct af_header_parse_args *args,
+    struct af_problems *problems)
+{
+	struct ctx c = { h, args, problems, "" };
+	cJSON *info, *ti;
+	enum af_err err = AF_OK;
+
+	if ((info = load(&c, "header-info", true)) != NULL) {
+		err = args->format_version == 2 ? check_header_info_v2(&c, info) :
+		    check_header_info_v3(&c, info);
+		cJSON_Delete(info);
+		if (err != AF_OK)
+			return err;
+	}
+	if (args->format_version == 2) {
+		cJSON *files = load(&c, "headers/0000/files", true);
+		if (files != NULL && !is_string_array(cJSON_GetObjectItemCaseSensitive(files,
+		    "files"), false))
+			err_at(&c, "headers/0000/files", AF_ERROR, "must hold a \"files\" list");
+		cJSON_Delete(files);
+	}
+	if ((ti = load(&c, "headers/0000/type-info", true)) != NULL) {
+		check_type_info(&c, ti);
+		cJSON_Delete(ti);
+	}
+	check_meta_data(&c);
+	return AF_OK;
+}

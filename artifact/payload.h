@@ -1,0 +1,47 @@
+/*
+ * A payload member (data/NNNN.tar<ext>): the files of its inner tar, found by
+ * scanning tar headers through the decompressed stream only as far as a
+ * caller needs, and read at any offset.  Thread-safe.
+ */
+#ifndef AF_PAYLOAD_H
+#define AF_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "artifact/error.h"
+#include "artifact/problems.h"
+#include "artifact/stream.h"
+
+struct af_payload_file {
+	char *name;		/* base name, e.g. "rootfs.ext4" */
+	uint64_t size;
+	uint32_t mode;
+	int64_t mtime;
+	uint64_t data_offset;	/* in the decompressed stream */
+};
+
+struct af_payload;
+
+/* Takes ownership of stream.  dir ("data/0000") names files in problems. */
+struct af_payload *af_payload_new(struct af_stream *stream, const char *dir,
+    struct af_problems *problems);
+void af_payload_free(struct af_payload *payload);
+
+/* Scans until name is found (AF_OK) or the tar ends (AF_ENOENT). */
+enum af_err af_payload_find(struct af_payload *payload, const char *name,
+    const struct af_payload_file **out);
+/* Scans every header.  Only the first pass over a payload decompresses it. */
+enum af_err af_payload_scan_all(struct af_payload *payload);
+
+/* The i-th file found so far (i < af_payload_count); stable until free. */
+size_t af_payload_count(struct af_payload *payload);
+const struct af_payload_file *af_payload_get(struct af_payload *payload, size_t i);
+
+enum af_err af_payload_read(struct af_payload *payload,
+    const struct af_payload_file *file, void *buf, size_t len, uint64_t off,
+    size_t *got, char *why, size_t whylen);
+
+struct af_stream *af_payload_stream(struct af_payload *payload);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * The list of rule violations found in an artifact.  A problem does not stop
+ * the mount: the artifact stays inspectable and signature-status reports every
+ * problem.  The list only grows, and may grow after mount (payload scans), so
+ * it is locked; entries are never moved once added, readers may keep pointers.
+ */
+#ifndef AF_PROBLEMS_H
+#define AF_PROBLEMS_H
+
+#include <stddef.h>
+
+enum af_severity {
+	AF_WARNING,	/* a client may still accept it; worth knowing */
+	AF_ERROR,	/* breaks the format rules: the artifact is not valid */
+};
+
+struct af_problem {
+	enum af_severity severity;
+	char *where;	/* the member or file concerned, e.g. "data/0000.tar.gz" */
+	char *text;	/* what is wrong and what to do, one line, no newline */
+};
+
+struct af_problems;
+
+struct af_problems *af_problems_new(void);
+void af_problems_free(struct af_problems *list);
+
+/* Never fails visibly: on memory exhaustion the problem is counted as "lost". */
+void af_problem_add(struct af_problems *list, enum af_severity severity,
+    const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+size_t af_problems_count(const struct af_problems *list);
+/* The i-th problem; valid until the list is freed. */
+const struct af_problem *af_problems_get(const struct af_problems *list, size_t i);
+/* Number of errors (not warnings). */
+size_t af_problems_errors(const struct af_problems *list);
+
+#endif

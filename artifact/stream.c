@@ -1,0 +1,274 @@
+#include "artifact/stream.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CURSORS 4
+#define WINDOW (2u << 20)	/* bytes of recent output each cursor keeps */
+#define INBUF (128u << 10)
+#define STEP (256u << 10)	/* most output produced per decoder call */
+
+struct cursor {
+	struct af_codec *codec;
+	uint8_t *in;		/* compressed input buffer */
+	size_t in_off, in_len;	/* unconsumed part of in */
+	uint64_t read_pos;	/* compressed bytes fetched from the member */
+	uint8_t *window;	/* ring: bytes [pos - filled, pos) at index % WINDOW */
+	uint64_t pos;		/* decompressed offset of the next byte */
+	uint64_t filled;
+	bool ended;
+	enum af_err error;	/* sticky until the cursor restarts */
+	char why[160];
+	bool busy;
+	uint64_t last_use;
+};
+
+struct af_stream {
+	int fd;
+	uint64_t offset, length;
+	enum af_compression comp;
+	pthread_mutex_t lock;	/* guards cursor selection: busy and last_use */
+	pthread_cond_t freed;
+	uint64_t clock;
+	struct cursor cursors[CURSORS];
+	atomic_uint_fast64_t produced;
+};
+
+struct af_stream *
+af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp)
+{
+	struct af_stream *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->fd = fd;
+	s->offset = offset;
+	s->length = length;
+	s->comp = comp;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	atomic_init(&s->produced, 0);
+	return s;
+}
+
+static void
+cursor_release(struct cursor *c)
+{
+	af_codec_free(c->codec);
+	free(c->in);
+	free(c->window);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+af_stream_free(struct af_stream *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < CURSORS; i++)
+		cursor_release(&s->cursors[i]);
+	pthread_cond_destroy(&s->freed);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+uint64_t
+af_stream_produced(const struct af_stream *s)
+{
+	return atomic_load(&((struct af_stream *)s)->produced);
+}
+
+/* Back to the start of the member (allocating on first use). */
+static enum af_err
+cursor_restart(struct cursor *c, enum af_compression comp)
+{
+	if (c->codec == NULL) {
+		c->codec = af_codec_new(comp);
+		c->in = malloc(INBUF);
+		c->window = malloc(WINDOW);
+		if (c->codec == NULL || c->in == NULL || c->window == NULL) {
+			cursor_release(c);
+			return AF_ENOMEM;
+		}
+	} else if (af_codec_reset(c->codec) != AF_OK) {
+		return AF_ENOMEM;
+	}
+	c->in_off = c->in_len = 0;
+	c->read_pos = c->pos = c->filled = 0;
+	c->ended = false;
+	c->error = AF_OK;
+	c->why[0] = '\0';
+	return AF_OK;
+}
+
+static bool
+cursor_has(const struct cursor *c, uint64_t off)
+{
+	return c->codec != NULL && off < c->pos && off >= c->pos - c->filled;
+}
+
+static enum af_err
+refill(struct af_stream *s, struct cursor *c)
+{
+	uint64_t left = s->length - c->read_pos;
+	size_t want = left < INBUF ? (size_t)left : INBUF;
+	ssize_t n;
+
+	do
+		n = pread(s->fd, c->in, want, (off_t)(s->offset + c->read_pos));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		snprintf(c->why, sizeof(c->why), "read error: %s", strerror(errno));
+		return AF_EIO;
+	}
+	if ((size_t)n < want) {
+		snprintf(c->why, sizeof(c->why), "the artifact file is shorter than its tar header says");
+		return AF_ETRUNC;
+	}
+	c->in_off = 0;
+	c->in_len = (size_t)n;
+	c->read_pos += (uint64_t)n;
+	return AF_OK;
+}
+
+/* Decompresses the next piece of output into the window. */
+static enum af_err
+produce(struct af_stream *s, struct cursor *c)
+{
+	size_t at = (size_t)(c->pos % WINDOW);
+	size_t room = WINDOW - at < STEP ? WINDOW - at : STEP;
+	uint8_t *out = c->window + at;
+	size_t out_len = room;
+	const uint8_t *in;
+	size_t in_len, made;
+	bool done = false, input_over;
+	enum af_err err;
+
+	if (c->in_off == c->in_len && c->read_pos < s->length &&
+	    (err = refill(s, c)) != AF_OK)
+		return err;
+	input_over = c->in_off == c->in_len;
+	in = c->in + c->in_off;
+	in_len = c->in_len - c->in_off;
+	err = af_codec_run(c->codec, &in, &in_len, &out, &out_len, &done,
+	    c->why, sizeof(c->why));
+	c->in_off = c->in_len - in_len;
+	made = room - out_len;
+	c->pos += made;
+	c->filled = c->filled + made > WINDOW ? WINDOW : c->filled + made;
+	atomic_fetch_add(&s->produced, made);
+	if (err != AF_OK)
+		return err;
+	if (done) {
+		c->ended = true;
+	} else if (input_over && made == 0) {
+		snprintf(c->why, sizeof(c->why), "%s data ends early (truncated member)",
+		    af_compression_name(s->comp));
+		return AF_ETRUNC;
+	}
+	return AF_OK;
+}
+
+static size_t
+copy_out(const struct cursor *c, uint8_t *dst, size_t len, uint64_t off)
+{
+	size_t avail = (size_t)(c->pos - off), n = len < avail ? len : avail;
+	size_t at = (size_t)(off % WINDOW), first = WINDOW - at < n ? WINDOW - at : n;
+
+	memcpy(dst, c->window + at, first);
+	memcpy(dst + first, c->window, n - first);
+	return n;
+}
+
+static enum af_err
+cursor_read(struct af_stream *s, struct cursor *c, uint8_t *buf, size_t len,
+    uint64_t off, size_t *got)
+{
+	enum af_err err;
+
+	*got = 0;
+	if (c->codec == NULL || off < c->pos - c->filled)
+		if ((err = cursor_restart(c, s->comp)) != AF_OK)
+			return err;
+	while (*got < len) {
+		uint64_t want = off + *got;
+		if (cursor_has(c, want)) {
+			*got += copy_out(c, buf + *got, len - *got, want);
+			continue;
+		}
+		if (c->ended)
+			break;
+		if (c->error != AF_OK)
+			return c->error;
+		if ((c->error = produce(s, c)) != AF_OK)
+			return c->error;
+	}
+	return AF_OK;
+}
+
+/* The cursor to serve off: one holding it, else the closest one before it,
+ * else the least recently used.  Waits while all are busy. */
+static struct cursor *
+pick_cursor(struct af_stream *s, uint64_t off)
+{
+	struct cursor *best, *c;
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		best = NULL;
+		for (i = 0; i < CURSORS; i++) {
+			c = &s->cursors[i];
+			if (!c->busy && cursor_has(c, off)) {
+				best = c;
+				goto found;
+			}
+		}
+		for (i = 0; i < CURSORS; i++) {
+			c = &s->cursors[i];
+			if (c->busy || c->codec == NULL || c->pos > off || c->error != AF_OK)
+				continue;
+			if (best == NULL || c->pos > best->pos)
+				best = c;
+		}
+		if (best != NULL)
+			goto found;
+		for (i = 0; i < CURSORS; i++) {
+			c = &s->cursors[i];
+			if (!c->busy && (best == NULL || c->last_use < best->last_use))
+				best = c;
+		}
+		if (best != NULL)
+			goto found;	/* cursor_read restarts it if it is past off */
+		pthread_cond_wait(&s->freed, &s->lock);
+	}
+found:
+	best->busy = true;
+	best->last_use = ++s->clock;
+	pthread_mutex_unlock(&s->lock);
+	return best;
+}
+
+enum af_err
+af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
+    size_t *got, char *why, size_t whylen)
+{
+	struct cursor *c = pick_cursor(s, off);
+	enum af_err err = cursor_read(s, c, buf, len, off, got);
+
+	if (err != AF_OK && why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", c->why[0] != '\0' ? c->why : af_strerror(err));
+	pthread_mutex_lock(&s->lock);
+	c->busy = false;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}

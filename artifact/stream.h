@@ -1,0 +1,38 @@
+/*
+ * Random-access reads of a member's decompressed bytes.
+ *
+ * A stream keeps a few decoders ("cursors"), each at some position of the
+ * decompressed data with a window of the bytes it produced last.  A read is
+ * served by the cursor that has the bytes in its window or stands closest
+ * before them, so reading front to back decompresses once, out-of-order
+ * kernel readahead hits a window, and two readers at different places do not
+ * restart each other.  Thread-safe.
+ */
+#ifndef AF_STREAM_H
+#define AF_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "artifact/codec.h"
+#include "artifact/error.h"
+
+struct af_stream;
+
+/* A view of length bytes at offset of fd, compressed with comp; fd stays the caller's. */
+struct af_stream *af_stream_new(int fd, uint64_t offset, uint64_t length,
+    enum af_compression comp);
+void af_stream_free(struct af_stream *stream);
+
+/*
+ * Reads up to len decompressed bytes at off; *got < len only at the end of the
+ * data.  On an error, why says what is wrong.
+ */
+enum af_err af_stream_pread(struct af_stream *stream, void *buf, size_t len,
+    uint64_t off, size_t *got, char *why, size_t whylen);
+
+/* Decompressed bytes produced so far by all cursors: tests and bench/ use it
+ * to show that a sequential read decompresses once. */
+uint64_t af_stream_produced(const struct af_stream *stream);
+
+#endif
