@@ -1,0 +1,233 @@
+/*
+ * FUSE operations.  The high-level (path) API fits: the tree is small and
+ * static, libfuse then handles threading, option parsing and daemonizing, and
+ * an open file keeps its resolved entry in fi->fh, so reads do no path work.
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static struct fs_mount *
+mount_of(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+int
+fs_errno(enum af_err err)
+{
+	switch (err) {
+	case AF_OK: return 0;
+	case AF_ENOENT: return -ENOENT;
+	case AF_ENOMEM: return -ENOMEM;
+	case AF_ETOOBIG: return -EFBIG;
+	default: return -EIO;
+	}
+}
+
+static void *
+op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)conn;
+	/* Everything but the live files is immutable for the mount's life. */
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 1.0;
+	return mount_of();
+}
+
+static bool
+is_dir(enum fs_kind kind)
+{
+	return kind == FS_DIR || kind == FS_PAYLOAD_DIR;
+}
+
+static void
+fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_mtime = st->st_ctime = st->st_atime = (time_t)fs_entry_mtime(e);
+	if (is_dir(e->kind)) {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = (off_t)fs_entry_size(e);
+		st->st_blocks = (st->st_size + 511) / 512;
+	}
+}
+
+static int
+op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct fs_mount *m = mount_of();
+	struct fs_entry e;
+	enum af_err err;
+
+	if (fi != NULL && fi->fh != 0) {
+		fill_stat(m, (const struct fs_entry *)(uintptr_t)fi->fh, st);
+		return 0;
+	}
+	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
+		return fs_errno(err);
+	fill_stat(m, &e, st);
+	return 0;
+}
+
+/* A payload directory lists what the manifests name and what a scan found. */
+static void
+list_payload(const struct fs_mount *m, const struct fs_node *dir, void *buf,
+    fuse_fill_dir_t filler)
+{
+	const struct af_payload_file *f;
+	char prefix[16];
+	size_t i, k, n = dir->payload != NULL ? af_payload_count(dir->payload) : 0;
+	int aug;
+
+	for (i = 0; i < n; i++)
+		if ((f = af_payload_get(dir->payload, i)) != NULL)
+			filler(buf, f->name, NULL, 0, 0);
+	snprintf(prefix, sizeof(prefix), "data/%s/", dir->name);
+	for (aug = 0; aug < 2; aug++) {
+		const struct af_manifest *man = artifact_manifest(m->artifact, aug);
+		for (k = 0; man != NULL && k < man->count; k++) {
+			const char *name = man->entries[k].name;
+			bool listed = false;
+			if (strncmp(name, prefix, strlen(prefix)) != 0 ||
+			    strchr(name + strlen(prefix), '/') != NULL)
+				continue;
+			name += strlen(prefix);
+			for (i = 0; i < n && !listed; i++)
+				listed = (f = af_payload_get(dir->payload, i)) != NULL &&
+				    strcmp(f->name, name) == 0;
+			if (!listed && name[0] != '\0')
+				filler(buf, name, NULL, 0, 0);
+		}
+	}
+}
+
+static int
+op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+    struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fs_mount *m = mount_of();
+	const struct fs_node *c;
+	struct fs_entry e;
+	enum af_err err;
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
+		return fs_errno(err);
+	if (!is_dir(e.kind))
+		return -ENOTDIR;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	if (e.kind == FS_PAYLOAD_DIR) {
+		list_payload(m, e.node, buf, filler);
+		return 0;
+	}
+	for (c = e.node->children; c != NULL; c = c->next)
+		filler(buf, c->name, NULL, 0, 0);
+	return 0;
+}
+
+static int
+op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_mount *m = mount_of();
+	struct fs_entry *e;
+	enum af_err err;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return -EROFS;
+	if ((e = malloc(sizeof(*e))) == NULL)
+		return -ENOMEM;
+	if ((err = fs_tree_resolve(m->root, path, e)) != AF_OK) {
+		free(e);
+		return fs_errno(err);
+	}
+	if (is_dir(e->kind)) {
+		free(e);
+		return -EISDIR;
+	}
+	fi->fh = (uintptr_t)e;
+	fi->keep_cache = 1;	/* the bytes never change while mounted */
+	return 0;
+}
+
+static int
+op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_mount *m = mount_of();
+	const struct fs_entry *e = (const struct fs_entry *)(uintptr_t)fi->fh;
+	uint64_t total = fs_entry_size(e);
+	size_t got = 0;
+	enum af_err err = AF_OK;
+	char why[200];
+
+	if (off < 0)
+		return -EINVAL;
+	if ((uint64_t)off >= total)
+		return 0;
+	if (size > total - (uint64_t)off)
+		size = (size_t)(total - (uint64_t)off);
+	switch (e->kind) {
+	case FS_MEMBER:
+		err = artifact_member_pread(m->artifact, e->node->member, buf, size,
+		    (uint64_t)off, &got);
+		break;
+	case FS_HEADER_FILE:
+		memcpy(buf, e->node->hfile->data + off, size);
+		got = size;
+		break;
+	case FS_PAYLOAD_FILE:
+		err = af_payload_read(e->node->payload, e->pfile, buf, size, (uint64_t)off,
+		    &got, why, sizeof(why));
+		if (err != AF_OK)
+			syslog(LOG_ERR, "%s: %s: %s", artifact_path(m->artifact), path, why);
+		break;
+	default:
+		return -EISDIR;
+	}
+	if (err != AF_OK)
+		return fs_errno(err);
+	return (int)got;
+}
+
+static int
+op_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	free((void *)(uintptr_t)fi->fh);
+	return 0;
+}
+
+static int
+op_statfs(const char *path, struct statvfs *sv)
+{
+	(void)path;
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = sv->f_frsize = 4096;
+	sv->f_namemax = 255;
+	return 0;
+}
+
+const struct fuse_operations fs_operations = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.statfs = op_statfs,
+};

@@ -1,0 +1,50 @@
+/*
+ * The mounted tree: a node per directory and file built from the artifact at
+ * mount, except that a payload directory's files are looked up in its
+ * payload on demand, so listing the tree never decompresses a payload.
+ */
+#ifndef FS_TREE_H
+#define FS_TREE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "artifact/artifact.h"
+
+enum fs_kind {
+	FS_DIR,
+	FS_PAYLOAD_DIR,		/* data/NNNN/: files come from the payload */
+	FS_MEMBER,		/* raw bytes of an outer member */
+	FS_HEADER_FILE,		/* a file of an unpacked header, in memory */
+	FS_PAYLOAD_FILE,
+};
+
+struct fs_node {
+	char *name;
+	enum fs_kind kind;
+	int64_t mtime;
+	struct fs_node *children, *next;
+	const struct af_member *member;		/* FS_MEMBER */
+	const struct af_header_file *hfile;	/* FS_HEADER_FILE */
+	struct af_payload *payload;		/* FS_PAYLOAD_DIR */
+};
+
+/* What a path names: a node, or a payload file (node is its directory). */
+struct fs_entry {
+	const struct fs_node *node;
+	const struct af_payload_file *pfile;	/* FS_PAYLOAD_FILE only */
+	enum fs_kind kind;
+};
+
+struct fs_node *fs_tree_build(const struct artifact *a);
+void fs_tree_free(struct fs_node *root);
+
+/* Resolves an absolute path ("/header/header-info"); an af_err on failure. */
+enum af_err fs_tree_resolve(const struct fs_node *root, const char *path,
+    struct fs_entry *out);
+
+/* Size of what an entry names (0 for directories). */
+uint64_t fs_entry_size(const struct fs_entry *entry);
+int64_t fs_entry_mtime(const struct fs_entry *entry);
+
+#endif
