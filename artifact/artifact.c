@@ -236,7 +236,8 @@ check_first(struct artifact *a, enum af_err err, const struct af_tar_entry *e,
 		return AF_EFORMAT;
 	}
 	if (err != AF_OK) {
-		snprintf(why, whylen, "is not a Mender artifact: %s", tarwhy);
+		snprintf(why, whylen, "is not a tar archive, so not a Mender artifact (%s)",
+		    tarwhy);
 		return err == AF_EIO ? AF_EIO : AF_EFORMAT;
 	}
 	if (strncmp(e->name, "version", 7) != 0) {

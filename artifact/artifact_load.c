@@ -181,8 +181,13 @@ parse_headers(struct artifact *a, char *why, size_t whylen)
 		a->has_header[i] = true;
 	}
 	if (!a->has_header[0]) {
-		snprintf(why, whylen, "has no header.tar member%s; it is not a complete Mender "
-		    "artifact (truncated?)", a->count > 0 ? " after its first members" : "");
+		const struct af_member *last = &a->members[a->count - 1];
+		if (last->truncated)
+			snprintf(why, whylen, "is truncated: it ends inside '%s', before the "
+			    "header; copy the artifact again", last->name);
+		else
+			snprintf(why, whylen, "has no header.tar member after '%s'; it is not a "
+			    "complete Mender artifact", last->name);
 		return AF_EFORMAT;
 	}
 	return AF_OK;

@@ -34,8 +34,10 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_END
 };
 
+#define SYNOPSIS "artifactfs [-f] [-d] [-o OPTIONS] ARTIFACT MOUNTPOINT"
+
 static const char usage[] =
-    "usage: artifactfs [-f] [-d] [-o OPTIONS] ARTIFACT MOUNTPOINT\n"
+    "usage: " SYNOPSIS "\n"
     "       fusermount3 -u MOUNTPOINT\n"
     "\n"
     "Mounts the Mender Artifact ARTIFACT (.mender) read-only at MOUNTPOINT.\n"
@@ -74,7 +76,8 @@ process_arg(void *data, const char *arg, int key, struct fuse_args *out)
 			o->mountpoint = strdup(arg);
 			return 1;
 		}
-		fprintf(stderr, "artifactfs: unexpected argument '%s'; %s", arg, usage);
+		fprintf(stderr, "artifactfs: unexpected argument '%s'; usage: " SYNOPSIS "\n",
+		    arg);
 		return -1;
 	default:
 		return 1;
@@ -150,8 +153,8 @@ main(int argc, char *argv[])
 		printf("artifactfs %s (libfuse %s)\n", ARTIFACTFS_VERSION, fuse_pkgversion());
 		rc = 0;
 	} else if (o.artifact == NULL || o.mountpoint == NULL) {
-		fprintf(stderr, "artifactfs: missing %s; %s", o.artifact == NULL ?
-		    "ARTIFACT and MOUNTPOINT" : "MOUNTPOINT", usage);
+		fprintf(stderr, "artifactfs: missing %s; usage: " SYNOPSIS "\n",
+		    o.artifact == NULL ? "ARTIFACT and MOUNTPOINT" : "MOUNTPOINT");
 	} else {
 		rc = run(&args, &o);
 	}
