@@ -1,0 +1,55 @@
+/*
+ * Public and private keys from PEM text, in every form people have, and what
+ * Mender can do with them.  A key is opaque; what callers may know of it is
+ * its type, its size and its fingerprint.
+ */
+#ifndef CR_KEY_H
+#define CR_KEY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cr_key_type {
+	CR_KEY_RSA,
+	CR_KEY_EC_P256,
+	CR_KEY_EC_OTHER,	/* P-384, P-521, secp256k1, ...: Mender refuses */
+	CR_KEY_ED25519,
+	CR_KEY_OTHER,		/* DSA, RSA-PSS-only keys, ... */
+};
+
+struct cr_key;
+
+/* "SHA256:" + 64 hex digits of the DER SubjectPublicKeyInfo, as
+ * `openssl pkey -pubin -outform DER | sha256sum` gives. */
+#define CR_FINGERPRINT_LEN (7 + 64)
+
+/*
+ * Loads every public key in PEM text: PUBLIC KEY (SPKI), RSA PUBLIC KEY
+ * (PKCS#1) and CERTIFICATE blocks; other blocks are skipped.  Returns the
+ * number of keys put in *keys (a malloc'd array), 0 with why set when there
+ * is none (a private key, garbage, ...), -1 on memory exhaustion.
+ */
+int cr_keys_load_public(const char *pem, size_t len, struct cr_key ***keys,
+    char *why, size_t whylen);
+
+/*
+ * Loads one private key: RSA PRIVATE KEY (PKCS#1), EC PRIVATE KEY (SEC1, with
+ * or without an EC PARAMETERS block before it), PRIVATE KEY (PKCS#8).
+ * Encrypted keys are refused.  NULL with why set on failure.
+ */
+struct cr_key *cr_key_load_private(const char *pem, size_t len, char *why,
+    size_t whylen);
+
+void cr_key_free(struct cr_key *key);
+void cr_keys_free(struct cr_key **keys, size_t n);
+
+enum cr_key_type cr_key_type(const struct cr_key *key);
+int cr_key_bits(const struct cr_key *key);
+bool cr_key_is_private(const struct cr_key *key);
+/* "RSA-3072", "ECDSA P-256", "ECDSA secp384r1", "Ed25519", ... */
+const char *cr_key_description(const struct cr_key *key);
+const char *cr_key_fingerprint(const struct cr_key *key);
+/* Why Mender cannot verify with this key, or NULL if it can. */
+const char *cr_key_unsupported(const struct cr_key *key);
+
+#endif

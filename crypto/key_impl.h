@@ -1,0 +1,17 @@
+/* The inside of struct cr_key, for crypto/ only. */
+#ifndef CR_KEY_IMPL_H
+#define CR_KEY_IMPL_H
+
+#include <openssl/evp.h>
+
+#include "crypto/key.h"
+
+struct cr_key {
+	EVP_PKEY *pkey;
+	enum cr_key_type type;
+	bool is_private;
+	char description[48];
+	char fingerprint[CR_FINGERPRINT_LEN + 1];
+};
+
+#endif
