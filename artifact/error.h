@@ -15,6 +15,7 @@ enum af_err {
 	AF_ETRUNC,	/* the file ends inside something it promised */
 	AF_ETOOBIG,	/* over one of our safety caps */
 	AF_ENOENT,	/* no such member, entry or file */
+	AF_ECANCELED,	/* the caller asked to stop */
 };
 
 const char *af_strerror(enum af_err err);

@@ -145,6 +145,8 @@ af_manifest_parse(const char *text, size_t len, const char *member,
 		}
 		if (memchr(line, '\0', n) != NULL) {
 			af_problem_add(problems, AF_ERROR, member, "line %u contains a NUL byte", lineno);
+		} else if (nl == NULL) {
+			/* mender-artifact drops an unterminated last line: no entry */
 		} else if ((err = parse_line(m, line, n, lineno, member, problems)) != AF_OK) {
 			af_manifest_clear(m);
 			return err;

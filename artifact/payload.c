@@ -195,14 +195,15 @@ af_payload_find(struct af_payload *p, const char *name, const struct af_payload_
 	pthread_mutex_lock(&p->lock);
 	while (!find_locked(p, name, out)) {
 		if (p->scan_done) {
-			err = AF_ENOENT;
+			err = p->scan_error != AF_OK ? p->scan_error : AF_ENOENT;
 			break;
 		}
 		if ((err = scan_one_locked(p)) == AF_ENOMEM)
 			break;
+		err = AF_OK;
 	}
 	pthread_mutex_unlock(&p->lock);
-	return err == AF_ENOMEM ? err : (err == AF_OK ? AF_OK : AF_ENOENT);
+	return err;
 }
 
 enum af_err
@@ -217,6 +218,21 @@ af_payload_scan_all(struct af_payload *p)
 		err = p->scan_error;
 	pthread_mutex_unlock(&p->lock);
 	return err;
+}
+
+enum af_err
+af_payload_at(struct af_payload *p, size_t i, const struct af_payload_file **out)
+{
+	enum af_err err = AF_OK;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->count <= i && !p->scan_done && err != AF_ENOMEM)
+		err = scan_one_locked(p);
+	*out = i < p->count ? p->files[i] : NULL;
+	if (*out == NULL && err != AF_ENOMEM)
+		err = p->scan_error != AF_OK ? p->scan_error : AF_END;
+	pthread_mutex_unlock(&p->lock);
+	return *out != NULL ? AF_OK : err;
 }
 
 size_t

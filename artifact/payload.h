@@ -34,6 +34,11 @@ enum af_err af_payload_find(struct af_payload *payload, const char *name,
 /* Scans every header.  Only the first pass over a payload decompresses it. */
 enum af_err af_payload_scan_all(struct af_payload *payload);
 
+/* The i-th file in tar order, scanning as far as needed; AF_END past the
+ * last.  Walking i upwards while reading each file reads the payload once. */
+enum af_err af_payload_at(struct af_payload *payload, size_t i,
+    const struct af_payload_file **out);
+
 /* The i-th file found so far (i < af_payload_count); stable until free. */
 size_t af_payload_count(struct af_payload *payload);
 const struct af_payload_file *af_payload_get(struct af_payload *payload, size_t i);

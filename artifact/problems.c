@@ -38,6 +38,7 @@ af_strerror(enum af_err err)
 	case AF_ETRUNC: return "truncated";
 	case AF_ETOOBIG: return "too large";
 	case AF_ENOENT: return "not found";
+	case AF_ECANCELED: return "canceled";
 	}
 	return "unknown error";
 }

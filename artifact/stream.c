@@ -206,16 +206,41 @@ cursor_read(struct af_stream *s, struct cursor *c, uint8_t *buf, size_t len,
 		}
 		if (c->ended)
 			break;
-		if (c->error != AF_OK)
+		if (c->error != AF_OK)	/* after serving what came before it */
 			return c->error;
-		if ((c->error = produce(s, c)) != AF_OK)
-			return c->error;
+		c->error = produce(s, c);
 	}
 	return AF_OK;
 }
 
 /* The cursor to serve off: one holding it, else the closest one before it,
  * else the least recently used.  Waits while all are busy. */
+/* How far ahead of a busy cursor a read waits for it rather than start
+ * another decoder: kernel readahead runs a few requests ahead in parallel. */
+#define WAIT_DISTANCE (8u << 20)
+
+/* The cursor that can reach off with the least work: one holding it, else
+ * the closest one before it.  NULL if there is none. */
+static struct cursor *
+closest(struct af_stream *s, uint64_t off)
+{
+	struct cursor *best = NULL, *c;
+	size_t i;
+
+	for (i = 0; i < CURSORS; i++) {
+		c = &s->cursors[i];
+		if (c->codec == NULL || c->error != AF_OK)
+			continue;
+		if (cursor_has(c, off))
+			return c;
+		if (c->pos <= off && (best == NULL || c->pos > best->pos))
+			best = c;
+	}
+	return best;
+}
+
+/* Takes the closest cursor, waiting for it if it is busy and near; else the
+ * least recently used free one, which cursor_read restarts if it is past off. */
 static struct cursor *
 pick_cursor(struct af_stream *s, uint64_t off)
 {
@@ -224,33 +249,23 @@ pick_cursor(struct af_stream *s, uint64_t off)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		best = NULL;
-		for (i = 0; i < CURSORS; i++) {
-			c = &s->cursors[i];
-			if (!c->busy && cursor_has(c, off)) {
-				best = c;
-				goto found;
+		best = closest(s, off);
+		if (best != NULL && best->busy && off - (best->pos - best->filled) <= WAIT_DISTANCE) {
+			pthread_cond_wait(&s->freed, &s->lock);
+			continue;
+		}
+		if (best == NULL || best->busy) {
+			best = NULL;
+			for (i = 0; i < CURSORS; i++) {
+				c = &s->cursors[i];
+				if (!c->busy && (best == NULL || c->last_use < best->last_use))
+					best = c;
 			}
 		}
-		for (i = 0; i < CURSORS; i++) {
-			c = &s->cursors[i];
-			if (c->busy || c->codec == NULL || c->pos > off || c->error != AF_OK)
-				continue;
-			if (best == NULL || c->pos > best->pos)
-				best = c;
-		}
 		if (best != NULL)
-			goto found;
-		for (i = 0; i < CURSORS; i++) {
-			c = &s->cursors[i];
-			if (!c->busy && (best == NULL || c->last_use < best->last_use))
-				best = c;
-		}
-		if (best != NULL)
-			goto found;	/* cursor_read restarts it if it is past off */
+			break;
 		pthread_cond_wait(&s->freed, &s->lock);
 	}
-found:
 	best->busy = true;
 	best->last_use = ++s->clock;
 	pthread_mutex_unlock(&s->lock);
@@ -268,7 +283,7 @@ af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
 		snprintf(why, whylen, "%s", c->why[0] != '\0' ? c->why : af_strerror(err));
 	pthread_mutex_lock(&s->lock);
 	c->busy = false;
-	pthread_cond_signal(&s->freed);
+	pthread_cond_broadcast(&s->freed);
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }

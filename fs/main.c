@@ -15,15 +15,31 @@
 #define ARTIFACTFS_VERSION "unknown"
 #endif
 
+#include "fs/live.h"
+#include "fs/status.h"
+
 struct options {
 	char *artifact;
 	char *mountpoint;
+	char **verify_keys;
+	size_t verify_key_count;
 	int show_help;
 	int show_version;
 	int read_only;
+	int status_only;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_RO };
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_VERIFY_KEY, KEY_STATUS };
+
+/* Exit codes of --status, as the man page lists them. */
+enum {
+	STATUS_VALID = 0,
+	STATUS_INVALID = 1,
+	STATUS_UNSIGNED = 2,
+	STATUS_UNVERIFIED = 3,
+	STATUS_UNREADABLE = 4,
+	STATUS_USAGE = 5,
+};
 
 static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -31,23 +47,31 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("verify_key=", KEY_VERIFY_KEY),
+	FUSE_OPT_KEY("--status", KEY_STATUS),
 	FUSE_OPT_END
 };
 
 #define SYNOPSIS "artifactfs [-f] [-d] [-o OPTIONS] ARTIFACT MOUNTPOINT"
+#define SYNOPSIS_STATUS "artifactfs --status [-o verify_key=FILE]... ARTIFACT"
 
 static const char usage[] =
     "usage: " SYNOPSIS "\n"
+    "       " SYNOPSIS_STATUS "\n"
     "       fusermount3 -u MOUNTPOINT\n"
     "\n"
-    "Mounts the Mender Artifact ARTIFACT (.mender) read-only at MOUNTPOINT.\n"
+    "Mounts the Mender Artifact ARTIFACT (.mender) at MOUNTPOINT; with --status,\n"
+    "prints its signature-status report instead and exits 0 only if it is valid.\n"
     "\n"
     "options:\n"
     "    -h, --help          print this help and exit\n"
     "    -V, --version       print the version and exit\n"
     "    -f                  stay in the foreground\n"
     "    -d                  debug: foreground, log every FUSE request\n"
-    "    -o ro               never write the artifact\n"
+    "    --status            print the signature-status report, do not mount\n"
+    "    -o verify_key=FILE  a PEM public key to verify the signature with;\n"
+    "                        repeat it for several keys (the first that verifies wins)\n"
+    "    -o ro               never write the artifact; control/ refuses writes\n"
     "\n"
     "See artifactfs(1).\n";
 
@@ -67,12 +91,26 @@ process_arg(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_RO:
 		o->read_only = 1;
 		return 1;	/* and pass it on to the kernel mount */
+	case KEY_STATUS:
+		o->status_only = 1;
+		return 0;
+	case KEY_VERIFY_KEY: {
+		char **grown = reallocarray(o->verify_keys, o->verify_key_count + 1,
+		    sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		o->verify_keys = grown;
+		if ((grown[o->verify_key_count] = strdup(arg + strlen("verify_key="))) == NULL)
+			return -1;
+		o->verify_key_count++;
+		return 0;
+	}
 	case FUSE_OPT_KEY_NONOPT:
 		if (o->artifact == NULL) {
 			o->artifact = strdup(arg);
 			return 0;
 		}
-		if (o->mountpoint == NULL) {
+		if (o->mountpoint == NULL && !o->status_only) {
 			o->mountpoint = strdup(arg);
 			return 1;
 		}
@@ -97,25 +135,82 @@ absolute(const char *path)
 	return abs;
 }
 
+static struct fs_keyring *
+load_keys(const struct options *o)
+{
+	struct fs_keyring *ring = fs_keyring_new();
+	char why[256];
+	size_t i;
+
+	if (ring == NULL) {
+		fprintf(stderr, "artifactfs: out of memory\n");
+		return NULL;
+	}
+	for (i = 0; i < o->verify_key_count; i++) {
+		if (!fs_keyring_add_file(ring, o->verify_keys[i], why, sizeof(why))) {
+			fprintf(stderr, "artifactfs: %s: %s\n", o->verify_keys[i], why);
+			fs_keyring_free(ring);
+			return NULL;
+		}
+	}
+	return ring;
+}
+
+static struct artifact *
+open_artifact(const char *given)
+{
+	struct artifact *a = NULL;
+	char why[512] = "", *path;
+
+	if ((path = absolute(given)) == NULL)
+		return NULL;
+	if (artifact_open(path, &a, why, sizeof(why)) != AF_OK)
+		fprintf(stderr, "artifactfs: %s: %s\n", given, why);
+	free(path);
+	return a;
+}
+
+/* --status: the report on stdout, the verdict in the exit status. */
 static int
-run(struct fuse_args *args, const struct options *o)
+run_status(const struct options *o)
+{
+	static const int codes[] = { [FS_VALID] = STATUS_VALID, [FS_INVALID] = STATUS_INVALID,
+	    [FS_UNSIGNED] = STATUS_UNSIGNED, [FS_UNVERIFIED] = STATUS_UNVERIFIED };
+	struct fs_keyring *ring = load_keys(o);
+	struct artifact *a = ring != NULL ? open_artifact(o->artifact) : NULL;
+	struct af_checks checks = { 0 };
+	enum fs_verdict verdict = FS_INVALID;
+	char *text = NULL;
+	int rc = STATUS_UNREADABLE;
+
+	if (a != NULL && af_verify_checksums(a, NULL, NULL, &checks) == AF_OK &&
+	    (text = fs_status_report(a, ring, &checks, NULL, NULL, &verdict)) != NULL) {
+		fputs(text, stdout);
+		rc = codes[verdict];
+	} else if (a != NULL) {
+		fprintf(stderr, "artifactfs: %s: out of memory\n", o->artifact);
+	}
+	free(text);
+	af_checks_clear(&checks);
+	artifact_close(a);
+	fs_keyring_free(ring);
+	return rc;
+}
+
+static int
+run_mount(struct fuse_args *args, const struct options *o)
 {
 	struct fs_mount m = { .uid = getuid(), .gid = getgid(), .read_only = o->read_only };
-	char why[512] = "", *path, *fsname = NULL, *opts = NULL;
-	int rc;
+	char *fsname = NULL, *opts = NULL;
+	int rc = 1;
 
-	if ((path = absolute(o->artifact)) == NULL)
-		return 1;
-	if (artifact_open(path, &m.artifact, why, sizeof(why)) != AF_OK) {
-		fprintf(stderr, "artifactfs: %s: %s\n", o->artifact, why);
-		free(path);
-		return 1;
-	}
-	free(path);
-	if ((m.root = fs_tree_build(m.artifact)) == NULL) {
+	pthread_mutex_init(&m.control_lock, NULL);
+	if ((m.keys = load_keys(o)) == NULL || (m.artifact = open_artifact(o->artifact)) == NULL)
+		goto out;
+	if ((m.root = fs_tree_build(m.artifact)) == NULL ||
+	    (m.verifier = fs_verifier_new(m.artifact)) == NULL) {
 		fprintf(stderr, "artifactfs: %s: out of memory\n", o->artifact);
-		artifact_close(m.artifact);
-		return 1;
+		goto out;
 	}
 	/* fsname shows the artifact in mount(8) and df(1); commas must be escaped. */
 	if (asprintf(&fsname, "fsname=%s", artifact_path(m.artifact)) < 0)
@@ -125,15 +220,17 @@ run(struct fuse_args *args, const struct options *o)
 	    fuse_opt_add_opt_escaped(&opts, fsname) != 0 ||
 	    fuse_opt_add_arg(args, "-o") != 0 || fuse_opt_add_arg(args, opts) != 0) {
 		fprintf(stderr, "artifactfs: %s: out of memory\n", o->artifact);
-		rc = 1;
 		goto out;
 	}
 	rc = fuse_main(args->argc, args->argv, &fs_operations, &m) == 0 ? 0 : 1;
 out:
 	free(fsname);
 	free(opts);
+	fs_verifier_free(m.verifier);
 	fs_tree_free(m.root);
 	artifact_close(m.artifact);
+	fs_keyring_free(m.keys);
+	pthread_mutex_destroy(&m.control_lock);
 	return rc;
 }
 
@@ -142,25 +239,38 @@ main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { 0 };
-	int rc = 2;
+	int rc = 1;
 
-	if (fuse_opt_parse(&args, &o, option_table, process_arg) != 0)
+	if (fuse_opt_parse(&args, &o, option_table, process_arg) != 0) {
+		rc = o.status_only ? STATUS_USAGE : 1;
 		goto out;
+	}
 	if (o.show_help) {
 		fputs(usage, stdout);
 		rc = 0;
 	} else if (o.show_version) {
 		printf("artifactfs %s (libfuse %s)\n", ARTIFACTFS_VERSION, fuse_pkgversion());
 		rc = 0;
+	} else if (o.status_only) {
+		if (o.artifact == NULL) {
+			fprintf(stderr, "artifactfs: missing ARTIFACT; usage: " SYNOPSIS_STATUS "\n");
+			rc = STATUS_USAGE;
+		} else {
+			rc = run_status(&o);
+		}
 	} else if (o.artifact == NULL || o.mountpoint == NULL) {
 		fprintf(stderr, "artifactfs: missing %s; usage: " SYNOPSIS "\n",
 		    o.artifact == NULL ? "ARTIFACT and MOUNTPOINT" : "MOUNTPOINT");
+		rc = 1;
 	} else {
-		rc = run(&args, &o);
+		rc = run_mount(&args, &o);
 	}
 out:
 	fuse_opt_free_args(&args);
 	free(o.artifact);
 	free(o.mountpoint);
+	for (size_t i = 0; i < o.verify_key_count; i++)
+		free(o.verify_keys[i]);
+	free(o.verify_keys);
 	return rc;
 }

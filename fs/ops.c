@@ -5,6 +5,8 @@
  */
 #include "fs/ops.h"
 
+#include "fs/live.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,12 +43,6 @@ op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return mount_of();
 }
 
-static bool
-is_dir(enum fs_kind kind)
-{
-	return kind == FS_DIR || kind == FS_PAYLOAD_DIR;
-}
-
 static void
 fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
 {
@@ -54,11 +50,11 @@ fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
 	st->st_uid = m->uid;
 	st->st_gid = m->gid;
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)fs_entry_mtime(e);
-	if (is_dir(e->kind)) {
-		st->st_mode = S_IFDIR | 0555;
+	if (fs_kind_is_dir(e->kind)) {
+		st->st_mode = S_IFDIR | e->node->mode;
 		st->st_nlink = 2;
 	} else {
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | (e->kind == FS_PAYLOAD_FILE ? 0444 : e->node->mode);
 		st->st_nlink = 1;
 		st->st_size = (off_t)fs_entry_size(e);
 		st->st_blocks = (st->st_size + 511) / 512;
@@ -73,7 +69,7 @@ op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	enum af_err err;
 
 	if (fi != NULL && fi->fh != 0) {
-		fill_stat(m, (const struct fs_entry *)(uintptr_t)fi->fh, st);
+		fill_stat(m, &((const struct fs_handle *)(uintptr_t)fi->fh)->entry, st);
 		return 0;
 	}
 	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
@@ -128,7 +124,7 @@ op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	(void)flags;
 	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
 		return fs_errno(err);
-	if (!is_dir(e.kind))
+	if (!fs_kind_is_dir(e.kind))
 		return -ENOTDIR;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
@@ -145,31 +141,49 @@ static int
 op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_mount *m = mount_of();
-	struct fs_entry *e;
+	struct fs_handle *h;
 	enum af_err err;
+	int rc = 0;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return -EROFS;
-	if ((e = malloc(sizeof(*e))) == NULL)
+	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -ENOMEM;
-	if ((err = fs_tree_resolve(m->root, path, e)) != AF_OK) {
-		free(e);
-		return fs_errno(err);
+	if ((err = fs_tree_resolve(m->root, path, &h->entry)) != AF_OK) {
+		rc = fs_errno(err);
+	} else if (fs_kind_is_dir(h->entry.kind)) {
+		rc = -EISDIR;
+	} else if (fs_kind_is_live(h->entry.kind)) {
+		rc = fs_live_open(m, h, fi->flags);
+		fi->direct_io = 1;	/* made at open: no size, no page cache */
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		rc = -EROFS;
+	} else {
+		fi->keep_cache = 1;	/* the bytes never change while mounted */
 	}
-	if (is_dir(e->kind)) {
-		free(e);
-		return -EISDIR;
+	if (rc != 0) {
+		fs_handle_free(h);
+		return rc;
 	}
-	fi->fh = (uintptr_t)e;
-	fi->keep_cache = 1;	/* the bytes never change while mounted */
+	fi->fh = (uintptr_t)h;
 	return 0;
+}
+
+static int
+read_text(const struct fs_handle *h, char *buf, size_t size, off_t off)
+{
+	if ((size_t)off >= h->text_len)
+		return 0;
+	if (size > h->text_len - (size_t)off)
+		size = h->text_len - (size_t)off;
+	memcpy(buf, h->text + off, size);
+	return (int)size;
 }
 
 static int
 op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs_mount *m = mount_of();
-	const struct fs_entry *e = (const struct fs_entry *)(uintptr_t)fi->fh;
+	const struct fs_handle *h = (const struct fs_handle *)(uintptr_t)fi->fh;
+	const struct fs_entry *e = &h->entry;
 	uint64_t total = fs_entry_size(e);
 	size_t got = 0;
 	enum af_err err = AF_OK;
@@ -177,6 +191,8 @@ op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 
 	if (off < 0)
 		return -EINVAL;
+	if (fs_kind_is_live(e->kind))
+		return read_text(h, buf, size, off);
 	if ((uint64_t)off >= total)
 		return 0;
 	if (size > total - (uint64_t)off)
@@ -205,10 +221,47 @@ op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 }
 
 static int
+op_write(const char *path, const char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	(void)path;
+	if (off < 0)
+		return -EINVAL;
+	return fs_live_write((struct fs_handle *)(uintptr_t)fi->fh, buf, size, (size_t)off);
+}
+
+/* Only the writable control files can be truncated, and only to empty
+ * (what a shell's '>' does before writing). */
+static int
+op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct fs_mount *m = mount_of();
+	struct fs_entry e;
+	enum af_err err;
+
+	if (fi != NULL && fi->fh != 0)
+		e = ((struct fs_handle *)(uintptr_t)fi->fh)->entry;
+	else if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
+		return fs_errno(err);
+	if (e.kind != FS_CONTROL_VERIFY_KEY)
+		return fs_kind_is_dir(e.kind) ? -EISDIR : -EROFS;
+	if (m->read_only)
+		return -EROFS;
+	return size == 0 ? 0 : -EINVAL;
+}
+
+static int
+op_flush(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	return fs_live_flush(mount_of(), (struct fs_handle *)(uintptr_t)fi->fh);
+}
+
+static int
 op_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	free((void *)(uintptr_t)fi->fh);
+	fs_handle_free((struct fs_handle *)(uintptr_t)fi->fh);
 	return 0;
 }
 
@@ -228,6 +281,9 @@ const struct fuse_operations fs_operations = {
 	.readdir = op_readdir,
 	.open = op_open,
 	.read = op_read,
+	.write = op_write,
+	.truncate = op_truncate,
+	.flush = op_flush,
 	.release = op_release,
 	.statfs = op_statfs,
 };

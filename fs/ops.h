@@ -6,15 +6,23 @@
 #include <fuse.h>
 #include <stdbool.h>
 
+#include <pthread.h>
+
 #include "artifact/artifact.h"
+#include "fs/keys.h"
 #include "fs/tree.h"
+#include "fs/verifier.h"
 
 struct fs_mount {
 	struct artifact *artifact;
 	struct fs_node *root;
+	struct fs_keyring *keys;
+	struct fs_verifier *verifier;
 	uid_t uid;
 	gid_t gid;
 	bool read_only;
+	pthread_mutex_t control_lock;
+	char control_error[320];	/* why the last control/ write was refused */
 };
 
 extern const struct fuse_operations fs_operations;

@@ -15,6 +15,7 @@ node_new(struct fs_node *parent, const char *name, size_t len, enum fs_kind kind
 		return NULL;
 	}
 	n->kind = kind;
+	n->mode = fs_kind_is_dir(kind) ? 0555 : 0444;
 	n->mtime = mtime;
 	if (parent != NULL) {
 		/* append, so listings keep the artifact's order */
@@ -110,6 +111,24 @@ add_data(struct fs_node *root, const struct artifact *a, int64_t mtime)
 	return true;
 }
 
+/* signature-status and control/: the files that are not the artifact's. */
+static bool
+add_live(struct fs_node *root, int64_t mtime)
+{
+	struct fs_node *control, *n;
+
+	if (node_new(root, "signature-status", 16, FS_STATUS, mtime) == NULL ||
+	    (control = node_new(root, "control", 7, FS_DIR, mtime)) == NULL ||
+	    (n = node_new(control, "verify-key", 10, FS_CONTROL_VERIFY_KEY, mtime)) == NULL)
+		return false;
+	control->mode = 0700;	/* keys are the mounting user's business */
+	n->mode = 0600;
+	if ((n = node_new(control, "progress", 8, FS_CONTROL_PROGRESS, mtime)) == NULL)
+		return false;
+	n->mode = 0400;
+	return true;
+}
+
 struct fs_node *
 fs_tree_build(const struct artifact *a)
 {
@@ -133,7 +152,7 @@ fs_tree_build(const struct artifact *a)
 	    "header") ||
 	    !add_header(root, artifact_header(a, true),
 	    artifact_member(a, AF_MEMBER_HEADER_AUGMENT, 0), "header-augment") ||
-	    !add_data(root, a, mtime))
+	    !add_data(root, a, mtime) || !add_live(root, mtime))
 		goto fail;
 	return root;
 fail:
@@ -186,6 +205,18 @@ fs_tree_resolve(const struct fs_node *root, const char *path, struct fs_entry *o
 	out->node = n;
 	out->kind = n->kind;
 	return AF_OK;
+}
+
+bool
+fs_kind_is_live(enum fs_kind kind)
+{
+	return kind == FS_STATUS || kind == FS_CONTROL_VERIFY_KEY || kind == FS_CONTROL_PROGRESS;
+}
+
+bool
+fs_kind_is_dir(enum fs_kind kind)
+{
+	return kind == FS_DIR || kind == FS_PAYLOAD_DIR;
 }
 
 uint64_t

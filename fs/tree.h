@@ -6,6 +6,7 @@
 #ifndef FS_TREE_H
 #define FS_TREE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,11 +18,15 @@ enum fs_kind {
 	FS_MEMBER,		/* raw bytes of an outer member */
 	FS_HEADER_FILE,		/* a file of an unpacked header, in memory */
 	FS_PAYLOAD_FILE,
+	FS_STATUS,		/* signature-status: generated on open */
+	FS_CONTROL_VERIFY_KEY,	/* control/verify-key: writable */
+	FS_CONTROL_PROGRESS,	/* control/progress: generated on open */
 };
 
 struct fs_node {
 	char *name;
 	enum fs_kind kind;
+	unsigned mode;		/* permission bits */
 	int64_t mtime;
 	struct fs_node *children, *next;
 	const struct af_member *member;		/* FS_MEMBER */
@@ -43,7 +48,11 @@ void fs_tree_free(struct fs_node *root);
 enum af_err fs_tree_resolve(const struct fs_node *root, const char *path,
     struct fs_entry *out);
 
-/* Size of what an entry names (0 for directories). */
+/* True for the files whose bytes are made when opened (no fixed size). */
+bool fs_kind_is_live(enum fs_kind kind);
+bool fs_kind_is_dir(enum fs_kind kind);
+
+/* Size of what an entry names (0 for directories and live files). */
 uint64_t fs_entry_size(const struct fs_entry *entry);
 int64_t fs_entry_mtime(const struct fs_entry *entry);
 

@@ -1,0 +1,175 @@
+#include "fs/keys.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEY_FILE (256u << 10)
+
+struct fs_keyring {
+	pthread_mutex_t lock;
+	struct cr_key **keys;	/* command-line keys first, then control keys */
+	char **sources;
+	size_t count;
+	size_t fixed;		/* how many come from the command line */
+	unsigned long generation;
+};
+
+struct fs_keyring *
+fs_keyring_new(void)
+{
+	struct fs_keyring *r = calloc(1, sizeof(*r));
+
+	if (r != NULL)
+		pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+static void
+drop_from(struct fs_keyring *r, size_t first)
+{
+	size_t i;
+
+	for (i = first; i < r->count; i++) {
+		cr_key_free(r->keys[i]);
+		free(r->sources[i]);
+	}
+	r->count = first;
+}
+
+void
+fs_keyring_free(struct fs_keyring *r)
+{
+	if (r == NULL)
+		return;
+	drop_from(r, 0);
+	free(r->keys);
+	free(r->sources);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Appends keys (taking them), each with source; the caller holds the lock. */
+static bool
+append(struct fs_keyring *r, struct cr_key **keys, int n, const char *source)
+{
+	struct cr_key **k = reallocarray(r->keys, r->count + (size_t)n, sizeof(*k));
+	char **s = k != NULL ? reallocarray(r->sources, r->count + (size_t)n, sizeof(*s)) : NULL;
+	int i;
+
+	if (k != NULL)
+		r->keys = k;
+	if (s != NULL)
+		r->sources = s;
+	if (k == NULL || s == NULL) {
+		cr_keys_free(keys, (size_t)n);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		r->keys[r->count] = keys[i];
+		r->sources[r->count] = strdup(source);
+		r->count++;
+	}
+	free(keys);
+	r->generation++;
+	return true;
+}
+
+static char *
+read_small_file(const char *path, size_t *len, char *why, size_t whylen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+
+	if (f == NULL) {
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	buf = malloc(MAX_KEY_FILE);
+	*len = buf != NULL ? fread(buf, 1, MAX_KEY_FILE, f) : 0;
+	if (buf != NULL && ferror(f)) {
+		snprintf(why, whylen, "cannot read: %s", strerror(errno));
+		free(buf);
+		buf = NULL;
+	} else if (buf != NULL && *len == MAX_KEY_FILE) {
+		snprintf(why, whylen, "is over 256 KiB; not a key file");
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+bool
+fs_keyring_add_file(struct fs_keyring *r, const char *path, char *why, size_t whylen)
+{
+	struct cr_key **keys;
+	char *pem, *source;
+	size_t len;
+	int n;
+	bool ok;
+
+	if ((pem = read_small_file(path, &len, why, whylen)) == NULL)
+		return false;
+	n = cr_keys_load_public(pem, len, &keys, why, whylen);
+	free(pem);
+	if (n <= 0)
+		return false;
+	if (asprintf(&source, "-o verify_key=%s", path) < 0) {
+		cr_keys_free(keys, (size_t)n);
+		return false;
+	}
+	pthread_mutex_lock(&r->lock);
+	drop_from(r, r->fixed);	/* none yet: options come before control writes */
+	ok = append(r, keys, n, source);
+	r->fixed = r->count;
+	pthread_mutex_unlock(&r->lock);
+	free(source);
+	return ok;
+}
+
+bool
+fs_keyring_set_control(struct fs_keyring *r, const char *pem, size_t len, char *why,
+    size_t whylen)
+{
+	struct cr_key **keys = NULL;
+	int n = 0;
+	bool ok = true;
+
+	if (len > 0 && (n = cr_keys_load_public(pem, len, &keys, why, whylen)) <= 0)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	drop_from(r, r->fixed);
+	r->generation++;
+	if (n > 0)
+		ok = append(r, keys, n, "control/verify-key");
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+void fs_keyring_lock(struct fs_keyring *r) { pthread_mutex_lock(&r->lock); }
+void fs_keyring_unlock(struct fs_keyring *r) { pthread_mutex_unlock(&r->lock); }
+size_t fs_keyring_count(const struct fs_keyring *r) { return r->count; }
+struct cr_key *const *fs_keyring_keys(const struct fs_keyring *r) { return r->keys; }
+const char *fs_keyring_source(const struct fs_keyring *r, size_t i) { return r->sources[i]; }
+unsigned long fs_keyring_generation(const struct fs_keyring *r) { return r->generation; }
+
+char *
+fs_keyring_describe(struct fs_keyring *r, bool control_only)
+{
+	char *text = NULL;
+	size_t size = 0, i;
+	FILE *f = open_memstream(&text, &size);
+
+	if (f == NULL)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	for (i = control_only ? r->fixed : 0; i < r->count; i++)
+		fprintf(f, "%s %s (from %s)\n", cr_key_description(r->keys[i]),
+		    cr_key_fingerprint(r->keys[i]), r->sources[i]);
+	pthread_mutex_unlock(&r->lock);
+	fclose(f);
+	return text;
+}

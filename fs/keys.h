@@ -1,0 +1,38 @@
+/*
+ * The verification keys of a mount: those given with -o verify_key=FILE,
+ * fixed, then those written to control/verify-key, replaceable at any time.
+ * Tried in that order, like the Mender client's ArtifactVerifyKeys.
+ */
+#ifndef FS_KEYS_H
+#define FS_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "crypto/key.h"
+
+struct fs_keyring;
+
+struct fs_keyring *fs_keyring_new(void);
+void fs_keyring_free(struct fs_keyring *ring);
+
+/* Adds the public keys of a PEM file; false with why (one clause) on failure. */
+bool fs_keyring_add_file(struct fs_keyring *ring, const char *path, char *why,
+    size_t whylen);
+/* Replaces the control/verify-key keys by those in pem; empty text removes them. */
+bool fs_keyring_set_control(struct fs_keyring *ring, const char *pem, size_t len,
+    char *why, size_t whylen);
+
+/* Hold the lock while using the keys below; they may change otherwise. */
+void fs_keyring_lock(struct fs_keyring *ring);
+void fs_keyring_unlock(struct fs_keyring *ring);
+size_t fs_keyring_count(const struct fs_keyring *ring);
+struct cr_key *const *fs_keyring_keys(const struct fs_keyring *ring);
+const char *fs_keyring_source(const struct fs_keyring *ring, size_t i);
+/* Changes whenever the key set does. */
+unsigned long fs_keyring_generation(const struct fs_keyring *ring);
+
+/* "RSA-3072 SHA256:<hex> (from ...)" lines of the control keys, or of all. */
+char *fs_keyring_describe(struct fs_keyring *ring, bool control_only);
+
+#endif
