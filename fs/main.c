@@ -222,6 +222,10 @@ run_mount(struct fuse_args *args, const struct options *o)
 		fprintf(stderr, "artifactfs: %s: out of memory\n", o->artifact);
 		goto out;
 	}
+	/* libfuse 3.14 warns about its own default idle-thread limit unless one is
+	 * given; put ours first so that a user's -o max_idle_threads wins. */
+	if (fuse_opt_insert_arg(args, 1, "-omax_idle_threads=16") != 0)
+		goto out;
 	rc = fuse_main(args->argc, args->argv, &fs_operations, &m) == 0 ? 0 : 1;
 out:
 	free(fsname);
