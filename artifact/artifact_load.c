@@ -81,7 +81,7 @@ parse_version(struct artifact *a)
 	}
 	cJSON_ArrayForEach(item, json)
 		if (strcmp(item->string, known[0]) != 0 && strcmp(item->string, known[1]) != 0)
-			af_problem_add(a->problems, AF_WARNING, "version", "has an unknown key "
+			af_problem_add(a->problems, AF_ERROR, "version", "has an unknown key "
 			    "\"%.80s\" (mender-artifact 3.9 refuses it)", item->string);
 	cJSON_Delete(json);
 }

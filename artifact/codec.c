@@ -10,6 +10,7 @@
 struct af_codec {
 	enum af_compression comp;
 	bool ended;
+	bool frame_end;		/* zstd: the last frame so far is complete */
 	z_stream z;
 	lzma_stream x;
 	ZSTD_DStream *zs;
@@ -69,6 +70,7 @@ enum af_err
 af_codec_reset(struct af_codec *c)
 {
 	c->ended = false;
+	c->frame_end = false;
 	switch (c->comp) {
 	case AF_COMP_NONE:
 		return AF_OK;
@@ -215,8 +217,13 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 		return AF_ECORRUPT;
 	}
 	/* rc == 0: a frame ended and was flushed; another may follow, so only
-	 * the caller's end of input makes it the end of the stream. */
-	if (rc == 0 && input_over)
+	 * the caller's end of input makes it the end of the stream.  A call with
+	 * no input after a complete frame returns a size hint, not 0. */
+	if (rc == 0)
+		c->frame_end = true;
+	else if (ib.pos > 0)
+		c->frame_end = false;
+	if (c->frame_end && input_over)
 		c->ended = true;
 	return AF_OK;
 }

@@ -82,7 +82,7 @@ unknown_keys(struct ctx *c, const char *file, const cJSON *obj, const char *cons
 		if (known[i] == NULL) {
 			snprintf(text, sizeof(text), "has an unknown key \"%.80s\" (mender-artifact "
 			    "3.9 refuses the artifact; the C++ client ignores it)", item->string);
-			err_at(c, file, AF_WARNING, text);
+			err_at(c, file, AF_ERROR, text);
 		}
 	}
 }
