@@ -63,6 +63,9 @@ int artifact_format_version(const struct artifact *a);
 /* The file's identity and times at open, to notice later changes. */
 const struct stat *artifact_stat(const struct artifact *a);
 struct af_problems *artifact_problems(const struct artifact *a);
+/* How the file at the artifact's path differs from the one opened (modified
+ * in place, replaced, gone), or NULL if it does not. */
+const char *artifact_changed(const struct artifact *a, char *buf, size_t len);
 
 size_t artifact_member_count(const struct artifact *a);
 const struct af_member *artifact_member_at(const struct artifact *a, size_t i);

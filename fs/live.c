@@ -5,54 +5,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <syslog.h>
+#include <sys/prctl.h>
 
+#include "crypto/secure.h"
+#include "fs/log.h"
 #include "fs/ops.h"
 #include "fs/status.h"
 
-#define MAX_CONTROL_WRITE (256u << 10)
-
-const char *
-fs_artifact_changed(const struct artifact *a, char *buf, size_t len)
-{
-	const struct stat *then = artifact_stat(a);
-	struct stat now;
-
-	if (stat(artifact_path(a), &now) != 0) {
-		snprintf(buf, len, "it is gone: %s", strerror(errno));
-		return buf;
-	}
-	if (now.st_dev != then->st_dev || now.st_ino != then->st_ino) {
-		snprintf(buf, len, "another file was put in its place");
-		return buf;
-	}
-	if (now.st_size != then->st_size || now.st_mtim.tv_sec != then->st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != then->st_mtim.tv_nsec ||
-	    now.st_ctim.tv_sec != then->st_ctim.tv_sec ||
-	    now.st_ctim.tv_nsec != then->st_ctim.tv_nsec) {
-		snprintf(buf, len, "it was modified in place");
-		return buf;
-	}
-	return NULL;
-}
+/* Key files are a few KiB; the buffer lives in the small locked arena. */
+#define MAX_CONTROL_WRITE (64u << 10)
 
 static char *
 status_text(struct fs_mount *m)
 {
 	const struct af_checks *checks = fs_verifier_wait(m->verifier);
 	enum fs_verdict verdict;
-	char changed[128], *pending = NULL, *text;
+	char changed[128], *pending = NULL, *text, *staged;
 
 	if (checks == NULL)
 		return NULL;
+	staged = fs_signer_pending(m->signer, m->artifact, m->keys);
 	pthread_mutex_lock(&m->control_lock);
-	if (m->control_error[0] != '\0' &&
-	    asprintf(&pending, "control: %s\n", m->control_error) < 0)
+	if (asprintf(&pending, "%s%s%s%s", staged != NULL ? staged : "",
+	    m->control_error[0] != '\0' ? "control: " : "", m->control_error,
+	    m->control_error[0] != '\0' ? "\n" : "") < 0)
 		pending = NULL;
 	pthread_mutex_unlock(&m->control_lock);
+	free(staged);
 	text = fs_status_report(m->artifact, m->keys, checks,
-	    fs_artifact_changed(m->artifact, changed, sizeof(changed)), pending, &verdict);
+	    artifact_changed(m->artifact, changed, sizeof(changed)), pending, &verdict);
 	free(pending);
 	return text;
 }
@@ -70,10 +51,13 @@ int
 fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags)
 {
 	if ((flags & O_ACCMODE) != O_RDONLY) {
-		if (h->entry.kind != FS_CONTROL_VERIFY_KEY)
+		if (!fs_kind_is_writable(h->entry.kind))
 			return -EACCES;
 		if (m->read_only)
 			return -EROFS;
+		/* no core dump or ptrace may see a private key on its way in */
+		if (h->entry.kind == FS_CONTROL_SIGN_KEY)
+			prctl(PR_SET_DUMPABLE, 0);
 		h->writable = true;
 		return 0;
 	}
@@ -83,6 +67,9 @@ fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags)
 		break;
 	case FS_CONTROL_VERIFY_KEY:
 		h->text = fs_keyring_describe(m->keys, true);
+		break;
+	case FS_CONTROL_SIGN_KEY:
+		h->text = fs_signer_describe(m->signer);
 		break;
 	case FS_CONTROL_PROGRESS:
 		h->text = progress_text(m);
@@ -108,9 +95,10 @@ fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off)
 		return -EFBIG;
 	if (off + size > h->written_cap) {
 		cap = off + size < 4096 ? 4096 : (off + size) * 2;
-		if ((grown = realloc(h->written, cap)) == NULL)
+		if (cap > MAX_CONTROL_WRITE)
+			cap = MAX_CONTROL_WRITE;
+		if ((grown = cr_secure_realloc(h->written, h->written_cap, cap)) == NULL)
 			return -ENOMEM;
-		memset(grown + h->written_cap, 0, cap - h->written_cap);
 		h->written = grown;
 		h->written_cap = cap;
 	}
@@ -120,28 +108,43 @@ fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off)
 	return (int)size;
 }
 
+static void
+set_control_error(struct fs_mount *m, const char *file, const char *why)
+{
+	pthread_mutex_lock(&m->control_lock);
+	if (why == NULL)
+		m->control_error[0] = '\0';
+	else
+		snprintf(m->control_error, sizeof(m->control_error), "the last write to %s was "
+		    "refused: it %s", file, why);
+	pthread_mutex_unlock(&m->control_lock);
+	if (why != NULL)
+		fs_log(LOG_WARNING, "%s: %s: %s", artifact_path(m->artifact), file, why);
+}
+
 int
 fs_live_flush(struct fs_mount *m, struct fs_handle *h)
 {
+	const char *text = h->written != NULL ? h->written : "";
+	const char *file;
 	char why[256];
 	bool ok;
 
 	if (!h->writable)
 		return 0;
-	ok = fs_keyring_set_control(m->keys, h->written != NULL ? h->written : "",
-	    h->written_len, why, sizeof(why));
-	pthread_mutex_lock(&m->control_lock);
-	if (ok)
-		m->control_error[0] = '\0';
-	else
-		snprintf(m->control_error, sizeof(m->control_error), "the last write to "
-		    "control/verify-key was refused: it %s", why);
-	pthread_mutex_unlock(&m->control_lock);
-	if (!ok) {
-		syslog(LOG_WARNING, "%s: control/verify-key: %s", artifact_path(m->artifact), why);
-		return -EINVAL;
+	if (h->entry.kind == FS_CONTROL_SIGN_KEY && h->written_len == 0) {
+		file = "control/sign-key";	/* emptied: same as rm */
+		fs_signer_cancel(m->signer);
+		ok = true;
+	} else if (h->entry.kind == FS_CONTROL_SIGN_KEY) {
+		file = "control/sign-key";
+		ok = fs_signer_stage(m->signer, m->artifact, text, h->written_len, why, sizeof(why));
+	} else {
+		file = "control/verify-key";
+		ok = fs_keyring_set_control(m->keys, text, h->written_len, why, sizeof(why));
 	}
-	return 0;
+	set_control_error(m, file, ok ? NULL : why);
+	return ok ? 0 : -EINVAL;
 }
 
 void
@@ -150,8 +153,6 @@ fs_handle_free(struct fs_handle *h)
 	if (h == NULL)
 		return;
 	free(h->text);
-	if (h->written != NULL)
-		explicit_bzero(h->written, h->written_cap);
-	free(h->written);
+	cr_secure_free(h->written, h->written_cap);
 	free(h);
 }

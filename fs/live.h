@@ -29,7 +29,4 @@ int fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off)
 int fs_live_flush(struct fs_mount *m, struct fs_handle *h);
 void fs_handle_free(struct fs_handle *h);
 
-/* How the artifact on disk differs from the one opened, or NULL. */
-const char *fs_artifact_changed(const struct artifact *a, char *buf, size_t len);
-
 #endif

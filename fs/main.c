@@ -11,11 +11,16 @@
 
 #include "fs/ops.h"
 
+#include <fuse_lowlevel.h>	/* fuse_parse_cmdline */
+
 #ifndef ARTIFACTFS_VERSION
 #define ARTIFACTFS_VERSION "unknown"
 #endif
 
+#include "artifact/rewrite.h"
+#include "crypto/secure.h"
 #include "fs/live.h"
+#include "fs/log.h"
 #include "fs/status.h"
 
 struct options {
@@ -197,6 +202,41 @@ run_status(const struct options *o)
 	return rc;
 }
 
+/* Whether -f or -d keeps fuse_main in the foreground. */
+static bool
+in_foreground(struct fuse_args *args)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_cmdline_opts opts = { 0 };
+	bool fg = false;
+	int i;
+
+	for (i = 0; i < args->argc; i++)
+		if (fuse_opt_add_arg(&copy, args->argv[i]) != 0)
+			break;
+	if (i == args->argc && fuse_parse_cmdline(&copy, &opts) == 0)
+		fg = opts.foreground;
+	free(opts.mountpoint);
+	fuse_opt_free_args(&copy);
+	return fg;
+}
+
+/* After unmount: rewrite the artifact if a key was staged. */
+static bool
+commit(struct fs_mount *m)
+{
+	char why[512];
+	bool written;
+
+	if (!fs_signer_commit(m->signer, m->artifact, &written, why, sizeof(why))) {
+		fs_log(LOG_ERR, "%s: %s", artifact_path(m->artifact), why);
+		return false;
+	}
+	if (written)
+		fs_log(LOG_NOTICE, "%s: re-signed", artifact_path(m->artifact));
+	return true;
+}
+
 static int
 run_mount(struct fuse_args *args, const struct options *o)
 {
@@ -207,8 +247,10 @@ run_mount(struct fuse_args *args, const struct options *o)
 	pthread_mutex_init(&m.control_lock, NULL);
 	if ((m.keys = load_keys(o)) == NULL || (m.artifact = open_artifact(o->artifact)) == NULL)
 		goto out;
+	af_rewrite_cleanup(artifact_path(m.artifact));	/* what a killed re-sign left */
 	if ((m.root = fs_tree_build(m.artifact)) == NULL ||
-	    (m.verifier = fs_verifier_new(m.artifact)) == NULL) {
+	    (m.verifier = fs_verifier_new(m.artifact)) == NULL ||
+	    (m.signer = fs_signer_new()) == NULL) {
 		fprintf(stderr, "artifactfs: %s: out of memory\n", o->artifact);
 		goto out;
 	}
@@ -226,10 +268,14 @@ run_mount(struct fuse_args *args, const struct options *o)
 	 * given; put ours first so that a user's -o max_idle_threads wins. */
 	if (fuse_opt_insert_arg(args, 1, "-omax_idle_threads=16") != 0)
 		goto out;
+	fs_log_init(in_foreground(args));
 	rc = fuse_main(args->argc, args->argv, &fs_operations, &m) == 0 ? 0 : 1;
+	if (rc == 0 && !commit(&m))
+		rc = 1;
 out:
 	free(fsname);
 	free(opts);
+	fs_signer_free(m.signer);
 	fs_verifier_free(m.verifier);
 	fs_tree_free(m.root);
 	artifact_close(m.artifact);
@@ -241,6 +287,9 @@ out:
 int
 main(int argc, char *argv[])
 {
+	/* before any key can arrive: the locked arena private keys are parsed in */
+	if (!cr_secure_init())
+		fprintf(stderr, "artifactfs: warning: could not set up locked memory for keys\n");
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { 0 };
 	int rc = 1;

@@ -6,13 +6,13 @@
 #include "fs/ops.h"
 
 #include "fs/live.h"
+#include "fs/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 static struct fs_mount *
 mount_of(void)
@@ -210,7 +210,7 @@ op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 		err = af_payload_read(e->node->payload, e->pfile, buf, size, (uint64_t)off,
 		    &got, why, sizeof(why));
 		if (err != AF_OK)
-			syslog(LOG_ERR, "%s: %s: %s", artifact_path(m->artifact), path, why);
+			fs_log(LOG_ERR, "%s: %s: %s", artifact_path(m->artifact), path, why);
 		break;
 	default:
 		return -EISDIR;
@@ -224,10 +224,35 @@ static int
 op_write(const char *path, const char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc;
+
 	(void)path;
 	if (off < 0)
 		return -EINVAL;
-	return fs_live_write((struct fs_handle *)(uintptr_t)fi->fh, buf, size, (size_t)off);
+	rc = fs_live_write(h, buf, size, (size_t)off);
+	/* buf is libfuse's receive buffer: leave no key bytes behind in it */
+	if (h->entry.kind == FS_CONTROL_SIGN_KEY)
+		explicit_bzero((void *)buf, size);
+	return rc;
+}
+
+/* rm control/sign-key cancels the re-sign; nothing else can be removed. */
+static int
+op_unlink(const char *path)
+{
+	struct fs_mount *m = mount_of();
+	struct fs_entry e;
+	enum af_err err;
+
+	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
+		return fs_errno(err);
+	if (e.kind != FS_CONTROL_SIGN_KEY)
+		return -EACCES;
+	if (m->read_only)
+		return -EROFS;
+	fs_signer_cancel(m->signer);
+	return 0;
 }
 
 /* Only the writable control files can be truncated, and only to empty
@@ -243,7 +268,7 @@ op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		e = ((struct fs_handle *)(uintptr_t)fi->fh)->entry;
 	else if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
 		return fs_errno(err);
-	if (e.kind != FS_CONTROL_VERIFY_KEY)
+	if (!fs_kind_is_writable(e.kind))
 		return fs_kind_is_dir(e.kind) ? -EISDIR : -EROFS;
 	if (m->read_only)
 		return -EROFS;
@@ -283,6 +308,7 @@ const struct fuse_operations fs_operations = {
 	.read = op_read,
 	.write = op_write,
 	.truncate = op_truncate,
+	.unlink = op_unlink,
 	.flush = op_flush,
 	.release = op_release,
 	.statfs = op_statfs,

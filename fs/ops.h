@@ -10,6 +10,7 @@
 
 #include "artifact/artifact.h"
 #include "fs/keys.h"
+#include "fs/signer.h"
 #include "fs/tree.h"
 #include "fs/verifier.h"
 
@@ -18,11 +19,12 @@ struct fs_mount {
 	struct fs_node *root;
 	struct fs_keyring *keys;
 	struct fs_verifier *verifier;
+	struct fs_signer *signer;
 	uid_t uid;
 	gid_t gid;
 	bool read_only;
 	pthread_mutex_t control_lock;
-	char control_error[320];	/* why the last control/ write was refused */
+	char control_error[400];	/* why the last control/ write was refused */
 };
 
 extern const struct fuse_operations fs_operations;

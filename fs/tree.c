@@ -123,6 +123,9 @@ add_live(struct fs_node *root, int64_t mtime)
 		return false;
 	control->mode = 0700;	/* keys are the mounting user's business */
 	n->mode = 0600;
+	if ((n = node_new(control, "sign-key", 8, FS_CONTROL_SIGN_KEY, mtime)) == NULL)
+		return false;
+	n->mode = 0600;
 	if ((n = node_new(control, "progress", 8, FS_CONTROL_PROGRESS, mtime)) == NULL)
 		return false;
 	n->mode = 0400;
@@ -210,7 +213,14 @@ fs_tree_resolve(const struct fs_node *root, const char *path, struct fs_entry *o
 bool
 fs_kind_is_live(enum fs_kind kind)
 {
-	return kind == FS_STATUS || kind == FS_CONTROL_VERIFY_KEY || kind == FS_CONTROL_PROGRESS;
+	return kind == FS_STATUS || kind == FS_CONTROL_VERIFY_KEY ||
+	    kind == FS_CONTROL_SIGN_KEY || kind == FS_CONTROL_PROGRESS;
+}
+
+bool
+fs_kind_is_writable(enum fs_kind kind)
+{
+	return kind == FS_CONTROL_VERIFY_KEY || kind == FS_CONTROL_SIGN_KEY;
 }
 
 bool

@@ -20,6 +20,7 @@ enum fs_kind {
 	FS_PAYLOAD_FILE,
 	FS_STATUS,		/* signature-status: generated on open */
 	FS_CONTROL_VERIFY_KEY,	/* control/verify-key: writable */
+	FS_CONTROL_SIGN_KEY,	/* control/sign-key: writable, never readable back */
 	FS_CONTROL_PROGRESS,	/* control/progress: generated on open */
 };
 
@@ -51,6 +52,8 @@ enum af_err fs_tree_resolve(const struct fs_node *root, const char *path,
 /* True for the files whose bytes are made when opened (no fixed size). */
 bool fs_kind_is_live(enum fs_kind kind);
 bool fs_kind_is_dir(enum fs_kind kind);
+/* control/verify-key and control/sign-key. */
+bool fs_kind_is_writable(enum fs_kind kind);
 
 /* Size of what an entry names (0 for directories and live files). */
 uint64_t fs_entry_size(const struct fs_entry *entry);

@@ -1,0 +1,19 @@
+/*
+ * Memory for secrets: a locked (never swapped), never-dumped arena, wiped on
+ * free.  Private keys are parsed into it, so their bytes never leave it.
+ */
+#ifndef CR_SECURE_H
+#define CR_SECURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Sets up the arena once per process; false if it cannot be locked. */
+bool cr_secure_init(void);
+void *cr_secure_alloc(size_t len);
+void *cr_secure_realloc(void *p, size_t old_len, size_t new_len);
+void cr_secure_free(void *p, size_t len);
+/* Whether p lies in the locked arena (tests use it). */
+bool cr_secure_owns(const void *p);
+
+#endif

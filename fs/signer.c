@@ -1,0 +1,182 @@
+#include "fs/signer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact/rewrite.h"
+#include "crypto/base64.h"
+#include "crypto/signature.h"
+
+struct fs_signer {
+	pthread_mutex_t lock;
+	bool staged;
+	char description[48];
+	char fingerprint[CR_FINGERPRINT_LEN + 1];
+	uint8_t *signature;	/* binary */
+	size_t signature_len;
+	char *base64;		/* what manifest.sig will hold */
+};
+
+struct fs_signer *
+fs_signer_new(void)
+{
+	struct fs_signer *s = calloc(1, sizeof(*s));
+
+	if (s != NULL)
+		pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+static void
+cancel_locked(struct fs_signer *s)
+{
+	free(s->signature);
+	free(s->base64);
+	s->signature = NULL;
+	s->base64 = NULL;
+	s->signature_len = 0;
+	s->staged = false;
+}
+
+void
+fs_signer_free(struct fs_signer *s)
+{
+	if (s == NULL)
+		return;
+	cancel_locked(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void
+fs_signer_cancel(struct fs_signer *s)
+{
+	pthread_mutex_lock(&s->lock);
+	cancel_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool
+fs_signer_staged(struct fs_signer *s)
+{
+	bool staged;
+
+	pthread_mutex_lock(&s->lock);
+	staged = s->staged;
+	pthread_mutex_unlock(&s->lock);
+	return staged;
+}
+
+bool
+fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
+    char *why, size_t whylen)
+{
+	const uint8_t *manifest;
+	size_t manifest_len = 0, sig_len = 0;
+	struct cr_key *key;
+	const char *refusal;
+	uint8_t *sig = NULL;
+	char *text = NULL, buf[256];
+
+	fs_signer_cancel(s);
+	if ((refusal = af_rewrite_refusal(a, buf, sizeof(buf))) != NULL) {
+		snprintf(why, whylen, "cannot be used: %s", refusal);
+		return false;
+	}
+	if ((key = cr_key_load_private(pem, len, why, whylen)) == NULL)
+		return false;
+	manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
+	sig = cr_sign(key, manifest, manifest_len, &sig_len, why, whylen);
+	if (sig != NULL && (text = cr_base64_encode(sig, sig_len)) == NULL)
+		snprintf(why, whylen, "out of memory");
+	pthread_mutex_lock(&s->lock);
+	if (text != NULL) {
+		snprintf(s->description, sizeof(s->description), "%s", cr_key_description(key));
+		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", cr_key_fingerprint(key));
+		s->signature = sig;
+		s->signature_len = sig_len;
+		s->base64 = text;
+		s->staged = true;
+		sig = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	cr_key_free(key);	/* the private key is wiped here: only the signature stays */
+	free(sig);
+	return text != NULL;
+}
+
+char *
+fs_signer_describe(struct fs_signer *s)
+{
+	char *text = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->staged)
+		text = strdup("");
+	else if (asprintf(&text, "%s %s: staged; the artifact is re-signed at unmount\n",
+	    s->description, s->fingerprint) < 0)
+		text = NULL;
+	pthread_mutex_unlock(&s->lock);
+	return text;
+}
+
+/* Which configured key verifies the new signature: "key 1 (from ...)". */
+static void
+verifier_of(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ring,
+    char *buf, size_t len)
+{
+	size_t manifest_len = 0, i, n;
+	const uint8_t *manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
+	struct cr_verify_result r;
+
+	fs_keyring_lock(ring);
+	n = fs_keyring_count(ring);
+	snprintf(buf, len, n == 0 ? "no verify key is set to check it" :
+	    "it verifies with none of the %zu verify keys: with them the re-signed artifact "
+	    "will be invalid", n);
+	for (i = 0; i < n; i++) {
+		cr_verify(fs_keyring_keys(ring)[i], manifest, manifest_len, s->signature,
+		    s->signature_len, &r);
+		if (r.status == CR_VERIFY_OK) {
+			snprintf(buf, len, "it verifies with key %zu (from %s)", i + 1,
+			    fs_keyring_source(ring, i));
+			break;
+		}
+	}
+	fs_keyring_unlock(ring);
+}
+
+char *
+fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ring)
+{
+	char *text = NULL, verdict[200];
+
+	pthread_mutex_lock(&s->lock);
+	if (s->staged) {
+		verifier_of(s, a, ring, verdict, sizeof(verdict));
+		if (asprintf(&text, "pending: re-sign at unmount with %s %s (%s, %zu bytes); %s\n",
+		    s->description, s->fingerprint, s->signature_len == 64 ? "ECDSA raw r||s" :
+		    "RSA PKCS#1 v1.5", s->signature_len, verdict) < 0)
+			text = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return text;
+}
+
+bool
+fs_signer_commit(struct fs_signer *s, const struct artifact *a, bool *written, char *why,
+    size_t whylen)
+{
+	bool ok = true;
+
+	*written = false;
+	pthread_mutex_lock(&s->lock);
+	if (s->staged) {
+		ok = af_rewrite_signed(a, s->base64, strlen(s->base64), why, whylen) == AF_OK;
+		*written = ok;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}

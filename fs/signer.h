@@ -1,0 +1,41 @@
+/*
+ * A staged re-sign.  When a private key is written to control/sign-key, the
+ * manifest is signed at once and the key is wiped: from then on only the
+ * signature (public) and the key's description are kept, and the artifact
+ * is rewritten with that signature when the filesystem is unmounted.
+ */
+#ifndef FS_SIGNER_H
+#define FS_SIGNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "artifact/artifact.h"
+#include "fs/keys.h"
+
+struct fs_signer;
+
+struct fs_signer *fs_signer_new(void);
+void fs_signer_free(struct fs_signer *s);
+
+/* Signs a's manifest with the private key in pem; replaces what was staged.
+ * False with why (a clause: "is RSA-1024; ...") if the key or the artifact
+ * cannot be used; what was staged before is then dropped too. */
+bool fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem,
+    size_t len, char *why, size_t whylen);
+void fs_signer_cancel(struct fs_signer *s);
+bool fs_signer_staged(struct fs_signer *s);
+
+/* What control/sign-key reads as: the staged key's type and fingerprint. */
+char *fs_signer_describe(struct fs_signer *s);
+/* The "pending:" line of signature-status, or NULL when nothing is staged;
+ * says whether the new signature verifies with the ring's keys (locked). */
+char *fs_signer_pending(struct fs_signer *s, const struct artifact *a,
+    struct fs_keyring *ring);
+
+/* At unmount: rewrites the artifact if a signature is staged.  Returns false
+ * with why if that failed; true (and *written) otherwise. */
+bool fs_signer_commit(struct fs_signer *s, const struct artifact *a, bool *written,
+    char *why, size_t whylen);
+
+#endif
