@@ -260,8 +260,10 @@ index_members(struct artifact *a, char *why, size_t whylen)
 
 	for (;;) {
 		err = af_tar_next(&src, &pos, &e, tarwhy, sizeof(tarwhy));
-		if (a->count == 0 && (err = check_first(a, err, &e, tarwhy, why, whylen)) != AF_OK)
+		if (a->count == 0 && (err = check_first(a, err, &e, tarwhy, why, whylen)) != AF_OK) {
+			af_tar_entry_clear(&e);
 			return err;
+		}
 		if (err == AF_END)
 			return AF_OK;
 		if (err == AF_ENOMEM)

@@ -1,17 +1,18 @@
 #include "artifact/codec.h"
 
+#include <isa-l/igzip_lib.h>
 #include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include <zstd.h>
 
 struct af_codec {
 	enum af_compression comp;
 	bool ended;
 	bool frame_end;		/* zstd: the last frame so far is complete */
-	z_stream z;
+	struct inflate_state *g;	/* gzip: ISA-L, ~1.5x zlib's speed; its state is
+					 * self-contained, so a copy is a checkpoint */
 	lzma_stream x;
 	ZSTD_DStream *zs;
 };
@@ -60,7 +61,6 @@ static void
 end_streams(struct af_codec *c)
 {
 	switch (c->comp) {
-	case AF_COMP_GZIP: inflateEnd(&c->z); break;
 	case AF_COMP_XZ: lzma_end(&c->x); break;
 	default: break;
 	}
@@ -75,8 +75,9 @@ af_codec_reset(struct af_codec *c)
 	case AF_COMP_NONE:
 		return AF_OK;
 	case AF_COMP_GZIP:
-		/* 16 + MAX_WBITS: gzip wrapper only, so a zlib stream is refused. */
-		return inflateReset2(&c->z, 16 + MAX_WBITS) == Z_OK ? AF_OK : AF_ENOMEM;
+		isal_inflate_reset(c->g);
+		c->g->crc_flag = ISAL_GZIP;	/* header parsed, CRC and length verified */
+		return AF_OK;
 	case AF_COMP_XZ:
 		lzma_end(&c->x);
 		c->x = (lzma_stream)LZMA_STREAM_INIT;
@@ -100,8 +101,10 @@ af_codec_new(enum af_compression comp)
 	c->x = (lzma_stream)LZMA_STREAM_INIT;
 	switch (comp) {
 	case AF_COMP_GZIP:
-		if (inflateInit2(&c->z, 16 + MAX_WBITS) != Z_OK)
+		if ((c->g = malloc(sizeof(*c->g))) == NULL)
 			goto fail;
+		isal_inflate_init(c->g);
+		c->g->crc_flag = ISAL_GZIP;
 		break;
 	case AF_COMP_XZ:
 		if (lzma_stream_decoder(&c->x, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
@@ -127,37 +130,57 @@ af_codec_free(struct af_codec *c)
 		return;
 	end_streams(c);
 	ZSTD_freeDStream(c->zs);
+	free(c->g);
 	free(c);
+}
+
+static const char *
+isal_text(int rc)
+{
+	switch (rc) {
+	case ISAL_INVALID_BLOCK: return "invalid deflate block";
+	case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+	case ISAL_INVALID_LOOKBACK: return "invalid back-reference distance";
+	case ISAL_INVALID_WRAPPER: return "not gzip data (bad header)";
+	case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
+	case ISAL_INCORRECT_CHECKSUM: return "CRC mismatch: the data is corrupt";
+	default: return "corrupt data";
+	}
 }
 
 static enum af_err
 run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
     size_t *out_len, char *why, size_t whylen)
 {
+	struct inflate_state *g = c->g;
 	int rc;
 
-	c->z.next_in = (Bytef *)*in;
-	c->z.avail_in = *in_len > UINT32_MAX ? UINT32_MAX : (uInt)*in_len;
-	c->z.next_out = *out;
-	c->z.avail_out = *out_len > UINT32_MAX ? UINT32_MAX : (uInt)*out_len;
-	rc = inflate(&c->z, Z_NO_FLUSH);
-	*in_len -= (size_t)(c->z.next_in - *in);
-	*in = c->z.next_in;
-	*out_len -= (size_t)(c->z.next_out - *out);
-	*out = c->z.next_out;
-	if (rc == Z_STREAM_END) {
-		/* gzip allows concatenated members; zlib stops after each. */
+	if (g->block_state == ISAL_BLOCK_FINISH) {
+		/* gzip allows concatenated members; ISA-L stops after each */
 		if (*in_len > 0 && (*in)[0] == 0x1f) {
-			inflateReset2(&c->z, 16 + MAX_WBITS);
+			isal_inflate_reset(g);
+			g->crc_flag = ISAL_GZIP;
+		} else {
+			c->ended = true;
 			return AF_OK;
 		}
-		c->ended = true;
-		return AF_OK;
 	}
-	if (rc == Z_OK || rc == Z_BUF_ERROR)
-		return AF_OK;
-	snprintf(why, whylen, "gzip: %s", c->z.msg != NULL ? c->z.msg : "corrupt data");
-	return AF_ECORRUPT;
+	g->next_in = (uint8_t *)*in;
+	g->avail_in = *in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*in_len;
+	g->next_out = *out;
+	g->avail_out = *out_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*out_len;
+	rc = isal_inflate(g);
+	*in_len -= (size_t)(g->next_in - *in);
+	*in = g->next_in;
+	*out_len -= (size_t)(g->next_out - *out);
+	*out = g->next_out;
+	if (rc < 0) {
+		snprintf(why, whylen, "gzip: %s", isal_text(rc));
+		return AF_ECORRUPT;
+	}
+	if (g->block_state == ISAL_BLOCK_FINISH && (*in_len == 0 || (*in)[0] != 0x1f))
+		c->ended = true;
+	return AF_OK;
 }
 
 static const char *
@@ -262,4 +285,30 @@ af_codec_run(struct af_codec *c, const uint8_t **in, size_t *in_len,
 	}
 	*done = c->ended;
 	return err;
+}
+
+size_t
+af_codec_snapshot_size(const struct af_codec *c)
+{
+	return c->comp == AF_COMP_GZIP ? sizeof(*c->g) : 0;
+}
+
+bool
+af_codec_snapshot(const struct af_codec *c, void *buf)
+{
+	if (c->comp != AF_COMP_GZIP || c->ended)
+		return false;
+	memcpy(buf, c->g, sizeof(*c->g));
+	return true;
+}
+
+void
+af_codec_restore(struct af_codec *c, const void *buf)
+{
+	memcpy(c->g, buf, sizeof(*c->g));
+	c->g->next_in = NULL;
+	c->g->avail_in = 0;
+	c->g->next_out = NULL;
+	c->g->avail_out = 0;
+	c->ended = false;
 }

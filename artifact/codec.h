@@ -46,4 +46,16 @@ enum af_err af_codec_run(struct af_codec *codec, const uint8_t **in,
     size_t *in_len, uint8_t **out, size_t *out_len, bool *done,
     char *why, size_t whylen);
 
+/*
+ * Checkpoints: a copy of a decoder's whole state between two calls, from
+ * which decoding resumes at the same input and output position.  Only gzip
+ * has them (its ISA-L state is self-contained, about 85 KiB); xz and zstd
+ * members are written as one block or frame by Mender tools, so reading them
+ * at an offset means decoding from the start.  0: no checkpoints.
+ */
+size_t af_codec_snapshot_size(const struct af_codec *codec);
+/* Fills buf (af_codec_snapshot_size bytes); false if there is nothing to save. */
+bool af_codec_snapshot(const struct af_codec *codec, void *buf);
+void af_codec_restore(struct af_codec *codec, const void *buf);
+
 #endif

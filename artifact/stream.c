@@ -8,11 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #define CURSORS 4
 #define WINDOW (2u << 20)	/* bytes of recent output each cursor keeps */
 #define INBUF (128u << 10)
 #define STEP (256u << 10)	/* most output produced per decoder call */
+#define SPACING (4u << 20)	/* decompressed bytes between checkpoints */
+
+/* A decoder state to resume from, zstd-compressed (~85 KiB raw for gzip). */
+struct checkpoint {
+	uint64_t out_pos, in_pos;
+	void *blob;
+	size_t blob_len;
+};
 
 struct cursor {
 	struct af_codec *codec;
@@ -38,6 +47,8 @@ struct af_stream {
 	uint64_t clock;
 	struct cursor cursors[CURSORS];
 	atomic_uint_fast64_t produced;
+	struct checkpoint *checkpoints;	/* by out_pos; guarded by lock */
+	size_t checkpoint_count;
 };
 
 struct af_stream *
@@ -75,6 +86,9 @@ af_stream_free(struct af_stream *s)
 		return;
 	for (i = 0; i < CURSORS; i++)
 		cursor_release(&s->cursors[i]);
+	for (i = 0; i < s->checkpoint_count; i++)
+		free(s->checkpoints[i].blob);
+	free(s->checkpoints);
 	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -139,6 +153,93 @@ refill(struct af_stream *s, struct cursor *c)
 	return AF_OK;
 }
 
+/* The frontier cursor leaves a checkpoint every SPACING bytes of output. */
+static void
+maybe_checkpoint(struct af_stream *s, struct cursor *c)
+{
+	struct checkpoint *grown, cp;
+	size_t size = af_codec_snapshot_size(c->codec), bound;
+	void *raw;
+
+	pthread_mutex_lock(&s->lock);
+	if (size == 0 || c->pos == 0 || c->pos % SPACING > STEP ||
+	    (s->checkpoint_count > 0 &&
+	    s->checkpoints[s->checkpoint_count - 1].out_pos + SPACING > c->pos)) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	pthread_mutex_unlock(&s->lock);
+	bound = ZSTD_compressBound(size);
+	raw = malloc(size);
+	cp.blob = malloc(bound);
+	cp.out_pos = c->pos;
+	cp.in_pos = c->read_pos - (c->in_len - c->in_off);
+	if (raw == NULL || cp.blob == NULL || !af_codec_snapshot(c->codec, raw) ||
+	    ZSTD_isError(cp.blob_len = ZSTD_compress(cp.blob, bound, raw, size, 1))) {
+		free(raw);
+		free(cp.blob);
+		return;
+	}
+	free(raw);
+	pthread_mutex_lock(&s->lock);
+	if ((s->checkpoint_count == 0 ||
+	    s->checkpoints[s->checkpoint_count - 1].out_pos < cp.out_pos) &&
+	    (grown = reallocarray(s->checkpoints, s->checkpoint_count + 1, sizeof(*grown))) != NULL) {
+		s->checkpoints = grown;
+		s->checkpoints[s->checkpoint_count++] = (struct checkpoint){ cp.out_pos, cp.in_pos,
+		    realloc(cp.blob, cp.blob_len), cp.blob_len };
+		cp.blob = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(cp.blob);
+}
+
+/* The last checkpoint at or before off, copied out; false if none. */
+static bool
+checkpoint_before(struct af_stream *s, uint64_t off, struct checkpoint *out)
+{
+	size_t lo = 0, hi;
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	hi = s->checkpoint_count;
+	while (lo < hi) {		/* first with out_pos > off */
+		size_t mid = (lo + hi) / 2;
+		if (s->checkpoints[mid].out_pos <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0) {
+		*out = s->checkpoints[lo - 1];
+		found = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/* Moves c to a checkpoint; blobs are never freed while the stream lives. */
+static bool
+cursor_resume(struct cursor *c, const struct checkpoint *cp)
+{
+	size_t size = af_codec_snapshot_size(c->codec);
+	void *raw = malloc(size);
+
+	if (raw == NULL || ZSTD_decompress(raw, size, cp->blob, cp->blob_len) != size) {
+		free(raw);
+		return false;
+	}
+	af_codec_restore(c->codec, raw);
+	free(raw);
+	c->in_off = c->in_len = 0;
+	c->read_pos = cp->in_pos;
+	c->pos = cp->out_pos;
+	c->filled = 0;
+	c->ended = false;
+	c->error = AF_OK;
+	return true;
+}
+
 /* Decompresses the next piece of output into the window. */
 static enum af_err
 produce(struct af_stream *s, struct cursor *c)
@@ -152,6 +253,7 @@ produce(struct af_stream *s, struct cursor *c)
 	bool done = false, input_over;
 	enum af_err err;
 
+	maybe_checkpoint(s, c);
 	if (c->in_off == c->in_len && c->read_pos < s->length &&
 	    (err = refill(s, c)) != AF_OK)
 		return err;
@@ -192,12 +294,16 @@ static enum af_err
 cursor_read(struct af_stream *s, struct cursor *c, uint8_t *buf, size_t len,
     uint64_t off, size_t *got)
 {
+	struct checkpoint cp;
 	enum af_err err;
 
 	*got = 0;
 	if (c->codec == NULL || off < c->pos - c->filled)
 		if ((err = cursor_restart(c, s->comp)) != AF_OK)
 			return err;
+	/* Jump ahead when a checkpoint is closer than the cursor. */
+	if (!cursor_has(c, off) && checkpoint_before(s, off, &cp) && cp.out_pos > c->pos)
+		cursor_resume(c, &cp);
 	while (*got < len) {
 		uint64_t want = off + *got;
 		if (cursor_has(c, want)) {

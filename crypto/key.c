@@ -107,6 +107,19 @@ public_from_block(const char *label, const unsigned char *der, long len)
 	return pkey;
 }
 
+/* mender-artifact and the C++ client read only SubjectPublicKeyInfo. */
+static const char *
+form_warning(const char *label)
+{
+	if (strcmp(label, "RSA PUBLIC KEY") == 0)
+		return "is a PKCS#1 \"RSA PUBLIC KEY\": mender-artifact and the Mender client "
+		    "refuse that form; convert it: openssl pkey -pubin -in KEY -out KEY.pub";
+	if (strcmp(label, "CERTIFICATE") == 0)
+		return "comes from a certificate: mender-artifact and the Mender client need the "
+		    "bare key: openssl x509 -in CERT -pubkey -noout > KEY.pub";
+	return NULL;
+}
+
 static bool
 is_private_label(const char *label)
 {
@@ -138,17 +151,22 @@ cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why
 		saw_block = true;
 		saw_private |= is_private_label(label);
 		if (pkey != NULL && (keys[n] = wrap(pkey, false)) != NULL)
-			n++;
+			keys[n++]->form_warning = form_warning(label);
 		OPENSSL_free(label);
 		OPENSSL_free(header);
 		OPENSSL_free(der);
 	}
 	ERR_clear_error();
 	BIO_free(bio);
+	if (saw_private) {	/* a secret where only public keys belong: refuse it all */
+		snprintf(why, whylen, "contains a private key; a verify key file holds only public "
+		    "keys (openssl pkey -in KEY -pubout)");
+		cr_keys_free(keys, (size_t)n);
+		return 0;
+	}
 	if (n == 0) {
-		snprintf(why, whylen, "%s", saw_private ? "is a private key; give the public key "
-		    "(openssl pkey -in KEY -pubout)" : saw_block ? "has no public key in a form "
-		    "Mender uses (PEM \"PUBLIC KEY\")" : "is not a PEM public key");
+		snprintf(why, whylen, "%s", saw_block ? "has no public key in a form Mender uses "
+		    "(PEM \"PUBLIC KEY\")" : "is not a PEM public key");
 		free(keys);
 		return 0;
 	}
@@ -215,6 +233,12 @@ int cr_key_bits(const struct cr_key *k) { return EVP_PKEY_get_bits(k->pkey); }
 bool cr_key_is_private(const struct cr_key *k) { return k->is_private; }
 const char *cr_key_description(const struct cr_key *k) { return k->description; }
 const char *cr_key_fingerprint(const struct cr_key *k) { return k->fingerprint; }
+
+const char *
+cr_key_form_warning(const struct cr_key *k)
+{
+	return k->form_warning;
+}
 
 const char *
 cr_key_unsupported(const struct cr_key *k)

@@ -49,6 +49,9 @@ bool cr_key_is_private(const struct cr_key *key);
 /* "RSA-3072", "ECDSA P-256", "ECDSA secp384r1", "Ed25519", ... */
 const char *cr_key_description(const struct cr_key *key);
 const char *cr_key_fingerprint(const struct cr_key *key);
+/* Why Mender's own tools could not load this key as given (a PKCS#1 public
+ * key, a certificate), or NULL. */
+const char *cr_key_form_warning(const struct cr_key *key);
 /* Why Mender cannot verify with this key, or NULL if it can. */
 const char *cr_key_unsupported(const struct cr_key *key);
 

@@ -10,6 +10,7 @@ struct cr_key {
 	EVP_PKEY *pkey;
 	enum cr_key_type type;
 	bool is_private;
+	const char *form_warning;	/* a PEM form Mender's own tools refuse, or NULL */
 	char description[48];
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 };

@@ -85,6 +85,9 @@ render_keys(struct report *r, const struct fs_status_input *in)
 	for (i = 0; i < n; i++) {
 		fprintf(r->body, "key %zu: %s %s (from %s)", i + 1, cr_key_description(keys[i]),
 		    cr_key_fingerprint(keys[i]), fs_keyring_source(in->ring, i));
+		if (cr_key_form_warning(keys[i]) != NULL)
+			fprintf(r->warnings, "warning: key %zu %s\n", i + 1,
+			    cr_key_form_warning(keys[i]));
 		if (cr_key_type(keys[i]) == CR_KEY_RSA && cr_key_bits(keys[i]) < MIN_GOOD_RSA_BITS)
 			fprintf(r->warnings, "warning: key %zu is %s: RSA keys under 2048 bits are "
 			    "weak, and newer Mender tools refuse them\n", i + 1,
@@ -118,13 +121,17 @@ render_signature(struct report *r, const struct fs_status_input *in)
 		return false;
 	}
 	artifact_member_bytes(in->artifact, AF_MEMBER_SIGNATURE, &text_len);
+	/* with no key a client never looks at the signature: only worth a warning */
+	FILE *verdict_line = n > 0 ? r->reasons : r->warnings;
+	const char *word = n > 0 ? "reason" : "warning";
+
 	if (!sig->loaded) {
 		fprintf(r->body, "signature: unreadable\n");
-		fprintf(r->reasons, "reason: manifest.sig cannot be read (see the problems)\n");
+		fprintf(verdict_line, "%s: manifest.sig cannot be read (see the problems)\n", word);
 	} else if (!sig->decoded) {
 		fprintf(r->body, "signature: not base64 (%zu bytes)\n", text_len);
-		fprintf(r->reasons, "reason: manifest.sig is not valid base64: at byte %zu it %s; "
-		    "the signature is damaged: sign the artifact again\n", sig->base64.offset,
+		fprintf(verdict_line, "%s: manifest.sig is not valid base64: at byte %zu it %s; "
+		    "the signature is damaged: sign the artifact again\n", word, sig->base64.offset,
 		    sig->base64.what);
 	} else {
 		fprintf(r->body, "signature: %s, %zu bytes (%zu bytes base64)\n", sig->guess,
