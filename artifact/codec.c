@@ -178,7 +178,9 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 		snprintf(why, whylen, "gzip: %s", isal_text(rc));
 		return AF_ECORRUPT;
 	}
-	if (g->block_state == ISAL_BLOCK_FINISH && (*in_len == 0 || (*in)[0] != 0x1f))
+	/* At the end of a member with no input left, another member may follow in
+	 * the next buffer: the next call, with input or with none, decides. */
+	if (g->block_state == ISAL_BLOCK_FINISH && *in_len > 0 && (*in)[0] != 0x1f)
 		c->ended = true;
 	return AF_OK;
 }
