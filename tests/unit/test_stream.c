@@ -1,0 +1,659 @@
+/*
+ * codec.c and stream.c: decompression checked against the original buffer
+ * (compressed here with the real zlib, liblzma and libzstd), at random
+ * offsets, backwards, across the 2 MiB cursor window, from several threads,
+ * and on corrupt and truncated input.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "artifact/codec.h"
+#include "artifact/stream.h"
+#include "tarbuild.h"
+
+#define MiB (1u << 20)
+#define WINDOW (2u * MiB)	/* the cursor window of stream.c, which reads must cross */
+#define PREFIX 1000u		/* bytes before the member in the file */
+
+/* ---- codec ---- */
+
+Test(codec, compression_from_name)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+		enum af_compression comp;
+		const char *suffix;
+	} cases[] = {
+		{ "header.tar.gz", true, AF_COMP_GZIP, ".tar.gz" },
+		{ "header.tar", true, AF_COMP_NONE, ".tar" },
+		{ "data/0000.tar.xz", true, AF_COMP_XZ, ".tar.xz" },
+		{ "data/0000.tar.zst", true, AF_COMP_ZSTD, ".tar.zst" },
+		{ "header-augment.tar.zst", true, AF_COMP_ZSTD, ".tar.zst" },
+		{ "header.tar.bz2", false, AF_COMP_NONE, NULL },
+		{ "version", false, AF_COMP_NONE, NULL },
+		{ ".tar", false, AF_COMP_NONE, NULL },
+		{ ".tar.gz", false, AF_COMP_NONE, NULL },	/* a suffix alone names nothing */
+		{ "x.tar.gz.bak", false, AF_COMP_NONE, NULL },
+		{ "x.TAR.GZ", false, AF_COMP_NONE, NULL },
+		{ "x.gz", false, AF_COMP_NONE, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum af_compression comp = AF_COMP_NONE;
+		const char *suffix = NULL;
+		bool ok = af_compression_from_name(cases[i].name, &comp, &suffix);
+
+		cr_assert_eq(ok, cases[i].ok, "%s", cases[i].name);
+		if (!ok)
+			continue;
+		cr_assert_eq(comp, cases[i].comp, "%s", cases[i].name);
+		cr_assert_str_eq(suffix, cases[i].suffix, "%s", cases[i].name);
+		/* the suffix points into the name */
+		cr_assert_eq(suffix, cases[i].name + strlen(cases[i].name) - strlen(cases[i].suffix));
+		cr_assert(af_compression_from_name(cases[i].name, &comp, NULL));
+	}
+	cr_assert_str_eq(af_compression_name(AF_COMP_GZIP), "gzip");
+	cr_assert_str_eq(af_compression_name(AF_COMP_XZ), "xz");
+	cr_assert_str_eq(af_compression_name(AF_COMP_ZSTD), "zstd");
+	cr_assert_str_eq(af_compression_name(AF_COMP_NONE), "none");
+}
+
+struct comp_param {
+	enum af_compression comp;
+};
+
+static struct comp_param all_comps[] = {
+	{ AF_COMP_NONE }, { AF_COMP_GZIP }, { AF_COMP_XZ }, { AF_COMP_ZSTD },
+};
+static struct comp_param real_comps[] = { { AF_COMP_GZIP }, { AF_COMP_XZ }, { AF_COMP_ZSTD } };
+
+/*
+ * Runs the codec over in, feeding at most in_step bytes and offering at most
+ * out_step bytes of room per call, then ends the input.  Returns the output
+ * (malloc'd) or NULL with *err set.
+ */
+static uint8_t *
+codec_all(struct af_codec *c, const uint8_t *in, size_t len, size_t in_step, size_t out_step,
+    size_t out_cap, size_t *out_len, enum af_err *err, char *why, size_t whylen)
+{
+	uint8_t *out = malloc(out_cap + 1);
+	size_t pos = 0, made = 0, idle = 0;
+	bool done = false;
+
+	cr_assert_not_null(out);
+	*err = AF_OK;
+	while (!done) {
+		const uint8_t *ip = in + pos;
+		size_t il = len - pos < in_step ? len - pos : in_step;
+		size_t il0 = il;
+		uint8_t *op = out + made;
+		size_t ol = out_cap - made < out_step ? out_cap - made : out_step, ol0 = ol;
+
+		*err = af_codec_run(c, &ip, &il, &op, &ol, &done, why, whylen);
+		if (*err != AF_OK) {
+			free(out);
+			return NULL;
+		}
+		cr_assert_eq(ip, in + pos + (il0 - il), "in pointer and length disagree");
+		cr_assert_eq(op, out + made + (ol0 - ol), "out pointer and length disagree");
+		pos += il0 - il;
+		made += ol0 - ol;
+		if (il0 == il && ol0 == ol && !done && ++idle > 4) {
+			*err = AF_ETRUNC;	/* no progress at the end of input */
+			free(out);
+			return NULL;
+		}
+		if (il0 != il || ol0 != ol)
+			idle = 0;
+		cr_assert_leq(made, out_cap, "more output than the original");
+	}
+	*out_len = made;
+	return out;
+}
+
+ParameterizedTestParameters(codec, tiny_steps)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+ParameterizedTest(struct comp_param *p, codec, tiny_steps)
+{
+	size_t len = 50000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 21), *z = tb_compress(p->comp, orig, len, &zlen), *out;
+	struct af_codec *c = af_codec_new(p->comp);
+	enum af_err err;
+	char why[128] = "";
+
+	cr_assert_not_null(c);
+	out = codec_all(c, z, zlen, 1, 7, len, &outlen, &err, why, sizeof(why));
+	cr_assert_not_null(out, "%s: %s %s", af_compression_name(p->comp), af_strerror(err), why);
+	cr_assert_eq(outlen, len);
+	cr_assert_eq(memcmp(out, orig, len), 0);
+	free(out);
+
+	/* reset and do it again in big steps */
+	cr_assert_eq(af_codec_reset(c), AF_OK);
+	out = codec_all(c, z, zlen, zlen, len, len, &outlen, &err, why, sizeof(why));
+	cr_assert_not_null(out, "%s: %s %s", af_compression_name(p->comp), af_strerror(err), why);
+	cr_assert_eq(outlen, len);
+	cr_assert_eq(memcmp(out, orig, len), 0);
+	free(out);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+}
+
+ParameterizedTestParameters(codec, reset_mid_stream)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+ParameterizedTest(struct comp_param *p, codec, reset_mid_stream)
+{
+	size_t len = 200000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 22), *z = tb_compress(p->comp, orig, len, &zlen), *out;
+	uint8_t half[1000], *op = half;
+	const uint8_t *ip = z;
+	size_t il = zlen / 2, ol = sizeof(half);
+	struct af_codec *c = af_codec_new(p->comp);
+	enum af_err err;
+	bool done = false;
+	char why[128] = "";
+
+	cr_assert_eq(af_codec_run(c, &ip, &il, &op, &ol, &done, why, sizeof(why)), AF_OK, "%s", why);
+	cr_assert_not(done);
+	cr_assert_eq(af_codec_reset(c), AF_OK);
+	out = codec_all(c, z, zlen, 4096, 65536, len, &outlen, &err, why, sizeof(why));
+	cr_assert_not_null(out, "%s %s", af_strerror(err), why);
+	cr_assert_eq(outlen, len);
+	cr_assert_eq(memcmp(out, orig, len), 0);
+	free(out);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+}
+
+ParameterizedTestParameters(codec, concatenated)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+/* gzip members, xz streams and zstd frames may follow each other. */
+ParameterizedTest(struct comp_param *p, codec, concatenated)
+{
+	size_t la = 70000, lb = 30001, za, zb, outlen;
+	uint8_t *a = tb_pattern(la, 1), *b = tb_pattern(lb, 2);
+	uint8_t *ca = tb_compress(p->comp, a, la, &za), *cb = tb_compress(p->comp, b, lb, &zb);
+	uint8_t *both = malloc(za + zb), *out;
+	struct af_codec *c = af_codec_new(p->comp);
+	enum af_err err;
+	char why[128] = "";
+
+	memcpy(both, ca, za);
+	memcpy(both + za, cb, zb);
+	out = codec_all(c, both, za + zb, 100000, 100000, la + lb, &outlen, &err, why, sizeof(why));
+	cr_assert_not_null(out, "%s %s", af_strerror(err), why);
+	cr_assert_eq(outlen, la + lb);
+	cr_assert_eq(memcmp(out, a, la), 0);
+	cr_assert_eq(memcmp(out + la, b, lb), 0);
+	free(out);
+	af_codec_free(c);
+	free(a);
+	free(b);
+	free(ca);
+	free(cb);
+	free(both);
+}
+
+Test(codec, zlib_stream_is_not_gzip)
+{
+	size_t len = 10000, outlen;
+	uLongf zlen = compressBound(len);
+	uint8_t *orig = tb_pattern(len, 4), *z = malloc(zlen), *out;
+	struct af_codec *c = af_codec_new(AF_COMP_GZIP);
+	enum af_err err;
+	char why[128] = "";
+
+	cr_assert_eq(compress2(z, &zlen, orig, len, 6), Z_OK);
+	out = codec_all(c, z, zlen, zlen, len, len, &outlen, &err, why, sizeof(why));
+	cr_assert_null(out);
+	cr_assert_eq(err, AF_ECORRUPT);
+	cr_assert(strncmp(why, "gzip: ", 6) == 0, "why: %s", why);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+}
+
+ParameterizedTestParameters(codec, garbage_input)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+ParameterizedTest(struct comp_param *p, codec, garbage_input)
+{
+	static const char prefix[][8] = { [AF_COMP_GZIP] = "gzip: ", [AF_COMP_XZ] = "xz: ",
+	    [AF_COMP_ZSTD] = "zstd: " };
+	uint8_t junk[4096], *out;
+	struct af_codec *c = af_codec_new(p->comp);
+	enum af_err err;
+	size_t i, outlen;
+	char why[128] = "";
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)("not compressed at all "[i % 22]);
+	out = codec_all(c, junk, sizeof(junk), sizeof(junk), 65536, 65536, &outlen, &err, why,
+	    sizeof(why));
+	cr_assert_null(out);
+	cr_assert_eq(err, AF_ECORRUPT, "%s", af_strerror(err));
+	cr_assert(strncmp(why, prefix[p->comp], strlen(prefix[p->comp])) == 0, "why: %s", why);
+	af_codec_free(c);
+}
+
+/* ---- stream ---- */
+
+struct member {
+	uint8_t *orig;
+	size_t len;
+	size_t zlen;
+	int fd;
+	struct af_stream *s;
+};
+
+/* orig compressed, in a file between PREFIX bytes of junk and a junk tail. */
+static void
+member_make(struct member *m, enum af_compression comp, size_t len, uint32_t seed,
+    size_t keep)
+{
+	uint8_t *z, *file;
+
+	m->orig = tb_pattern(len, seed);
+	m->len = len;
+	z = tb_compress(comp, m->orig, len, &m->zlen);
+	file = malloc(PREFIX + m->zlen + 777);
+	cr_assert_not_null(file);
+	memset(file, 0xA5, PREFIX + m->zlen + 777);
+	memcpy(file + PREFIX, z, m->zlen);
+	if (keep == 0 || keep > m->zlen + 777)
+		keep = m->zlen + 777;
+	m->fd = tb_temp_fd(file, PREFIX + keep);
+	m->s = af_stream_new(m->fd, PREFIX, m->zlen, comp);
+	cr_assert_not_null(m->s);
+	free(z);
+	free(file);
+}
+
+static void
+member_free(struct member *m)
+{
+	af_stream_free(m->s);
+	close(m->fd);
+	free(m->orig);
+}
+
+static void
+read_check(struct member *m, uint64_t off, size_t len)
+{
+	uint8_t *buf = malloc(len + 1);
+	size_t got = 12345, want;
+	char why[160] = "";
+	enum af_err err;
+
+	cr_assert_not_null(buf);
+	err = af_stream_pread(m->s, buf, len, off, &got, why, sizeof(why));
+	cr_assert_eq(err, AF_OK, "read %zu at %llu: %s %s", len, (unsigned long long)off,
+	    af_strerror(err), why);
+	want = off >= m->len ? 0 : (m->len - off < len ? m->len - off : len);
+	cr_assert_eq(got, want, "read %zu at %llu: got %zu, want %zu", len,
+	    (unsigned long long)off, got, want);
+	if (want > 0)
+		cr_assert_eq(memcmp(buf, m->orig + off, want), 0, "bytes differ: %zu at %llu",
+		    len, (unsigned long long)off);
+	free(buf);
+}
+
+ParameterizedTestParameters(stream, random_reads)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+ParameterizedTest(struct comp_param *p, stream, random_reads)
+{
+	struct member m;
+	uint32_t x = 12345;
+	size_t i, k;
+
+	member_make(&m, p->comp, 6 * MiB + 123, 31, 0);
+	/* random offsets and lengths, some past the end */
+	for (i = 0; i < 150; i++) {
+		uint64_t off;
+		size_t len;
+		x = x * 1103515245u + 12345u;
+		off = (x >> 3) % (m.len + 1000);
+		x = x * 1103515245u + 12345u;
+		len = 1 + (x >> 4) % (300u << 10);
+		read_check(&m, off, len);
+	}
+	/* backwards, one MiB at a time */
+	for (k = 6; k-- > 0;)
+		read_check(&m, k * MiB + 17, 4096);
+	/* across each window boundary, and around them */
+	for (k = 1; k <= 3; k++) {
+		read_check(&m, k * WINDOW - 100, 200);
+		read_check(&m, k * WINDOW - 1, 2);
+		read_check(&m, k * WINDOW, 1);
+	}
+	/* one read bigger than the window */
+	read_check(&m, 300, WINDOW + MiB + 5);
+	/* the very end, and past it */
+	read_check(&m, m.len - 1, 10);
+	read_check(&m, m.len, 10);
+	read_check(&m, m.len + 5000, 10);
+	read_check(&m, 0, 1);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, sequential_decompresses_once)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+ParameterizedTest(struct comp_param *p, stream, sequential_decompresses_once)
+{
+	struct member m;
+	uint8_t buf[4096];
+	uint64_t off = 0;
+	char why[160] = "";
+
+	member_make(&m, p->comp, 5 * MiB + 999, 41, 0);
+	cr_assert_eq(af_stream_produced(m.s), 0);
+	for (;;) {
+		size_t got = 0;
+		enum af_err err = af_stream_pread(m.s, buf, sizeof(buf), off, &got, why, sizeof(why));
+		cr_assert_eq(err, AF_OK, "at %llu: %s", (unsigned long long)off, why);
+		if (got == 0)
+			break;
+		cr_assert_eq(memcmp(buf, m.orig + off, got), 0, "at %llu", (unsigned long long)off);
+		off += got;
+		if (got < sizeof(buf))
+			break;
+	}
+	cr_assert_eq(off, m.len);
+	cr_assert_eq(af_stream_produced(m.s), m.len, "produced %llu for %zu bytes",
+	    (unsigned long long)af_stream_produced(m.s), m.len);
+	/* re-reading what is still in the window costs nothing */
+	read_check(&m, m.len - 4096, 4096);
+	cr_assert_eq(af_stream_produced(m.s), m.len);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, empty_member)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+ParameterizedTest(struct comp_param *p, stream, empty_member)
+{
+	struct member m;
+
+	member_make(&m, p->comp, 0, 1, 0);
+	read_check(&m, 0, 100);
+	read_check(&m, 10, 100);
+	member_free(&m);
+}
+
+struct reader_arg {
+	struct member *m;
+	uint64_t start;
+	size_t span, chunk;
+	int failures;
+	char msg[200];
+};
+
+static void *
+reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+	uint8_t *buf = malloc(a->chunk);
+	uint64_t off;
+
+	for (off = a->start; off < a->start + a->span && a->failures == 0; off += a->chunk) {
+		size_t got = 0, want = a->m->len - off < a->chunk ? a->m->len - off : a->chunk;
+		char why[160] = "";
+		enum af_err err = af_stream_pread(a->m->s, buf, a->chunk, off, &got, why, sizeof(why));
+		if (err != AF_OK || got != want || memcmp(buf, a->m->orig + off, want) != 0) {
+			a->failures++;
+			snprintf(a->msg, sizeof(a->msg), "at %llu: err %s (%s), got %zu want %zu",
+			    (unsigned long long)off, af_strerror(err), why, got, want);
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+ParameterizedTestParameters(stream, concurrent_readers)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+ParameterizedTest(struct comp_param *p, stream, concurrent_readers)
+{
+	enum { THREADS = 8 };
+	struct reader_arg args[THREADS];
+	pthread_t th[THREADS];
+	struct member m;
+	int i;
+
+	member_make(&m, p->comp, 8 * MiB, 51, 0);
+	/* more readers than cursors, each in its own region, two sharing one */
+	for (i = 0; i < THREADS; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].m = &m;
+		args[i].start = (uint64_t)(i % 7) * MiB + (uint64_t)i * 4096;
+		args[i].span = MiB + 300000;
+		args[i].chunk = i % 2 == 0 ? 65536 : 4096 + 13;
+		cr_assert_eq(pthread_create(&th[i], NULL, reader_thread, &args[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < THREADS; i++)
+		cr_assert_eq(args[i].failures, 0, "thread %d: %s", i, args[i].msg);
+	member_free(&m);
+}
+
+/* Reads front to back until the error; bytes before it must be right unless
+ * the damage is only found later (a checksum at the end of a block). */
+static void
+expect_error(struct member *m, enum af_err want, const char *why_prefix, bool check_bytes)
+{
+	uint8_t *buf = malloc(256u << 10);
+	uint64_t off = 0;
+	enum af_err err = AF_OK;
+	char why[160] = "";
+
+	cr_assert_not_null(buf);
+	/* read through: the error must come, with words, and no crash */
+	while (off <= m->len) {
+		size_t got = 0;
+		why[0] = '\0';
+		err = af_stream_pread(m->s, buf, 256u << 10, off, &got, why, sizeof(why));
+		if (err != AF_OK)
+			break;
+		if (check_bytes)
+			cr_assert_eq(memcmp(buf, m->orig + off, got), 0, "wrong bytes before the error");
+		if (got == 0)
+			break;
+		off += got;
+	}
+	cr_assert_eq(err, want, "got %s (%s), want %s", af_strerror(err), why, af_strerror(want));
+	cr_assert(why[0] != '\0', "no message");
+	cr_assert(strchr(why, '\n') == NULL);
+	if (why_prefix != NULL)
+		cr_assert(strncmp(why, why_prefix, strlen(why_prefix)) == 0, "why: %s", why);
+	free(buf);
+}
+
+/* Reads through to the error, then the same read again: it must not now
+ * succeed with the bytes the decoder has just refused. */
+static void
+expect_sticky(struct member *m, enum af_err want)
+{
+	size_t chunk = 256u << 10;
+	uint8_t *buf = malloc(chunk);
+	uint64_t off = 0;
+	enum af_err err = AF_OK, again;
+	char why[160] = "";
+	size_t got = 0;
+
+	cr_assert_not_null(buf);
+	while (off <= m->len) {
+		err = af_stream_pread(m->s, buf, chunk, off, &got, why, sizeof(why));
+		if (err != AF_OK || got == 0)
+			break;
+		off += got;
+	}
+	cr_assert_eq(err, want, "got %s (%s)", af_strerror(err), why);
+	why[0] = '\0';
+	again = af_stream_pread(m->s, buf, chunk, off, &got, why, sizeof(why));
+	cr_assert_eq(again, want, "the failed read of %zu at %llu, read again, gives %s, %zu bytes",
+	    chunk, (unsigned long long)off, af_strerror(again), got);
+	free(buf);
+}
+
+ParameterizedTestParameters(stream, corrupt_magic)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+ParameterizedTest(struct comp_param *p, stream, corrupt_magic)
+{
+	static const char prefix[][8] = { [AF_COMP_GZIP] = "gzip: ", [AF_COMP_XZ] = "xz: ",
+	    [AF_COMP_ZSTD] = "zstd: " };
+	struct member m;
+	uint8_t b;
+
+	member_make(&m, p->comp, MiB, 61, 0);
+	cr_assert_eq(pread(m.fd, &b, 1, PREFIX), 1);
+	b ^= 0xff;
+	cr_assert_eq(pwrite(m.fd, &b, 1, PREFIX), 1);
+	expect_error(&m, AF_ECORRUPT, prefix[p->comp], true);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, corrupt_middle)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+ParameterizedTest(struct comp_param *p, stream, corrupt_middle)
+{
+	struct member m;
+	uint8_t b[16];
+	size_t i;
+
+	member_make(&m, p->comp, 3 * MiB, 71, 0);
+	cr_assert_eq(pread(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		b[i] ^= 0x5a;
+	cr_assert_eq(pwrite(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
+	expect_error(&m, AF_ECORRUPT, NULL, false);
+	/* what came before the damage still reads */
+	read_check(&m, 0, 4096);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, truncated_member)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+/* The member's length covers only part of the compressed data. */
+ParameterizedTest(struct comp_param *p, stream, truncated_member)
+{
+	struct member m;
+
+	member_make(&m, p->comp, 3 * MiB, 81, 0);
+	af_stream_free(m.s);
+	m.s = af_stream_new(m.fd, PREFIX, m.zlen * 2 / 3, p->comp);
+	expect_error(&m, AF_ETRUNC, NULL, true);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, truncated_trailer)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+/* Only the last few bytes (checksum, end marks) are missing. */
+ParameterizedTest(struct comp_param *p, stream, truncated_trailer)
+{
+	struct member m;
+
+	member_make(&m, p->comp, 300000, 82, 0);
+	af_stream_free(m.s);
+	m.s = af_stream_new(m.fd, PREFIX, m.zlen - 3, p->comp);
+	expect_error(&m, AF_ETRUNC, NULL, true);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, file_shorter_than_member)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+/* The tar header promises more bytes than the file has. */
+ParameterizedTest(struct comp_param *p, stream, file_shorter_than_member)
+{
+	struct member m;
+
+	member_make(&m, p->comp, 2 * MiB, 91, 1);	/* first, learn zlen */
+	af_stream_free(m.s);
+	close(m.fd);
+	free(m.orig);
+	member_make(&m, p->comp, 2 * MiB, 91, m.zlen / 2);
+	expect_error(&m, AF_ETRUNC, NULL, true);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, corrupt_read_stays_failed)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+ParameterizedTest(struct comp_param *p, stream, corrupt_read_stays_failed)
+{
+	struct member m;
+	uint8_t b[16];
+	size_t i;
+
+	member_make(&m, p->comp, 3 * MiB, 71, 0);
+	cr_assert_eq(pread(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		b[i] ^= 0x5a;
+	cr_assert_eq(pwrite(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
+	expect_sticky(&m, AF_ECORRUPT);
+	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, truncated_read_stays_failed)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+ParameterizedTest(struct comp_param *p, stream, truncated_read_stays_failed)
+{
+	struct member m;
+
+	member_make(&m, p->comp, 3 * MiB, 81, 0);
+	af_stream_free(m.s);
+	m.s = af_stream_new(m.fd, PREFIX, m.zlen * 2 / 3, p->comp);
+	expect_sticky(&m, AF_ETRUNC);
+	member_free(&m);
+}
