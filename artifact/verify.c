@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact/hasher.h"
 #include "crypto/sha256.h"
 
 #define CHUNK (1u << 20)
@@ -13,8 +14,9 @@ struct job {
 	struct af_checks *out;
 	af_progress_fn progress;
 	void *ctx;
-	struct cr_sha256 *sha;
+	struct cr_sha256 *sha;	/* small members, on this thread */
 	uint8_t *buf;
+	struct af_hasher *hasher;	/* payload files, on its own thread */
 };
 
 const char *
@@ -95,23 +97,28 @@ hash_payload_file(struct job *j, struct af_check *c, struct af_payload *p,
 {
 	uint64_t off = 0;
 	size_t got;
+	uint8_t *buf;
 	char why[200];
 
 	while (off < f->size) {
 		size_t want = f->size - off < CHUNK ? (size_t)(f->size - off) : CHUNK;
-		if (af_payload_read(p, f, j->buf, want, off, &got, why, sizeof(why)) != AF_OK) {
+		buf = af_hasher_buffer(j->hasher);
+		if (af_payload_read(p, f, buf, want, off, &got, why, sizeof(why)) != AF_OK) {
+			af_hasher_abandon(j->hasher);
 			c->result = AF_CHECK_UNREADABLE;
 			set_detail(c, why);
-			cr_sha256_final_hex(j->sha, c->actual);
-			c->actual[0] = '\0';
 			return AF_OK;
 		}
-		cr_sha256_update(j->sha, j->buf, got);
+		af_hasher_submit(j->hasher, got);
 		off += got;
-		if (j->progress != NULL && !j->progress(j->ctx, c->name, off, f->size))
+		if (j->progress != NULL && !j->progress(j->ctx, c->name, off, f->size)) {
+			af_hasher_abandon(j->hasher);
 			return AF_ECANCELED;
+		}
 	}
-	finish(j, c);
+	af_hasher_finish(j->hasher, c->actual);
+	if (c->result != AF_CHECK_UNLISTED)
+		c->result = strcmp(c->expected, c->actual) == 0 ? AF_CHECK_OK : AF_CHECK_MISMATCH;
 	return AF_OK;
 }
 
@@ -230,12 +237,14 @@ enum af_err
 af_verify_checksums(struct artifact *a, af_progress_fn progress, void *ctx,
     struct af_checks *out)
 {
-	struct job j = { a, out, progress, ctx, cr_sha256_new(), malloc(CHUNK) };
+	struct job j = { a, out, progress, ctx, cr_sha256_new(), malloc(CHUNK),
+	    af_hasher_new(CHUNK) };
 	enum af_err err = AF_ENOMEM;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (j.sha == NULL || j.buf == NULL || (err = add_manifest_checks(&j)) != AF_OK)
+	if (j.sha == NULL || j.buf == NULL || j.hasher == NULL ||
+	    (err = add_manifest_checks(&j)) != AF_OK)
 		goto out;
 	check_members(&j);
 	for (i = 0; i < artifact_member_count(a); i++) {
@@ -253,6 +262,7 @@ af_verify_checksums(struct artifact *a, af_progress_fn progress, void *ctx,
 	err = AF_OK;
 out:
 	cr_sha256_free(j.sha);
+	af_hasher_free(j.hasher);
 	free(j.buf);
 	if (err != AF_OK)
 		af_checks_clear(out);
