@@ -57,27 +57,29 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_END
 };
 
-#define SYNOPSIS "artifactfs [-f] [-d] [-o OPTIONS] ARTIFACT MOUNTPOINT"
+#define SYNOPSIS "artifactfs [-fd] [-o OPTION[,...]] ARTIFACT MOUNTPOINT"
 #define SYNOPSIS_STATUS "artifactfs --status [-o verify_key=FILE]... ARTIFACT"
 
 static const char usage[] =
+    "artifactfs - mount a Mender Artifact as a filesystem\n"
+    "\n"
     "usage: " SYNOPSIS "\n"
     "       " SYNOPSIS_STATUS "\n"
-    "       fusermount3 -u MOUNTPOINT\n"
+    "       artifactfs -h | -V\n"
     "\n"
-    "Mounts the Mender Artifact ARTIFACT (.mender) at MOUNTPOINT; with --status,\n"
-    "prints its signature-status report instead and exits 0 only if it is valid.\n"
-    "\n"
-    "options:\n"
-    "    -h, --help          print this help and exit\n"
+    "    -d                  debug: stay in the foreground and log every FUSE request\n"
+    "    -f                  stay in the foreground (messages to stderr, else syslog)\n"
+    "    -h, --help          print a summary of the usage and exit\n"
+    "    -o ro               never write the artifact: control/ refuses writes (EROFS)\n"
+    "    -o verify_key=FILE  a PEM public key to verify the signature with; repeat it\n"
+    "                        for several keys: the first that verifies wins\n"
+    "    --status            do not mount: print the signature-status report and exit\n"
+    "                        0 valid, 1 invalid, 2 unsigned, 3 unverified,\n"
+    "                        4 artifact or key unreadable, 5 usage error\n"
     "    -V, --version       print the version and exit\n"
-    "    -f                  stay in the foreground\n"
-    "    -d                  debug: foreground, log every FUSE request\n"
-    "    --status            print the signature-status report, do not mount\n"
-    "    -o verify_key=FILE  a PEM public key to verify the signature with;\n"
-    "                        repeat it for several keys (the first that verifies wins)\n"
-    "    -o ro               never write the artifact; control/ refuses writes\n"
     "\n"
+    "Other -o options go to FUSE (mount.fuse3(8)).  Unmount with fusermount3 -u.\n"
+    "Write a private key to MOUNTPOINT/control/sign-key to re-sign at unmount.\n"
     "See artifactfs(1).\n";
 
 static int
