@@ -230,8 +230,11 @@ put_in_place(struct target *t, int fd)
 	if (renameat(t->dirfd, t->temp, t->dirfd, t->base) != 0)
 		return false;
 	t->temp[0] = '\0';
-	return fsync(t->dirfd) == 0;
+	return true;
 }
+
+/* The one failure that comes after the re-signed artifact is in place. */
+static const char AFTER_RENAME[] = "flush the directory";
 
 /* Each step of the commit, in order; returns the one that failed, or NULL. */
 static const char *
@@ -257,6 +260,8 @@ commit(const struct artifact *a, struct target *t, int *fd, const char *sig, siz
 	}
 	if (!put_in_place(t, *fd))
 		return "rename over the artifact";
+	if (fsync(t->dirfd) != 0)
+		return AFTER_RENAME;
 	return NULL;
 }
 
@@ -281,7 +286,10 @@ af_rewrite_signed(const struct artifact *a, const char *sig, size_t sig_len, cha
 	}
 	failed = commit(a, &t, &fd, sig, sig_len);
 	saved = errno;
-	if (failed != NULL) {
+	if (failed == AFTER_RENAME) {
+		snprintf(why, whylen, "re-signed, but flushing %s failed: %s; the new artifact "
+		    "is in place but may not survive a crash: run sync", t.dir, strerror(saved));
+	} else if (failed != NULL) {
 		if (t.temp[0] != '\0')
 			unlinkat(t.dirfd, t.temp, 0);
 		snprintf(why, whylen, "not re-signed: could not %s in %s: %s; the artifact is "

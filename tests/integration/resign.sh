@@ -1,0 +1,696 @@
+#!/usr/bin/env bash
+# resign.sh — re-signing through control/sign-key: a private key written
+# there is checked when the file is closed, and at unmount the artifact is
+# rewritten with a new manifest.sig (every other member byte for byte), into a
+# temp file next to it that is fsync'd and renamed over it.  Checks the result
+# with mender-artifact, the refusals (bad keys, non-canonical manifest, file
+# changed on disk, directory not writable, -o ro), cancelling, that the private
+# key reaches no file, and that a kill -9 or a full disk leaves the original.
+. "$(dirname "$0")/lib.sh"
+
+T_START=$SECONDS
+
+# Mounts this script makes besides lib.sh's (tmpfs, read-only bind mounts,
+# artifactfs daemons it runs itself to see their exit status or kill them).
+MY_MOUNTS=()
+MY_FUSE=()
+MY_PIDS=()
+my_cleanup() {
+    local m p
+    for m in "${MY_FUSE[@]}"; do
+        mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null; }
+    done
+    local jobs_now
+    jobs_now=" $(jobs -p | tr '\n' ' ') "
+    for p in "${MY_PIDS[@]}"; do
+        # only a daemon this shell started and has not reaped yet
+        [[ $jobs_now == *" $p "* ]] && kill -9 "$p" 2>/dev/null
+    done
+    for m in "${MY_MOUNTS[@]}"; do
+        mountpoint -q "$m" 2>/dev/null && umount -l "$m" 2>/dev/null
+    done
+    return 0
+}
+trap 'rc=$?; my_cleanup; (exit $rc); t_cleanup' EXIT
+
+F=$FIXTURES
+
+# ---------------------------------------------------------------- keys
+# Everything secret lives in $KD, which the key hygiene scan leaves out.
+KD="$T_ROOT/secret"
+mkdir -p "$KD"
+chmod 700 "$KD"
+cp "$F/rsa.pem" "$F/rsa.pub" "$F/ec.pem" "$F/ec.pub" "$KD/"
+(
+    cd "$KD" || exit 1
+    # fresh RSA-3072 (PKCS#8), used by the hygiene test, and its PKCS#1 form
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out fresh.pem 2>/dev/null
+    openssl rsa -in fresh.pem -traditional -out rsa3072-pkcs1.pem 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in rsa.pem -out rsa2048-pkcs8.pem
+    openssl ecparam -genkey -name prime256v1 -out ec-2block.pem          # EC PARAMETERS + EC PRIVATE KEY
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec-pkcs8.pem
+    # refused
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out rsa1024.pem 2>/dev/null
+    openssl ecparam -genkey -name secp384r1 -noout -out ec384.pem
+    openssl genpkey -algorithm ed25519 -out ed25519.pem
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes256 -pass pass:x -out encrypted.pem 2>/dev/null
+    openssl rsa -in rsa.pem -RSAPublicKey_out -out rsa-pkcs1.pub 2>/dev/null
+    head -c 300 /dev/urandom | base64 > garbage.pem
+    printf -- '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n' > broken.pem
+    for k in fresh rsa3072-pkcs1 rsa2048-pkcs8 ec-2block ec-pkcs8; do
+        openssl pkey -in $k.pem -pubout -out $k.pub 2>/dev/null
+    done
+) || true
+for k in fresh.pem rsa3072-pkcs1.pem rsa2048-pkcs8.pem ec-2block.pem ec-pkcs8.pem fresh.pub \
+    rsa3072-pkcs1.pub rsa2048-pkcs8.pub ec-2block.pub ec-pkcs8.pub rsa1024.pem ec384.pem \
+    ed25519.pem encrypted.pem rsa-pkcs1.pub; do
+    [ -s "$KD/$k" ] || fail "setup: openssl made $KD/$k"
+done
+check "setup: ec-2block.pem has the EC PARAMETERS block" grep -q 'BEGIN EC PARAMETERS' "$KD/ec-2block.pem"
+check "setup: fresh.pem is PKCS#8" grep -q 'BEGIN PRIVATE KEY' "$KD/fresh.pem"
+check "setup: rsa3072-pkcs1.pem is PKCS#1" grep -q 'BEGIN RSA PRIVATE KEY' "$KD/rsa3072-pkcs1.pem"
+
+# ---------------------------------------------------------------- helpers
+# resigncheck.py ORIG NEW SIGLEN: the structure of a re-signed artifact.
+RC_PY="$T_ROOT/resigncheck.py"
+cat > "$RC_PY" <<'EOF'
+import sys, os, tarfile, hashlib, base64, binascii
+orig, new, siglen = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bad = []
+
+def members(path):
+    with open(path, 'rb') as f, tarfile.open(fileobj=f, mode='r:') as t:
+        return [m for m in t.getmembers()]
+
+def digest(f, off, size):
+    h = hashlib.sha256()
+    f.seek(off)
+    left = size
+    while left:
+        b = f.read(min(left, 1 << 20))
+        if not b:
+            break
+        h.update(b)
+        left -= len(b)
+    return h.hexdigest(), size - left
+
+try:
+    om, nm = members(orig), members(new)
+except Exception as e:
+    print('cannot read as tar: %s' % e)
+    sys.exit(1)
+
+expect = []
+for m in om:
+    if m.name == 'manifest.sig':
+        continue
+    expect.append(m)
+    if m.name == 'manifest':
+        expect.append(None)
+want = [m.name if m else 'manifest.sig' for m in expect]
+got = [m.name for m in nm]
+if want != got:
+    bad.append('members %s, want %s' % (got, want))
+else:
+    with open(orig, 'rb') as fo, open(new, 'rb') as fn:
+        for e, n in zip(expect, nm):
+            if e is None:
+                fn.seek(n.offset_data)
+                sig = fn.read(n.size)
+                if not n.isreg():
+                    bad.append('manifest.sig is not a regular file')
+                try:
+                    raw = base64.b64decode(sig, validate=True)
+                    if len(raw) != siglen:
+                        bad.append('manifest.sig decodes to %d bytes, want %d' % (len(raw), siglen))
+                except (binascii.Error, ValueError) as ex:
+                    bad.append('manifest.sig is not base64: %s' % ex)
+                if (n.mode, n.uid, n.gid, n.mtime) != (0o644, 0, 0, 0):
+                    bad.append('manifest.sig header mode %o uid %d gid %d mtime %d, want 644 0 0 0'
+                               % (n.mode, n.uid, n.gid, n.mtime))
+                continue
+            fo.seek(e.offset); hb_o = fo.read(e.offset_data - e.offset)
+            fn.seek(n.offset); hb_n = fn.read(n.offset_data - n.offset)
+            if hb_o != hb_n:
+                bad.append('%s: tar header bytes differ' % e.name)
+            if e.size != n.size or digest(fo, e.offset_data, e.size) != digest(fn, n.offset_data, n.size):
+                bad.append('%s: data differs' % e.name)
+    last = nm[-1]
+    end = last.offset_data + (last.size + 511) // 512 * 512
+    size = os.path.getsize(new)
+    with open(new, 'rb') as fn:
+        fn.seek(end)
+        tail = fn.read()
+    if size != end + 1024:
+        bad.append('file is %d bytes, want %d (last member ends at %d, then two zero blocks)'
+                   % (size, end + 1024, end))
+    if tail.strip(b'\0') != b'':
+        bad.append('non-zero bytes after the last member')
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+EOF
+
+# fingerprint KEY: sha256 of the DER public key (what SHA256:<fp> shows)
+fingerprint() {
+    openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+ma_validate() {   # PUB ART
+    local out
+    out=$(mender-artifact validate -k "$1" "$2" 2>&1) || { echo "$out"; return 1; }
+    grep -q 'validated successfully' <<<"$out" || { echo "$out"; return 1; }
+}
+ma_read_verified() {   # PUB ART
+    local out
+    out=$(mender-artifact read --no-progress -k "$1" "$2" 2>&1)
+    grep -q 'signed and verified correctly' <<<"$out" || { echo "$out" | grep -i sign; return 1; }
+}
+af_status_valid() {   # PUB ART
+    local out rc
+    out=$("$ARTIFACTFS" --status "$2" -o verify_key="$1" 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && [ "$(head -1 <<<"$out")" = valid ] || { echo "exit $rc: $out"; return 1; }
+}
+no_temp_left() {   # DIR
+    local left
+    left=$(ls -A "$1" | grep -F '.artifactfs-' || true)
+    [ -z "$left" ] || { echo "left in $1: $left"; return 1; }
+}
+# file identity that must not change when nothing is written
+ident() {
+    stat -c '%i %s %y %a %u %g' "$1"
+}
+grep_status() {   # MNT ERE
+    grep -qE -- "$2" "$1/signature-status" || { cat "$1/signature-status"; return 1; }
+}
+not_staged() {   # MNT
+    ! grep -q 'staged' "$1/control/sign-key"
+}
+# errno of open(PATH, O_WRONLY|O_TRUNC): prints its name, or "opened"
+open_errno() {
+    python3 - "$1" <<'EOF'
+import os, sys, errno
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+else:
+    os.close(fd)
+    print('opened')
+EOF
+}
+
+# start_daemon ART MNT ERR [ARGS]: artifactfs -f run here (not by mount_art),
+# for an exit status we expect to be non-zero or a daemon we kill.  Sets DPID.
+start_daemon() {
+    local art=$1 mnt=$2 err=$3 i
+    shift 3
+    mkdir -p "$mnt"
+    "$ARTIFACTFS" -f "$@" "$art" "$mnt" 2>"$err" &
+    DPID=$!
+    MY_PIDS+=("$DPID")
+    MY_FUSE+=("$mnt")
+    for i in $(seq 300); do
+        mountpoint -q "$mnt" && return 0
+        kill -0 "$DPID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+# stop_daemon MNT: unmount, wait for $DPID; sets DRC
+stop_daemon() {
+    fusermount3 -u "$1" 2>/dev/null || fusermount3 -uz "$1" 2>/dev/null
+    timeout 60 tail --pid="$DPID" -f /dev/null
+    kill -9 "$DPID" 2>/dev/null
+    wait "$DPID"
+    DRC=$?
+}
+
+# resign LABEL SRC PRIV PUB SIGLEN [status]: copy SRC (mode 0640, owner
+# 1234:2345), mount it with -o verify_key=PUB, stage PRIV, unmount, check the
+# result.  RESULT is the re-signed file.  With "status", mender-artifact is
+# not used (3.9 cannot read zstd); artifactfs --status checks the signature.
+resign() {
+    local label=$1 src=$2 priv=$3 pub=$4 siglen=$5 how=${6:-mender} w a mnt fp desc pid lck
+    w=$(workdir)
+    mkdir "$w/d"
+    a="$w/d/a.mender"
+    mnt="$w/mnt"
+    cp "$src" "$a"
+    cp "$src" "$w/orig.mender"
+    chmod 0640 "$a"
+    chown 1234:2345 "$a"
+    RESULT=$a
+    RESULT_MNT=$mnt
+    if ! mount_art "$a" "$mnt" -o verify_key="$pub"; then
+        fail "$label: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+        return 1
+    fi
+    if [ -n "${STAGE_BS:-}" ]; then
+        check "$label: stage key with dd bs=$STAGE_BS" \
+            dd if="$priv" of="$mnt/control/sign-key" bs="$STAGE_BS" status=none
+    else
+        check "$label: stage key (cp)" cp "$priv" "$mnt/control/sign-key"
+    fi
+    fp=$(fingerprint "$priv")
+    desc=$(cat "$mnt/control/sign-key")
+    check "$label: control/sign-key shows SHA256:fingerprint, staged" \
+        grep -qE "^(RSA-[0-9]+|ECDSA P-256) SHA256:$fp: staged" <<<"$desc"
+    check_not "$label: control/sign-key shows no private key" grep -qE 'PRIVATE|BEGIN' <<<"$desc"
+    check "$label: signature-status: pending, verifies with key 1" \
+        grep_status "$mnt" "^pending: re-sign at unmount with .*SHA256:$fp.*verifies with key 1"
+    pid=${T_PIDS[$mnt]}
+    lck=$(awk '/^VmLck:/{print $2}' "/proc/$pid/status" 2>/dev/null)
+    check "$label: daemon has locked memory while a key is staged (VmLck ${lck:-?} kB)" \
+        test "${lck:-0}" -gt 0
+    [ -n "${BEFORE_UNMOUNT:-}" ] && "$BEFORE_UNMOUNT" "$mnt"
+    if umount_art "$mnt"; then
+        pass "$label: daemon exit status 0"
+    fi
+    check_eq "$label: mode and owner kept" "640 1234 2345" "$(stat -c '%a %u %g' "$a")"
+    check "$label: members byte-identical, manifest.sig after manifest, two zero blocks" \
+        python3 "$RC_PY" "$w/orig.mender" "$a" "$siglen"
+    check "$label: no temp file left" no_temp_left "$w/d"
+    check "$label: artifactfs --status valid with the public key" af_status_valid "$pub" "$a"
+    if [ "$how" = mender ]; then
+        check "$label: mender-artifact validate -k" ma_validate "$pub" "$a"
+        check "$label: mender-artifact read: signed and verified correctly" ma_read_verified "$pub" "$a"
+    fi
+}
+
+# ---------------------------------------------------------------- 1. re-sign
+resign "rootfs-gzip unsigned->RSA" "$F/rootfs-gzip.mender" "$KD/rsa.pem" "$KD/rsa.pub" 256
+resign "rootfs-gzip unsigned->ECDSA" "$F/rootfs-gzip.mender" "$KD/ec.pem" "$KD/ec.pub" 64
+resign "rootfs-rsa RSA->ECDSA" "$F/rootfs-rsa.mender" "$KD/ec.pem" "$KD/ec.pub" 64
+check_not "rootfs-rsa RSA->ECDSA: old key no longer verifies" ma_validate "$KD/rsa.pub" "$RESULT"
+resign "rootfs-ec ECDSA->RSA" "$F/rootfs-ec.mender" "$KD/rsa.pem" "$KD/rsa.pub" 256
+check_not "rootfs-ec ECDSA->RSA: old key no longer verifies" ma_validate "$KD/ec.pub" "$RESULT"
+resign "module unsigned->RSA" "$F/module.mender" "$KD/rsa.pem" "$KD/rsa.pub" 256
+resign "module RSA->ECDSA" "$RESULT" "$KD/ec.pem" "$KD/ec.pub" 64
+resign "module ECDSA->RSA" "$RESULT" "$KD/rsa.pem" "$KD/rsa.pub" 256
+resign "augmented RSA->ECDSA" "$F/augmented.mender" "$KD/ec.pem" "$KD/ec.pub" 64
+resign "rootfs-none unsigned->RSA" "$F/rootfs-none.mender" "$KD/rsa.pem" "$KD/rsa.pub" 256
+resign "rootfs-xz unsigned->ECDSA" "$F/rootfs-xz.mender" "$KD/ec.pem" "$KD/ec.pub" 64
+resign "rootfs-zstd unsigned->RSA" "$F/rootfs-zstd.mender" "$KD/rsa.pem" "$KD/rsa.pub" 256 status
+
+# key forms
+resign "key RSA-2048 PKCS#8" "$F/rootfs-gzip.mender" "$KD/rsa2048-pkcs8.pem" "$KD/rsa2048-pkcs8.pub" 256
+resign "key RSA-3072 PKCS#1" "$F/rootfs-gzip.mender" "$KD/rsa3072-pkcs1.pem" "$KD/rsa3072-pkcs1.pub" 384
+STAGE_BS=61 resign "key ECDSA P-256 with EC PARAMETERS block" "$F/rootfs-rsa.mender" \
+    "$KD/ec-2block.pem" "$KD/ec-2block.pub" 64
+resign "key ECDSA P-256 PKCS#8" "$F/rootfs-gzip.mender" "$KD/ec-pkcs8.pem" "$KD/ec-pkcs8.pub" 64
+
+# ---------------------------------------------------------------- 4. key hygiene
+# Fresh RSA-3072 PKCS#8 key; afterwards no file written since staging (in the
+# artifact's directory, $TMPDIR, /tmp, /dev/shm) holds a piece of it: PEM
+# base64 text, DER bytes (modulus, private exponent, primes) or their hex.
+HY_PY="$T_ROOT/hygiene.py"
+cat > "$HY_PY" <<'EOF'
+import os, sys, binascii
+keydir, pem, der, marker = sys.argv[1:5]
+roots = sys.argv[5:]
+body = [l for l in open(pem).read().splitlines() if l and not l.startswith('-----')]
+pats = {'PEM base64 line 10': body[9][10:50].encode(), 'PEM base64 line 20': body[19][5:45].encode()}
+d = open(der, 'rb').read()
+for off in (100, 300, 600, 900, 1200, 1500):
+    pats['DER bytes at %d' % off] = d[off:off + 40]
+    pats['DER hex at %d' % off] = binascii.hexlify(d[off:off + 20])
+    pats['DER HEX at %d' % off] = binascii.hexlify(d[off:off + 20]).upper()
+since = os.stat(marker).st_mtime - 1
+keydir = os.path.realpath(keydir)
+found, scanned = [], 0
+seen = set()
+for root in roots:
+    if not os.path.isdir(root):
+        continue
+    dev = os.stat(root).st_dev
+    for dp, dns, fns in os.walk(root):
+        if os.path.realpath(dp).startswith(keydir):
+            dns[:] = []
+            continue
+        keep = []
+        for dn in dns:
+            try:
+                if os.lstat(os.path.join(dp, dn)).st_dev == dev:
+                    keep.append(dn)
+            except OSError:
+                pass
+        dns[:] = keep
+        for fn in fns:
+            p = os.path.join(dp, fn)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if not os.path.isfile(p) or os.path.islink(p) or (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            if max(st.st_mtime, st.st_ctime) < since:
+                continue
+            try:
+                with open(p, 'rb') as f:
+                    scanned += 1
+                    prev = b''
+                    while True:
+                        b = f.read(8 << 20)
+                        if not b:
+                            break
+                        buf = prev + b
+                        for name, pat in pats.items():
+                            if pat in buf:
+                                found.append('%s: %s' % (p, name))
+                        prev = buf[-64:]
+            except OSError:
+                continue
+for x in sorted(set(found)):
+    print('key material in ' + x)
+if scanned == 0:
+    print('nothing scanned')
+sys.exit(1 if found or scanned == 0 else 0)
+EOF
+openssl pkey -in "$KD/fresh.pem" -outform DER -out "$KD/fresh.der" 2>/dev/null
+touch "$T_ROOT/hygiene.marker"
+sleep 0.01
+hy_read_back() {   # MNT: while staged, reading sign-key shows no key text
+    check_not "hygiene: control/sign-key read shows no PEM body" \
+        grep -qF "$(grep -v -- ----- "$KD/fresh.pem" | sed -n 10p | cut -c11-50)" "$1/control/sign-key"
+}
+BEFORE_UNMOUNT=hy_read_back resign "hygiene: fresh RSA-3072 PKCS#8" "$F/rootfs-gzip.mender" \
+    "$KD/fresh.pem" "$KD/fresh.pub" 384
+HY_DIR=$(dirname "$RESULT")
+check "hygiene: no trace of the private key in files written since staging" \
+    python3 "$HY_PY" "$KD" "$KD/fresh.pem" "$KD/fresh.der" "$T_ROOT/hygiene.marker" \
+    "$HY_DIR" "$T_ROOT" "${TMPDIR:-/tmp}" /tmp /dev/shm
+# (PR_SET_DUMPABLE is not checked: as root in this VM, /proc/PID access does not show it.)
+
+# ---------------------------------------------------------------- staged-key status, replace
+w=$(workdir)
+cp "$F/rootfs-gzip.mender" "$w/a.mender"
+if mount_art "$w/a.mender" "$w/mnt" -o verify_key="$KD/rsa.pub"; then
+    check "replace: stage RSA" cp "$KD/rsa.pem" "$w/mnt/control/sign-key"
+    check "replace: pending verifies with key 1" grep_status "$w/mnt" '^pending: .*verifies with key 1'
+    check "replace: stage ECDSA over it" cp "$KD/ec.pem" "$w/mnt/control/sign-key"
+    check "replace: control/sign-key shows the ECDSA key" \
+        grep -q "^ECDSA P-256 SHA256:$(fingerprint "$KD/ec.pem"): staged" "$w/mnt/control/sign-key"
+    check "replace: pending verifies with none of the keys" grep_status "$w/mnt" '^pending: .*verifies with none'
+    umount_art "$w/mnt"
+    check "replace: signed with the second key" ma_validate "$KD/ec.pub" "$w/a.mender"
+    check_not "replace: not with the first" ma_validate "$KD/rsa.pub" "$w/a.mender"
+else
+    fail "replace: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+fi
+w=$(workdir)
+cp "$F/rootfs-gzip.mender" "$w/a.mender"
+if mount_art "$w/a.mender" "$w/mnt"; then
+    check "no verify key: stage" cp "$KD/ec.pem" "$w/mnt/control/sign-key"
+    check "no verify key: pending says no key is set" grep_status "$w/mnt" '^pending: re-sign at unmount .*no (verify )?key'
+    umount_art "$w/mnt"
+    check "no verify key: re-signed" ma_validate "$KD/ec.pub" "$w/a.mender"
+else
+    fail "no verify key: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+fi
+
+# ---------------------------------------------------------------- 2. untouched
+# untouched LABEL ACTION: mount a copy, run ACTION MNT, unmount; the file
+# must keep its bytes, inode, mtime, mode and owner.
+untouched() {
+    local label=$1 action=$2 w before
+    w=$(workdir)
+    mkdir "$w/d"
+    cp "$F/rootfs-rsa.mender" "$w/d/a.mender"
+    cp "$F/rootfs-rsa.mender" "$w/orig.mender"
+    chmod 0640 "$w/d/a.mender"
+    touch -d '2001-02-03 04:05:06.789' "$w/d/a.mender"
+    before=$(ident "$w/d/a.mender")
+    if ! mount_art "$w/d/a.mender" "$w/mnt" ${UNTOUCHED_ARGS:-}; then
+        fail "$label: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+        return
+    fi
+    "$action" "$w/mnt" "$label"
+    if umount_art "$w/mnt"; then
+        pass "$label: daemon exit status 0"
+    fi
+    check_cmp "$label: same bytes" "$w/orig.mender" "$w/d/a.mender"
+    check_eq "$label: same inode, size, mtime, mode, owner" "$before" "$(ident "$w/d/a.mender")"
+    check "$label: nothing else in the directory" test "$(ls -A "$w/d")" = a.mender
+}
+act_none() {
+    cat "$1/signature-status" "$1/control/sign-key" > /dev/null
+}
+act_rm() {
+    check "$2: stage" cp "$KD/ec.pem" "$1/control/sign-key"
+    check "$2: rm control/sign-key" rm "$1/control/sign-key"
+    check "$2: nothing staged after rm" not_staged "$1"
+    check_not "$2: no pending line" grep -q '^pending:' "$1/signature-status"
+}
+act_trunc() {
+    check "$2: stage" cp "$KD/rsa.pem" "$1/control/sign-key"
+    check "$2: truncate control/sign-key" bash -c ": > '$1/control/sign-key'"
+    check "$2: nothing staged after truncation" not_staged "$1"
+    check_not "$2: no pending line" grep -q '^pending:' "$1/signature-status"
+}
+act_twice() {
+    check "$2: stage" cp "$KD/rsa.pem" "$1/control/sign-key"
+    check "$2: stage again" cp "$KD/ec.pem" "$1/control/sign-key"
+    check "$2: rm" rm "$1/control/sign-key"
+    check "$2: nothing staged" not_staged "$1"
+}
+
+# 3. bad keys, each refused at close with a reason in signature-status.
+# Ordered so that no two neighbours give the same reason.
+BAD_KEYS=(
+    "rsa.pub|public"
+    "garbage.pem|"
+    "rsa1024.pem|1024"
+    "ec.pub|public"
+    "ec384.pem|P-384|secp384"
+    "broken.pem|"
+    "ed25519.pem|Ed25519"
+    "rsa-pkcs1.pub|public"
+    "encrypted.pem|encrypt"
+)
+act_badkeys() {
+    local mnt=$1 entry k why out rc line
+    for entry in "${BAD_KEYS[@]}"; do
+        k=${entry%%|*}
+        why=${entry#*|}
+        out=$(cp "$KD/$k" "$mnt/control/sign-key" 2>&1)
+        rc=$?
+        if [ $rc -ne 0 ] && grep -q 'Invalid argument' <<<"$out"; then
+            pass "bad key $k: cp fails with EINVAL"
+        else
+            fail "bad key $k: cp fails with EINVAL" "cp exited $rc: $out"
+        fi
+        line=$(grep '^control: ' "$mnt/signature-status")
+        if grep -q '^control: the last write to control/sign-key was refused: it ' <<<"$line" &&
+            { [ -z "$why" ] || grep -qiE "$why" <<<"$line"; }; then
+            pass "bad key $k: signature-status says why"
+        else
+            fail "bad key $k: signature-status says why" "want /$why/, got: ${line:-no control: line}"
+        fi
+        check "bad key $k: nothing staged" not_staged "$mnt"
+    done
+    check "bad keys: a good key after them is accepted" cp "$KD/ec.pem" "$mnt/control/sign-key"
+    check_not "bad keys: the control: line goes away after a good write" \
+        grep -q '^control:' "$mnt/signature-status"
+    check "bad keys: rm cancels" rm "$mnt/control/sign-key"
+}
+
+untouched "no key staged" act_none
+untouched "cancel by rm" act_rm
+untouched "cancel by truncation" act_trunc
+untouched "stage twice then cancel" act_twice
+untouched "bad keys" act_badkeys
+
+# -o ro: control/ refuses writes with EROFS
+act_ro() {
+    check_eq "-o ro: open control/sign-key for writing" EROFS "$(open_errno "$1/control/sign-key")"
+    check_eq "-o ro: open control/verify-key for writing" EROFS "$(open_errno "$1/control/verify-key")"
+    check_not "-o ro: cp key fails" cp "$KD/rsa.pem" "$1/control/sign-key"
+    check "-o ro: nothing staged" not_staged "$1"
+}
+UNTOUCHED_ARGS="-o ro" untouched "-o ro" act_ro
+
+# ---------------------------------------------------------------- 7. refusals
+# non-canonical manifest (a blank line at its end): refused when staged
+w=$(workdir)
+mkdir "$w/d"
+python3 - "$F/rootfs-gzip.mender" "$w/d/a.mender" <<'EOF'
+import sys, tarfile, io, copy
+src, dst = sys.argv[1:3]
+with tarfile.open(src, 'r:') as t:
+    ms = [(copy.copy(m), t.extractfile(m).read()) for m in t.getmembers()]
+with open(dst, 'wb') as f, tarfile.open(fileobj=f, mode='w:', format=tarfile.USTAR_FORMAT) as t:
+    for m, data in ms:
+        if m.name == 'manifest':
+            data += b'\n'
+            m.size = len(data)
+        t.addfile(m, io.BytesIO(data))
+EOF
+cp "$w/d/a.mender" "$w/orig.mender"
+before=$(ident "$w/d/a.mender")
+if mount_art "$w/d/a.mender" "$w/mnt"; then
+    check "non-canonical: signature-status says so" grep_status "$w/mnt" 'not canonical'
+    check_not "non-canonical: staging a key fails at close" cp "$KD/rsa.pem" "$w/mnt/control/sign-key"
+    check "non-canonical: control: line names the manifest" \
+        grep_status "$w/mnt" '^control: the last write to control/sign-key was refused: .*canonical'
+    check "non-canonical: nothing staged" not_staged "$w/mnt"
+    umount_art "$w/mnt"
+    check_cmp "non-canonical: same bytes" "$w/orig.mender" "$w/d/a.mender"
+    check_eq "non-canonical: same inode, mtime" "$before" "$(ident "$w/d/a.mender")"
+else
+    fail "non-canonical: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+fi
+
+# directory not writable (read-only bind mount): refused when staged
+w=$(workdir)
+mkdir "$w/d"
+cp "$F/rootfs-gzip.mender" "$w/d/a.mender"
+cp "$F/rootfs-gzip.mender" "$w/orig.mender"
+if mount --bind "$w/d" "$w/d" && MY_MOUNTS+=("$w/d") && mount -o remount,bind,ro "$w/d"; then
+    check_not "ro dir: the directory is read-only (setup)" touch "$w/d/x"
+    before=$(ident "$w/d/a.mender")
+    if mount_art "$w/d/a.mender" "$w/mnt"; then
+        out=$(cp "$KD/rsa.pem" "$w/mnt/control/sign-key" 2>&1)
+        rc=$?
+        if [ $rc -ne 0 ] && grep -q 'Invalid argument' <<<"$out"; then
+            pass "ro dir: staging fails at close with EINVAL"
+        else
+            fail "ro dir: staging fails at close with EINVAL" "cp exited $rc: $out"
+        fi
+        check "ro dir: control: line names the directory" \
+            grep_status "$w/mnt" "^control: the last write to control/sign-key was refused: .*$w/d"
+        check "ro dir: nothing staged" not_staged "$w/mnt"
+        umount_art "$w/mnt"
+        check_cmp "ro dir: same bytes" "$w/orig.mender" "$w/d/a.mender"
+        check_eq "ro dir: same inode, mtime" "$before" "$(ident "$w/d/a.mender")"
+    else
+        fail "ro dir: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+    fi
+    umount "$w/d"
+else
+    fail "ro dir: setup" "could not make a read-only bind mount"
+fi
+
+# artifact changed on disk after the mount: nothing written, exit non-zero
+changed() {
+    local label=$1 how=$2 w
+    w=$(workdir)
+    mkdir "$w/d"
+    cp "$F/rootfs-gzip.mender" "$w/d/a.mender"
+    if ! start_daemon "$w/d/a.mender" "$w/mnt" "$w/err"; then
+        fail "$label: mount" "$(head -c 400 "$w/err")"
+        return
+    fi
+    check "$label: stage" cp "$KD/rsa.pem" "$w/mnt/control/sign-key"
+    case $how in
+        inplace)
+            python3 -c '
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0xff]))' "$w/d/a.mender" ;;
+        replaced)
+            cp "$F/rootfs-ec.mender" "$w/d/new.mender"
+            mv "$w/d/new.mender" "$w/d/a.mender" ;;
+    esac
+    cp "$w/d/a.mender" "$w/expect.mender"
+    before=$(ident "$w/d/a.mender")
+    stop_daemon "$w/mnt"
+    check_not "$label: daemon exit status non-zero" test "$DRC" -eq 0
+    check "$label: stderr says it changed" grep -qi 'changed' "$w/err"
+    check_cmp "$label: the file on disk is left as it is" "$w/expect.mender" "$w/d/a.mender"
+    check_eq "$label: same inode, mtime" "$before" "$(ident "$w/d/a.mender")"
+    check "$label: nothing else in the directory" test "$(ls -A "$w/d")" = a.mender
+}
+changed "changed in place" inplace
+changed "replaced by another file" replaced
+
+# ---------------------------------------------------------------- 6. ENOSPC
+w=$(workdir)
+mkdir "$w/small"
+head -c 4M /dev/urandom > "$w/r4.ext4"
+mender-artifact write rootfs-image -n small -t dev1 -f "$w/r4.ext4" --compression none \
+    -o "$w/small.mender" --no-progress > /dev/null 2>&1
+if mount -t tmpfs -o size=6m tmpfs "$w/small" && MY_MOUNTS+=("$w/small"); then
+    if cp "$w/small.mender" "$w/small/a.mender"; then
+        if start_daemon "$w/small/a.mender" "$w/mnt" "$w/err"; then
+            check "ENOSPC: stage" cp "$KD/rsa.pem" "$w/mnt/control/sign-key"
+            stop_daemon "$w/mnt"
+            check_not "ENOSPC: daemon exit status non-zero" test "$DRC" -eq 0
+            check "ENOSPC: stderr says why" grep -qi 'no space' "$w/err"
+            check_cmp "ENOSPC: original intact" "$w/small.mender" "$w/small/a.mender"
+            check "ENOSPC: no temp file left" test "$(ls -A "$w/small")" = a.mender
+        else
+            fail "ENOSPC: mount" "$(head -c 400 "$w/err")"
+        fi
+    else
+        fail "ENOSPC: setup" "the artifact does not fit in the 6 MiB tmpfs"
+    fi
+    umount "$w/small"
+else
+    fail "ENOSPC: setup" "could not mount a tmpfs"
+fi
+
+# ---------------------------------------------------------------- 5. kill -9
+# A 200 MiB artifact; stage, unmount, kill -9 the daemon 0-300 ms later.  The
+# file must be the original or a complete, valid re-signed artifact; a new
+# mount+unmount removes the dead process's temp file.
+w=$(workdir)
+head -c 200M /dev/urandom > "$w/big.ext4"
+mender-artifact write rootfs-image -n big -t dev1 -f "$w/big.ext4" --compression none \
+    -o "$w/big.mender" --no-progress > /dev/null 2>&1
+rm -f "$w/big.ext4"
+[ -s "$w/big.mender" ] || fail "crash: setup" "mender-artifact write failed"
+CR_INTACT=0 CR_SIGNED=0 CR_TEMP=0
+for trial in 1 2 3 4 5 6 7 8 9 10; do
+    t="$w/t$trial"
+    mkdir -p "$t/d"
+    cp "$w/big.mender" "$t/d/a.mender"
+    if ! start_daemon "$t/d/a.mender" "$t/mnt" "$t/err"; then
+        fail "crash $trial: mount" "$(head -c 400 "$t/err")"
+        continue
+    fi
+    if ! cp "$KD/rsa.pem" "$t/mnt/control/sign-key"; then
+        fail "crash $trial: stage"
+    fi
+    delay=$(printf '0.%03d' $((RANDOM % 301)))
+    fusermount3 -u "$t/mnt"
+    sleep "$delay"
+    kill -9 "$DPID" 2>/dev/null
+    wait "$DPID" 2>/dev/null
+    ls -A "$t/d" | grep -q artifactfs- && CR_TEMP=$((CR_TEMP + 1))
+    if cmp -s "$w/big.mender" "$t/d/a.mender"; then
+        CR_INTACT=$((CR_INTACT + 1))
+        pass "crash $trial (${delay}s): original intact"
+    elif out=$(af_status_valid "$KD/rsa.pub" "$t/d/a.mender"); then
+        CR_SIGNED=$((CR_SIGNED + 1))
+        pass "crash $trial (${delay}s): complete re-signed artifact"
+    else
+        fail "crash $trial (${delay}s): neither the original nor a valid re-signed artifact" \
+            "size $(stat -c %s "$t/d/a.mender"): $(head -c 300 <<<"$out")"
+    fi
+    # O_TMPFILE leaves nothing named behind; also plant the named temp file
+    # that a process killed between linkat and rename (or on a file system
+    # without O_TMPFILE) leaves: .NAME.artifactfs-PID.tmp of a dead PID.
+    ( exit 0 ) &
+    dead=$!
+    wait "$dead"
+    head -c 4096 "$w/big.mender" > "$t/d/.a.mender.artifactfs-$dead.tmp"
+    if mount_art "$t/d/a.mender" "$t/mnt2"; then
+        umount_art "$t/mnt2"
+        check "crash $trial: no temp file after a new mount+unmount" \
+            test "$(ls -A "$t/d")" = a.mender
+    else
+        fail "crash $trial: mount again" "$(head -c 400 "$T_MOUNT_ERR")"
+    fi
+    rm -rf "$t"
+done
+[ -n "${VERBOSE:-}" ] && echo "crash trials: $CR_INTACT intact, $CR_SIGNED re-signed, $CR_TEMP left a temp file"
+rm -f "$w/big.mender"
+
+[ -n "${VERBOSE:-}" ] && echo "time: $((SECONDS - T_START)) s"
+finish
