@@ -85,6 +85,9 @@ const uint8_t *artifact_member_bytes(const struct artifact *a,
 const struct af_manifest *artifact_manifest(const struct artifact *a, bool augment);
 const struct af_header *artifact_header(const struct artifact *a, bool augment);
 
+/* Whether manifest or manifest-augment lists name ("data/0000/rootfs.ext4"). */
+bool artifact_lists(const struct artifact *a, const char *name);
+
 /* The payload of the shown data member with this index, or NULL. */
 struct af_payload *artifact_payload(const struct artifact *a, unsigned index);
 

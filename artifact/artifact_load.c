@@ -257,6 +257,13 @@ artifact_header(const struct artifact *a, bool augment)
 	return a->has_header[augment] ? &a->header[augment] : NULL;
 }
 
+bool
+artifact_lists(const struct artifact *a, const char *name)
+{
+	return (a->has_manifest[0] && af_manifest_find(&a->manifest[0], name) != NULL) ||
+	    (a->has_manifest[1] && af_manifest_find(&a->manifest[1], name) != NULL);
+}
+
 struct af_payload *
 artifact_payload(const struct artifact *a, unsigned index)
 {

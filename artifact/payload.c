@@ -206,6 +206,28 @@ af_payload_find(struct af_payload *p, const char *name, const struct af_payload_
 	return err;
 }
 
+const struct af_payload_file *
+af_payload_find_scanned(struct af_payload *p, const char *name)
+{
+	const struct af_payload_file *f = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	find_locked(p, name, &f);
+	pthread_mutex_unlock(&p->lock);
+	return f;
+}
+
+bool
+af_payload_scanned_all(struct af_payload *p)
+{
+	bool done;
+
+	pthread_mutex_lock(&p->lock);
+	done = p->scan_done;
+	pthread_mutex_unlock(&p->lock);
+	return done;
+}
+
 enum af_err
 af_payload_scan_all(struct af_payload *p)
 {

@@ -6,6 +6,7 @@
 #ifndef AF_PAYLOAD_H
 #define AF_PAYLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,11 @@ void af_payload_free(struct af_payload *payload);
 /* Scans until name is found (AF_OK) or the tar ends (AF_ENOENT). */
 enum af_err af_payload_find(struct af_payload *payload, const char *name,
     const struct af_payload_file **out);
+/* Only among the files found so far: never decompresses. */
+const struct af_payload_file *af_payload_find_scanned(struct af_payload *payload,
+    const char *name);
+/* Whether every header has been read (so the files found are all there are). */
+bool af_payload_scanned_all(struct af_payload *payload);
 /* Scans every header.  Only the first pass over a payload decompresses it. */
 enum af_err af_payload_scan_all(struct af_payload *payload);
 

@@ -107,6 +107,7 @@ add_data(struct fs_node *root, const struct artifact *a, int64_t mtime)
 		if ((pdir = node_new(data, name, strlen(name), FS_PAYLOAD_DIR, m->mtime)) == NULL)
 			return false;
 		pdir->payload = artifact_payload(a, m->index);
+		pdir->artifact = a;
 	}
 	return true;
 }
@@ -178,6 +179,30 @@ fs_tree_free(struct fs_node *n)
 	free(n);
 }
 
+/*
+ * A name the manifests list is worth decompressing up to; any other name is
+ * looked for only among the files already found, so that probing names
+ * (shells, file managers, typos) never decompresses a whole payload.  Files
+ * the manifests do not list show up once a full pass (verification) found them.
+ */
+static enum af_err
+resolve_payload_file(const struct fs_node *dir, const char *name, struct fs_entry *out)
+{
+	char listed[300];
+	enum af_err err;
+
+	snprintf(listed, sizeof(listed), "data/%s/%s", dir->name, name);
+	if (artifact_lists(dir->artifact, listed)) {
+		if ((err = af_payload_find(dir->payload, name, &out->pfile)) != AF_OK)
+			return err;
+	} else if ((out->pfile = af_payload_find_scanned(dir->payload, name)) == NULL) {
+		return AF_ENOENT;
+	}
+	out->node = dir;
+	out->kind = FS_PAYLOAD_FILE;
+	return AF_OK;
+}
+
 enum af_err
 fs_tree_resolve(const struct fs_node *root, const char *path, struct fs_entry *out)
 {
@@ -190,14 +215,9 @@ fs_tree_resolve(const struct fs_node *root, const char *path, struct fs_entry *o
 	while (*path != '\0') {
 		len = strcspn(path, "/");
 		if (n->kind == FS_PAYLOAD_DIR) {
-			enum af_err err;
 			if (path[len] != '\0' || n->payload == NULL)
 				return AF_ENOENT;
-			if ((err = af_payload_find(n->payload, path, &out->pfile)) != AF_OK)
-				return err;
-			out->node = n;
-			out->kind = FS_PAYLOAD_FILE;
-			return AF_OK;
+			return resolve_payload_file(n, path, out);
 		}
 		if ((n = child(n, path, len)) == NULL)
 			return AF_ENOENT;

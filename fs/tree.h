@@ -33,6 +33,7 @@ struct fs_node {
 	const struct af_member *member;		/* FS_MEMBER */
 	const struct af_header_file *hfile;	/* FS_HEADER_FILE */
 	struct af_payload *payload;		/* FS_PAYLOAD_DIR */
+	const struct artifact *artifact;	/* FS_PAYLOAD_DIR: whose manifests name files */
 };
 
 /* What a path names: a node, or a payload file (node is its directory). */
