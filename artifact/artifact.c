@@ -93,20 +93,6 @@ may_follow(enum af_member_kind prev, enum af_member_kind next, bool sig_seen)
 	}
 }
 
-static const char *
-entry_type_word(char type)
-{
-	switch (type) {
-	case '1': return "a hard link";
-	case '2': return "a symbolic link";
-	case '3': return "a character device";
-	case '4': return "a block device";
-	case '5': return "a directory";
-	case '6': return "a FIFO";
-	default: return "not a regular file";
-	}
-}
-
 static bool
 seen_before(const struct artifact *a, enum af_member_kind kind, unsigned index)
 {
@@ -135,7 +121,7 @@ judge_member(struct artifact *a, struct af_member *m, const struct af_tar_entry 
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
 		af_problem_add(a->problems, AF_ERROR, name, "is %s; an artifact holds only regular "
-		    "files; it is ignored", e->sparse ? "a sparse file" : entry_type_word(e->type));
+		    "files; it is ignored", af_tar_type_word(e));
 		return;
 	}
 	if (m->kind == AF_MEMBER_UNKNOWN) {

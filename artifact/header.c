@@ -87,20 +87,6 @@ is_directory(const struct af_tar_entry *e)
 	return e->type == '5' || (n > 0 && e->name[n - 1] == '/' && e->size == 0);
 }
 
-static const char *
-type_word(char type)
-{
-	switch (type) {
-	case '1': return "a hard link";
-	case '2': return "a symbolic link";
-	case '3': return "a character device";
-	case '4': return "a block device";
-	case '6': return "a FIFO";
-	case 'S': return "a sparse file";
-	default: return "not a regular file";
-	}
-}
-
 static enum af_err
 add_file(struct af_header *h, const struct af_tar_entry *e)
 {
@@ -140,7 +126,7 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
 		af_problem_add(problems, AF_ERROR, where, "is %s; a header holds only regular "
-		    "files; it is not shown", type_word(e->type));
+		    "files; it is not shown", af_tar_type_word(e));
 		return false;
 	}
 	if (af_header_find(h, e->name) != NULL) {

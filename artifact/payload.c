@@ -107,9 +107,8 @@ entry_ok(struct af_payload *p, const struct af_tar_entry *e)
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' is not a regular file (tar "
-		    "type '%c'); payloads hold only regular files; it is not shown", e->name,
-		    e->type != '\0' ? e->type : '0');
+		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' is %s; payloads hold only "
+		    "regular files; it is not shown", e->name, af_tar_type_word(e));
 		return false;
 	}
 	if (strchr(e->name, '/') != NULL) {

@@ -39,6 +39,23 @@ af_tar_is_file(const struct af_tar_entry *entry)
 	return entry->type == '0' || entry->type == '\0';
 }
 
+const char *
+af_tar_type_word(const struct af_tar_entry *e)
+{
+	if (e->sparse)
+		return "a sparse file";
+	switch (e->type) {
+	case '0': case '\0': return "a regular file";
+	case '1': return "a hard link";
+	case '2': return "a symbolic link";
+	case '3': return "a character device";
+	case '4': return "a block device";
+	case '5': return "a directory";
+	case '6': return "a FIFO";
+	default: return "not a regular file";
+	}
+}
+
 void
 af_tar_entry_clear(struct af_tar_entry *entry)
 {

@@ -49,6 +49,9 @@ void af_tar_entry_clear(struct af_tar_entry *entry);
 /* True for a regular file typeflag ('0' or the old NUL). */
 bool af_tar_is_file(const struct af_tar_entry *entry);
 
+/* What an entry is, for messages: "a symbolic link", "a FIFO", ... */
+const char *af_tar_type_word(const struct af_tar_entry *entry);
+
 /* Checked "round up to a whole block"; false on overflow. */
 bool af_tar_padded(uint64_t size, uint64_t *out);
 
