@@ -11,6 +11,9 @@
 #include <zstd.h>
 
 #define CURSORS 4
+/* xz decoders hold their whole dictionary (64 MiB for mender-artifact's
+ * preset 9): fewer of them when there are no checkpoints to restart from. */
+#define CURSORS_WITHOUT_CHECKPOINTS 2
 #define WINDOW (2u << 20)	/* bytes of recent output each cursor keeps */
 #define INBUF (128u << 10)
 #define STEP (256u << 10)	/* most output produced per decoder call */
@@ -46,6 +49,7 @@ struct af_stream {
 	pthread_cond_t freed;
 	uint64_t clock;
 	struct cursor cursors[CURSORS];
+	size_t cursor_count;		/* how many of cursors[] this stream uses */
 	atomic_uint_fast64_t produced;
 	struct checkpoint *checkpoints;	/* by out_pos; guarded by lock */
 	size_t checkpoint_count;
@@ -62,6 +66,8 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->offset = offset;
 	s->length = length;
 	s->comp = comp;
+	s->cursor_count = comp == AF_COMP_GZIP || comp == AF_COMP_NONE ? CURSORS :
+	    CURSORS_WITHOUT_CHECKPOINTS;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->freed, NULL);
 	atomic_init(&s->produced, 0);
@@ -333,7 +339,7 @@ closest(struct af_stream *s, uint64_t off)
 	struct cursor *best = NULL, *c;
 	size_t i;
 
-	for (i = 0; i < CURSORS; i++) {
+	for (i = 0; i < s->cursor_count; i++) {
 		c = &s->cursors[i];
 		if (c->codec == NULL || c->error != AF_OK)
 			continue;
@@ -362,7 +368,7 @@ pick_cursor(struct af_stream *s, uint64_t off)
 		}
 		if (best == NULL || best->busy) {
 			best = NULL;
-			for (i = 0; i < CURSORS; i++) {
+			for (i = 0; i < s->cursor_count; i++) {
 				c = &s->cursors[i];
 				if (!c->busy && (best == NULL || c->last_use < best->last_use))
 					best = c;
