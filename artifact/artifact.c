@@ -229,6 +229,7 @@ check_first(struct artifact *a, enum af_err err, const struct af_tar_entry *e,
 	if (strncmp(e->name, "version", 7) != 0) {
 		snprintf(why, whylen, "is not a Mender artifact: its first member is '%.100s', "
 		    "not 'version'", e->name);
+		af_one_line(why);
 		return AF_EFORMAT;
 	}
 	return AF_OK;
@@ -330,6 +331,7 @@ artifact_open(const char *path, struct artifact **out, char *why, size_t whylen)
 	if (err != AF_OK) {
 		if (err == AF_ENOMEM)
 			snprintf(why, whylen, "out of memory");
+		af_one_line(why);	/* it may quote member names */
 		free_artifact(a);
 		return err;
 	}

@@ -7,6 +7,14 @@
 #include <string.h>
 #include <zstd.h>
 
+/*
+ * Decoder memory is set by the compressed data: cap it.  mender-artifact
+ * writes xz with a 64 MiB dictionary and zstd with windows of at most 8 MiB;
+ * beyond these a payload is refused rather than trusted with the memory.
+ */
+#define XZ_MEMLIMIT (80ull << 20)
+#define ZSTD_WINDOW_LOG_MAX 25	/* 32 MiB */
+
 struct af_codec {
 	enum af_compression comp;
 	bool ended;
@@ -81,7 +89,7 @@ af_codec_reset(struct af_codec *c)
 	case AF_COMP_XZ:
 		lzma_end(&c->x);
 		c->x = (lzma_stream)LZMA_STREAM_INIT;
-		return lzma_stream_decoder(&c->x, UINT64_MAX, LZMA_CONCATENATED) == LZMA_OK ?
+		return lzma_stream_decoder(&c->x, XZ_MEMLIMIT, LZMA_CONCATENATED) == LZMA_OK ?
 		    AF_OK : AF_ENOMEM;
 	case AF_COMP_ZSTD:
 		return ZSTD_isError(ZSTD_DCtx_reset(c->zs, ZSTD_reset_session_only)) ?
@@ -107,11 +115,13 @@ af_codec_new(enum af_compression comp)
 		c->g->crc_flag = ISAL_GZIP;
 		break;
 	case AF_COMP_XZ:
-		if (lzma_stream_decoder(&c->x, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
+		if (lzma_stream_decoder(&c->x, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK)
 			goto fail;
 		break;
 	case AF_COMP_ZSTD:
-		if ((c->zs = ZSTD_createDStream()) == NULL)
+		if ((c->zs = ZSTD_createDStream()) == NULL ||
+		    ZSTD_isError(ZSTD_DCtx_setParameter(c->zs, ZSTD_d_windowLogMax,
+		    ZSTD_WINDOW_LOG_MAX)))
 			goto fail;
 		break;
 	case AF_COMP_NONE:
@@ -193,6 +203,8 @@ lzma_text(lzma_ret rc)
 	case LZMA_DATA_ERROR: return "corrupt data";
 	case LZMA_BUF_ERROR: return "unexpected end of data";
 	case LZMA_MEM_ERROR: return "out of memory";
+	case LZMA_MEMLIMIT_ERROR: return "needs more than 80 MiB of memory (a dictionary "
+	    "larger than any Mender tool writes); refused";
 	case LZMA_OPTIONS_ERROR: return "unsupported options";
 	default: return "decoder error";
 	}

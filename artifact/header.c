@@ -46,6 +46,9 @@ af_path_unsafe(const char *path, bool has_nul)
 		return "is absolute";
 	if (strlen(path) > MAX_PATH_LEN)
 		return "is longer than 255 bytes";
+	for (p = path; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "contains a control character";
 	for (p = path; *p != '\0';) {
 		size_t n = strcspn(p, "/");
 		if (n == 2 && p[0] == '.' && p[1] == '.')
@@ -120,8 +123,11 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
 	char where[300];
 
 	snprintf(where, sizeof(where), "%s/%s", args->dir, e->name_has_nul ? "?" : e->name);
+	if (why == NULL && e->name[strlen(e->name) - 1] == '/')
+		why = "ends in '/' but is a regular file";
 	if (why != NULL) {
-		af_problem_add(problems, AF_ERROR, args->dir, "an entry name %s; it is not shown", why);
+		af_problem_add(problems, AF_ERROR, args->dir, "an entry name ('%s') %s; it is not "
+		    "shown", e->name, why);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {

@@ -103,7 +103,8 @@ entry_ok(struct af_payload *p, const struct af_tar_entry *e)
 	const char *why = af_path_unsafe(e->name, e->name_has_nul);
 
 	if (why != NULL) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "a file name %s; it is not shown", why);
+		af_problem_add(p->problems, AF_ERROR, p->dir, "a file name ('%s') %s; it is not "
+		    "shown", e->name, why);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {

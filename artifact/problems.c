@@ -43,6 +43,17 @@ af_strerror(enum af_err err)
 	return "unknown error";
 }
 
+char *
+af_one_line(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; p != NULL && *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
 struct af_problems *
 af_problems_new(void)
 {
@@ -104,6 +115,8 @@ af_problem_add(struct af_problems *list, enum af_severity severity,
 		text = NULL;
 	va_end(ap);
 	w = strdup(where != NULL ? where : "");
+	af_one_line(text);
+	af_one_line(w);
 	pthread_mutex_lock(&list->lock);
 	if (text == NULL || w == NULL || (p = slot_locked(list)) == NULL) {
 		pthread_mutex_unlock(&list->lock);

@@ -30,6 +30,10 @@ void af_problem_add(struct af_problems *list, enum af_severity severity,
     const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Replaces control characters in s with '?', so that a name from an
+ * artifact can never break or forge a line of a report. Returns s. */
+char *af_one_line(char *s);
+
 size_t af_problems_count(const struct af_problems *list);
 /* The i-th problem; valid until the list is freed. */
 const struct af_problem *af_problems_get(const struct af_problems *list, size_t i);

@@ -47,6 +47,7 @@ add_check(struct af_checks *c, const char *name, bool augment)
 	memset(item, 0, sizeof(*item));
 	if ((item->name = strdup(name)) == NULL)
 		return NULL;
+	af_one_line(item->name);
 	item->augment = augment;
 	item->result = AF_CHECK_MISSING;
 	c->count++;

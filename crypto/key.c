@@ -132,7 +132,7 @@ int
 cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why,
     size_t whylen)
 {
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	BIO *bio = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
 	char *label = NULL, *header = NULL;
 	unsigned char *der = NULL;
 	struct cr_key **keys = calloc(MAX_KEYS, sizeof(*keys));
@@ -141,7 +141,7 @@ cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why
 	int n = 0;
 
 	*out = NULL;
-	if (bio == NULL || keys == NULL || len > INT32_MAX) {
+	if (bio == NULL || keys == NULL) {
 		BIO_free(bio);
 		free(keys);
 		return -1;
@@ -182,6 +182,18 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* A key whose halves disagree signs what its public key never verifies. */
+static bool
+pair_consistent(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	bool ok = ctx != NULL && EVP_PKEY_pairwise_check(ctx) == 1;
+
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
 struct cr_key *
 cr_key_load_private(const char *pem, size_t len, char *why, size_t whylen)
 {
@@ -204,6 +216,12 @@ cr_key_load_private(const char *pem, size_t len, char *why, size_t whylen)
 		    "is a public key; signing needs the private key" :
 		    "is not a PEM private key (RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)");
 		ERR_clear_error();
+		return NULL;
+	}
+	if (!pair_consistent(pkey)) {
+		snprintf(why, whylen, "is damaged: its private and public halves do not match "
+		    "(openssl pkey -in KEY -check says more)");
+		EVP_PKEY_free(pkey);
 		return NULL;
 	}
 	return wrap(pkey, true);

@@ -223,6 +223,7 @@ cr_sign(const struct cr_key *k, const uint8_t *msg, size_t msg_len, size_t *sig_
     char *why, size_t whylen)
 {
 	const char *unsupported = cr_key_unsupported(k);
+	struct cr_verify_result check;
 	unsigned char *sig;
 	uint8_t *out;
 	size_t len;
@@ -254,8 +255,18 @@ cr_sign(const struct cr_key *k, const uint8_t *msg, size_t msg_len, size_t *sig_
 		len = 2 * P256_SCALAR;
 	}
 	OPENSSL_free(sig);
-	if (out == NULL)
+	if (out == NULL) {
 		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
 	*sig_len = len;
+	/* Never hand out a signature the key's own public half rejects. */
+	cr_verify(k, msg, msg_len, out, len, &check);
+	if (check.status != CR_VERIFY_OK) {
+		snprintf(why, whylen, "made a signature its own public key does not verify: "
+		    "the key is damaged");
+		free(out);
+		return NULL;
+	}
 	return out;
 }

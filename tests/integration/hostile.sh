@@ -1,0 +1,821 @@
+#!/usr/bin/env bash
+# hostile.sh — artifacts made to hurt the reader: each is refused with one
+# line naming the file, or mounted with the damage contained and
+# signature-status saying `invalid` with a reason; never a crash, a hang or a
+# memory blow-up.  Cases: truncation at every member boundary and inside every
+# member header; size fields past the end; a payload zero bomb (2 GiB always,
+# 20 GiB with ARTIFACTFS_SLOW=1) with a peak-RSS bound; a header bomb; huge and
+# deeply nested JSON; hostile inner-tar names (.., absolute, NUL via PAX,
+# non-ASCII, overlong, newlines), links, devices, FIFOs, duplicates, sparse
+# entries, PAX and GNU long names, in the header tar, the payload tar and the
+# outer tar; 10,000 files in a module payload.
+#
+# Every mount goes through mount_art (the daemon runs in the foreground and
+# must exit 0 at unmount: ASan/LSan/UBSan reports fail the test); every
+# command that touches the mount is bounded by `timeout`.
+#
+# Environment: ARTIFACTFS_SLOW=1 adds the 20 GiB bomb (~2 minutes of gzip the
+# first time; cached in $HOSTILE_CACHE, default BUILD_ROOT/hostile-cache).
+# HOSTILE_RSS_MB: the daemon's peak-RSS bound in MiB (default 100; ASan's
+# quarantine is made small so that the same bound holds under ASan).
+. "$(dirname "$0")/lib.sh"
+
+SRC="$FIXTURES/rootfs-gzip.mender"
+MOD="$FIXTURES/module.mender"
+W=$(workdir)
+PY="$T_ROOT/hostile.py"
+: "${BUILD_ROOT:=$(cd "$FIXTURES/../.." && pwd)}"
+CACHE=${HOSTILE_CACHE:-$BUILD_ROOT/hostile-cache}
+T=(timeout -k 5)          # every command on a mount: "${T[@]}" SECONDS cmd...
+
+HOSTILE_RSS_MB=${HOSTILE_RSS_MB:-100}
+# Under ASan, freed memory waits in a quarantine (256 MiB by default) and
+# counts in the RSS; a small one keeps the bound meaningful for both builds.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
+
+cat > "$PY" <<'EOF'
+import copy, gzip, hashlib, io, json, os, sys, tarfile
+
+USTAR, GNU, PAX = tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT
+DATA_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE, tarfile.GNUTYPE_SPARSE)
+
+def pad(n):
+    return b'\0' * (-n % 512)
+
+def entry(name, data=b'', type=tarfile.REGTYPE, fmt=USTAR, linkname='', mode=0o644,
+          pax=None, size=None, mtime=1700000000, devmajor=0, devminor=0):
+    """One tar entry (header block(s) + data), written in the given format."""
+    ti = tarfile.TarInfo(name)
+    ti.type = type
+    ti.mode = mode
+    ti.mtime = mtime
+    ti.linkname = linkname
+    ti.devmajor, ti.devminor = devmajor, devminor
+    ti.size = len(data) if size is None else size
+    if pax:
+        ti.pax_headers = dict(pax)
+    buf = ti.tobuf(fmt, 'utf-8', 'surrogateescape')
+    if type in DATA_TYPES:
+        buf += data + pad(len(data))
+    return buf
+
+def tar(entries):
+    return b''.join(entries) + b'\0' * 1024
+
+def gz(b):
+    return gzip.compress(b, 6, mtime=0)
+
+def read_outer(path):
+    raw = open(path, 'rb').read()
+    with tarfile.open(fileobj=io.BytesIO(raw), mode='r:') as t:
+        return [(m, raw[m.offset_data:m.offset_data + m.size]) for m in t.getmembers()]
+
+def inner_entries(data):
+    """(TarInfo, bytes) of a (gzip'd) inner tar."""
+    if data[:2] == b'\x1f\x8b':
+        data = gzip.decompress(data)
+    with tarfile.open(fileobj=io.BytesIO(data), mode='r:') as t:
+        return [(m, t.extractfile(m).read() if m.isreg() else b'') for m in t.getmembers()]
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+def get(members, prefix):
+    return next(d for m, d in members if m.name.startswith(prefix))
+
+def replace(members, prefix, data):
+    return [(m, data if m.name.startswith(prefix) else d) for m, d in members]
+
+def manifest(members, data_files):
+    """A canonical manifest for these members and payload files [(name, bytes)]."""
+    lines = ['%s  data/0000/%s\n' % (sha(d), n) for n, d in data_files]
+    for m, d in members:
+        if m.name.startswith('header.tar') or m.name == 'version':
+            lines.append('%s  %s\n' % (sha(d), m.name))
+    return ''.join(lines).encode()
+
+def outer(members, extra=()):
+    """The outer tar: members [(TarInfo, bytes)] (ustar) + extra raw entries at the end."""
+    out = []
+    for m, d in members:
+        n = copy.copy(m)
+        n.size = len(d)
+        out.append(n.tobuf(USTAR, 'utf-8', 'surrogateescape') + d + pad(len(d)))
+    return tar(out + list(extra))
+
+def write(path, b):
+    with open(path, 'wb') as f:
+        f.write(b)
+
+def set_size(raw, hoff, size):
+    """Patches the size field of the header block at hoff (octal, or base-256)."""
+    blk = bytearray(raw[hoff:hoff + 512])
+    blk[124:136] = (b'%011o\0' % size) if size < 8 ** 11 else b'\x80' + size.to_bytes(11, 'big')
+    blk[148:156] = b' ' * 8
+    blk[148:156] = b'%06o\0 ' % sum(blk)
+    raw[hoff:hoff + 512] = blk
+
+def header_with(members, extra_after_info=(), replace_files=None, fmt=USTAR):
+    """The header tar of members, with raw entries inserted after header-info and
+    files replaced ({path: bytes})."""
+    ents = []
+    for ti, d in inner_entries(get(members, 'header.tar')):
+        if replace_files and ti.name in replace_files:
+            d = replace_files[ti.name]
+        ents.append(entry(ti.name, d, mode=0o600, mtime=0, fmt=fmt))
+        if ti.name == 'header-info':
+            ents.extend(extra_after_info)
+    return gz(tar(ents))
+
+def with_header(members, header):
+    members = replace(members, 'header.tar', header)
+    data_files = [(ti.name, d) for ti, d in inner_entries(get(members, 'data/'))
+                  if ti.isreg()]
+    return replace(members, 'manifest', manifest(members, data_files))
+
+def header_info(members):
+    return dict(json.loads(next(d for ti, d in inner_entries(get(members, 'header.tar'))
+                                if ti.name == 'header-info')))
+
+def main():
+    cmd, src = sys.argv[1], sys.argv[2]
+    if cmd == 'bomb-head':               # SIZE: the tar header of rootfs.ext4 (GNU base-256)
+        sys.stdout.buffer.write(entry('rootfs.ext4', size=int(src), fmt=GNU)[:512])
+        return
+    if cmd == 'bomb-tail':               # SIZE: padding and the end-of-archive blocks
+        sys.stdout.buffer.write(pad(int(src)) + b'\0' * 1024)
+        return
+    if cmd == 'xz-bigdict':            # SIZE OUT: tar of SIZE zeros as xz, dictionary claimed 1.5 GiB
+        import lzma, zlib
+        n, out = int(src), sys.argv[3]
+        c = lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
+            filters=[{'id': lzma.FILTER_LZMA2, 'preset': 1, 'dict_size': 1 << 20}])
+        with open(out, 'wb') as f:
+            f.write(c.compress(entry('rootfs.ext4', size=n, fmt=GNU)[:512]))
+            z = bytes(8 << 20)
+            for i in range(n // len(z)):
+                f.write(c.compress(z))
+            f.write(c.compress(bytes(n % len(z)) + pad(n) + b'\0' * 1024))
+            f.write(c.flush())
+        b = bytearray(open(out, 'rb').read())
+        hs = (b[12] + 1) * 4            # the block header: flags 0, LZMA2 filter, 1 props byte
+        assert b[13] == 0 and b[14] == 0x21 and b[15] == 1
+        b[16] = 37                      # dictionary 1.5 GiB (the encoder used 1 MiB)
+        b[12 + hs - 4:12 + hs] = zlib.crc32(bytes(b[12:12 + hs - 4])).to_bytes(4, 'little')
+        write(out, b)
+        return
+    members = read_outer(src)
+    if cmd == 'offsets':                 # name header_offset data_offset size
+        raw = open(src, 'rb').read()
+        with tarfile.open(fileobj=io.BytesIO(raw), mode='r:') as t:
+            for m in t.getmembers():
+                print(m.name, m.offset, m.offset_data, m.size)
+        return
+    dst = sys.argv[3]
+    if cmd == 'setsize':                 # MEMBER-PREFIX SIZE: a size field past the end
+        prefix, size = sys.argv[4], int(sys.argv[5])
+        raw = bytearray(open(src, 'rb').read())
+        with tarfile.open(fileobj=io.BytesIO(bytes(raw)), mode='r:') as t:
+            m = next(m for m in t.getmembers() if m.name.startswith(prefix))
+        set_size(raw, m.offset, size)
+        write(dst, raw)
+    elif cmd == 'payload':               # FILE [NAME]: data/0000.tar.* replaced (and renamed), manifest kept
+        ms = replace(members, 'data/', open(sys.argv[4], 'rb').read())
+        if len(sys.argv) > 5:
+            for m, d in ms:
+                if m.name.startswith('data/'):
+                    m.name = sys.argv[5]
+        write(dst, outer(ms))
+    elif cmd == 'headerbomb':            # a 64 MiB script in the header (cap: 16 MiB)
+        big = entry('scripts/ArtifactInstall_Enter_00_big', bytes(64 << 20), mode=0o755)
+        write(dst, outer(with_header(members, header_with(members, [big]))))
+    elif cmd == 'hinfo-huge':            # header-info of 10 MiB
+        hi = header_info(members)
+        hi['artifact_provides']['artifact_name'] = 'x' * (10 << 20)
+        h = header_with(members, replace_files={'header-info': json.dumps(hi).encode()})
+        write(dst, outer(with_header(members, h)))
+    elif cmd == 'hinfo-nested':          # header-info [[[...]]] 100000 deep
+        n = 100000
+        h = header_with(members, replace_files={'header-info': b'[' * n + b']' * n})
+        write(dst, outer(with_header(members, h)))
+    elif cmd == 'tinfo-nested':          # type-info {"a":{"a":...}} 100000 deep
+        n = 100000
+        h = header_with(members, replace_files={
+            'headers/0000/type-info': b'{"a":' * n + b'1' + b'}' * n})
+        write(dst, outer(with_header(members, h)))
+    elif cmd == 'version-nested':        # version [[[...]]] 2000 deep (under its 4 KiB cap)
+        ms = replace(members, 'version', b'[' * 2000 + b']' * 2000)
+        write(dst, outer(with_header(ms, get(ms, 'header.tar'))))
+    elif cmd == 'json-newline':          # an unknown JSON key with a newline in it
+        hi = header_info(members)
+        hi['x\nINJECTED-JSON-LINE'] = 1
+        h = header_with(members, replace_files={'header-info': json.dumps(hi).encode()})
+        ms = replace(members, 'version', b'{"format":"mender","version":3,"y\\nINJECTED-VERSION-LINE":1}')
+        write(dst, outer(with_header(ms, h)))
+    elif cmd == 'header-names':          # hostile entries in the header tar
+        ev = [
+            entry('../evil-dotdot', b'x'),
+            entry('/evil-absolute', b'x'),
+            entry('scripts/../../evil-inner-dotdot', b'x'),
+            entry('scripts/ArtifactInstall_Enter_01_nul', b'x', fmt=PAX,
+                  pax={'path': 'scripts/evil\0nul'}),
+            entry('scripts/ArtifactInstall_Enter_02_\u00fcml\u00e4ut', b'#!/bin/sh\n', fmt=PAX),
+            entry('scripts/' + 'A' * 300, b'x', fmt=PAX),
+            entry('scripts/ArtifactInstall_Enter_03_' + 'L' * 150, b'#!/bin/sh\n', fmt=GNU),
+            entry('scripts/evil\nINJECTED-HEADER-LINE', b'x', fmt=PAX),
+            entry('scripts/evil-symlink', type=tarfile.SYMTYPE, linkname='/etc/passwd'),
+            entry('scripts/evil-hardlink', type=tarfile.LNKTYPE, linkname='header-info'),
+            entry('scripts/evil-chardev', type=tarfile.CHRTYPE, devmajor=1, devminor=3),
+            entry('scripts/evil-blockdev', type=tarfile.BLKTYPE, devmajor=8, devminor=0),
+            entry('scripts/evil-fifo', type=tarfile.FIFOTYPE),
+            entry('scripts/evil-sparse', b'y' * 10, type=tarfile.GNUTYPE_SPARSE, fmt=GNU),
+            entry('header-info', b'{"evil":"duplicate"}'),
+        ]
+        write(dst, outer(with_header(members, header_with(members, ev))))
+    elif cmd == 'header-many':           # 5000 script entries in the header (cap: 4096 entries)
+        ev = [entry('scripts/ArtifactInstall_Enter_00_%05d' % i, b'#!/bin/sh\n') for i in range(5000)]
+        write(dst, outer(with_header(members, header_with(members, ev))))
+    elif cmd == 'outer-many':            # 1100 members after the payload (cap: 1024 members)
+        write(dst, outer(members, [entry('extra-%04d' % i, b'x', mode=0o600) for i in range(1100)]))
+    elif cmd == 'big-manifest':          # manifest over its 1 MiB cap
+        m = get(members, 'manifest') + b''.join(b'%s  data/0000/pad%07d\n' % (b'0' * 64, i)
+                                                for i in range(13000))
+        write(dst, outer(replace(members, 'manifest', m)))
+    elif cmd == 'big-sig':               # manifest.sig over its 8 KiB cap
+        ms = []
+        for m, d in members:
+            ms.append((m, d))
+            if m.name == 'manifest':
+                sig = copy.copy(m)
+                sig.name = 'manifest.sig'
+                ms.append((sig, b'A' * 9000))
+        write(dst, outer(ms))
+    elif cmd == 'header-slash':          # regular files whose names end in '/', before the real ones
+        ev = [entry('headers/0000/type-info/', b'{"type":"shadow"}'),
+              entry('scripts/ArtifactInstall_Enter_00_slash/', b'#!/bin/sh\n')]
+        write(dst, outer(with_header(members, header_with(members, ev))))
+    elif cmd == 'payload-names':         # hostile entries in the payload tar
+        rootfs = next(d for ti, d in inner_entries(get(members, 'data/')) if ti.isreg())
+        long_gnu, long_pax = 'g' * 150 + '.bin', 'p' * 200 + '.bin'
+        ents = [
+            entry('rootfs.ext4', rootfs),
+            entry('rootfs.ext4', b'SECOND COPY, MUST NOT BE SHOWN'),
+            entry(long_gnu, b'gnu long name\n', fmt=GNU),
+            entry(long_pax, b'pax long name\n', fmt=PAX),
+            entry('../evil-dotdot', b'x'),
+            entry('/evil-absolute', b'x'),
+            entry('evil-nul-placeholder', b'x', fmt=PAX, pax={'path': 'evil\0nul'}),
+            entry('evil-\u00fcml\u00e4ut.bin', b'x', fmt=PAX),
+            entry('q' * 300, b'x', fmt=PAX),
+            entry('evil\nINJECTED-PAYLOAD-LINE', b'x', fmt=PAX),
+            entry('sub/evil-subdir', b'x'),
+            entry('evil-dir', type=tarfile.DIRTYPE),
+            entry('evil-symlink', type=tarfile.SYMTYPE, linkname='/etc/passwd'),
+            entry('evil-hardlink', type=tarfile.LNKTYPE, linkname='rootfs.ext4'),
+            entry('evil-chardev', type=tarfile.CHRTYPE, devmajor=1, devminor=3),
+            entry('evil-blockdev', type=tarfile.BLKTYPE, devmajor=8, devminor=0),
+            entry('evil-fifo', type=tarfile.FIFOTYPE),
+            entry('evil-gnusparse', b'y' * 10, type=tarfile.GNUTYPE_SPARSE, fmt=GNU),
+            entry('evil-paxsparse', b'z' * 10, fmt=PAX, pax={
+                'GNU.sparse.major': '1', 'GNU.sparse.minor': '0',
+                'GNU.sparse.name': 'evil-paxsparse', 'GNU.sparse.realsize': '4096'}),
+            entry('after-all-that.txt', b'still read\n'),
+        ]
+        ms = replace(members, 'data/', gz(tar(ents)))
+        files = [('rootfs.ext4', rootfs), (long_gnu, b'gnu long name\n'),
+                 (long_pax, b'pax long name\n'), ('after-all-that.txt', b'still read\n')]
+        write(dst, outer(replace(ms, 'manifest', manifest(ms, files))))
+    elif cmd == 'outer-names':           # hostile members in the outer tar, after the payload
+        ev = [
+            entry('../evil-dotdot', b'x', mode=0o600),
+            entry('/evil-absolute', b'x', mode=0o600),
+            entry('data/0001.tar.gz', type=tarfile.SYMTYPE, linkname='/etc/passwd'),
+            entry('evil-hardlink', type=tarfile.LNKTYPE, linkname='version'),
+            entry('evil-fifo', type=tarfile.FIFOTYPE),
+            entry('evil-chardev', type=tarfile.CHRTYPE, devmajor=1, devminor=3),
+            entry('evil-nul', b'x', fmt=PAX, pax={'path': 'evil\0nul'}),
+            entry('evil\nINJECTED-OUTER-LINE', b'x', fmt=PAX),
+            entry('data/0000.tar.gz', b'duplicate', mode=0o600),
+        ]
+        write(dst, outer(members, ev))
+    elif cmd == 'refuse-newline':        # not an artifact, and its first name has a newline
+        write(dst, tar([entry('evil\nINJECTED-REFUSAL-LINE', b'x', fmt=PAX)]))
+    elif cmd == 'manyfiles':             # N payload files in a module, manifest to match
+        n = int(sys.argv[4])
+        files = [('f%05d' % i, b'file %d\n' % i) for i in range(n)]
+        ms = replace(members, 'data/', gz(tar([entry(a, b) for a, b in files])))
+        write(dst, outer(replace(ms, 'manifest', manifest(ms, files))))
+    else:
+        sys.exit('hostile.py: unknown command ' + cmd)
+
+main()
+EOF
+
+# ---- helpers ---------------------------------------------------------------------
+
+# status MNT OUT: signature-status of MNT into OUT (bounded); its exit status
+status() {
+    "${T[@]}" 300 cat "$1/signature-status" > "$2" 2>&1
+}
+
+# has_reason LABEL FILE TEXT...: FILE has a "reason:" line containing every TEXT
+has_reason() {
+    local label=$1 file=$2 line
+    shift 2
+    line=$(grep '^reason: ' "$file" | while IFS= read -r l; do
+        ok=1
+        for t in "$@"; do [[ "$l" == *"$t"* ]] || ok=0; done
+        [ $ok = 1 ] && { printf '%s\n' "$l"; break; }
+    done)
+    if [ -n "$line" ]; then
+        pass "$label"
+    else
+        fail "$label" "no 'reason:' line with '$*' in: $(grep -E '^(reason|invalid|valid|unsigned)' "$file" | head -c 1500)"
+    fi
+}
+
+# no_line_starts LABEL FILE PREFIX: no line of FILE starts with PREFIX (a name's
+# newline must not start a line of its own in the report)
+no_line_starts() {
+    if grep -q "^$3" "$2"; then
+        fail "$1" "a line starts with '$3': a name's newline split the report: $(grep -B1 "^$3" "$2" | head -c 400)"
+    else
+        pass "$1"
+    fi
+}
+
+verdict_is() {
+    check_eq "$1: signature-status verdict" "$3" "$(head -n 1 "$2")"
+}
+
+# mounted_or_refused LABEL ART MNT: mounts ART; if refused, checks the one-line
+# reason names the file.  Returns 0 when mounted.
+mounted_or_refused() {
+    local label=$1 art=$2 mnt=$3 lines
+    if mount_art "$art" "$mnt" 2>/dev/null; then
+        return 0
+    fi
+    lines=$(awk 'END{print NR}' "$T_MOUNT_ERR")
+    check_eq "$label: refused with one line" 1 "$lines"
+    if grep -qF -- "$art" "$T_MOUNT_ERR"; then
+        pass "$label: refusal names the file"
+    else
+        fail "$label: refusal names the file" "$(head -c 300 "$T_MOUNT_ERR")"
+    fi
+    [ -n "${VERBOSE:-}" ] && echo "  $label: refused: $(head -c 300 "$T_MOUNT_ERR")"
+    return 1
+}
+
+# pid_of MNT: the daemon serving MNT
+pid_of() { echo "${T_PIDS[$1]:-}"; }
+
+# hwm_kb PID: peak resident set of PID, in KiB
+hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# zeros_at LABEL FILE OFFSET: 64 KiB at OFFSET of FILE are zeros
+zeros_at() {
+    local got
+    got=$("${T[@]}" 300 python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+b = os.pread(fd, 65536, int(sys.argv[2]))
+print(len(b), b.count(0))' "$2" "$3" 2>&1)
+    check_eq "$1: 64 KiB of zeros at offset $3" "65536 65536" "$got"
+}
+
+# ---- 1. truncation at every member boundary and inside every member header ----
+offsets=$(python3 "$PY" offsets "$SRC")
+cuts=()
+while read -r name hoff doff msize; do
+    cuts+=("$hoff:boundary before $name" "$((hoff + 1)):inside the tar header of $name"
+        "$((hoff + 148)):at the checksum of $name's header" "$((hoff + 511)):inside the tar header of $name"
+        "$((doff + 1)):inside $name")
+    [ "$msize" -gt 2 ] && cuts+=("$((doff + msize - 1)):one byte before the end of $name")
+    last_end=$(( doff + (msize + 511) / 512 * 512 ))
+done <<< "$offsets"
+cuts+=("$last_end:end of the last member, no end-of-archive blocks"
+    "$((last_end + 512)):after one end-of-archive block")
+for c in "${cuts[@]}"; do
+    at=${c%%:*}
+    what=${c#*:}
+    label="cut at $at ($what)"
+    art="$W/cut-$at.mender"
+    head -c "$at" "$SRC" > "$art"
+    mnt="$W/mnt-cut-$at"
+    if mounted_or_refused "$label" "$art" "$mnt"; then
+        if status "$mnt" "$W/st-cut-$at"; then
+            v=$(head -n 1 "$W/st-cut-$at")
+            if [ "$at" -ge "$last_end" ]; then
+                # a complete artifact without the end markers: tolerated (spec §2.3)
+                check_eq "$label: verdict" unsigned "$v"
+            else
+                check_eq "$label: verdict" invalid "$v"
+                if grep -q '^reason: ' "$W/st-cut-$at"; then pass "$label: has a reason"
+                else fail "$label: has a reason" "$(head -c 400 "$W/st-cut-$at")"; fi
+            fi
+        else
+            fail "$label: signature-status readable" "$(head -c 300 "$W/st-cut-$at")"
+        fi
+        # reading what is there ends (with data or EIO), never hangs
+        for f in "$mnt/data/0000/rootfs.ext4" "$mnt/data/0000.tar.gz" "$mnt/header/header-info"; do
+            [ -e "$f" ] || continue
+            "${T[@]}" 60 cat "$f" > /dev/null 2>&1
+            rc=$?
+            if [ $rc -ge 124 ]; then fail "$label: cat ${f#"$mnt"/} ends" "timed out (status $rc)"
+            else pass "$label: cat ${f#"$mnt"/} ends"; fi
+        done
+        umount_art "$mnt" || fail "$label: unmount"
+    fi
+done
+
+# ---- 2. size fields past the end of the file -----------------------------------
+for spec in "data/:8589934591" "data/:4611686018427387904" "header.tar:1073741824" \
+    "version:1099511627776" "manifest:68719476736"; do
+    prefix=${spec%%:*}
+    sz=${spec#*:}
+    label="size field of ${prefix%/} set to $sz"
+    art="$W/size-${prefix%/}-$sz.mender"
+    python3 "$PY" setsize "$SRC" "$art" "$prefix" "$sz" || { fail "$label: build"; continue; }
+    mnt="$W/mnt-size-${prefix%/}-$sz"
+    if mounted_or_refused "$label" "$art" "$mnt"; then
+        if status "$mnt" "$W/st-size"; then
+            verdict_is "$label" "$W/st-size" invalid
+            has_reason "$label: reason says it is cut short" "$W/st-size" "cut short"
+        else
+            fail "$label: signature-status readable" "$(head -c 300 "$W/st-size")"
+        fi
+        for f in "$mnt"/data/0000.tar* "$mnt/data/0000/rootfs.ext4" "$mnt/version" "$mnt/manifest"; do
+            [ -e "$f" ] || continue
+            "${T[@]}" 60 cat "$f" > /dev/null 2>&1
+            rc=$?
+            if [ $rc -ge 124 ]; then fail "$label: cat ${f#"$mnt"/} ends" "timed out (status $rc)"
+            else pass "$label: cat ${f#"$mnt"/} ends"; fi
+        done
+        umount_art "$mnt" || fail "$label: unmount"
+    fi
+done
+
+# ---- 3. payload zero bomb ---------------------------------------------------------
+# make_bomb SIZE: data/0000.tar.gz holding rootfs.ext4 of SIZE zero bytes, built
+# streaming (gzip -6 of zeros is ~1 MiB per GiB) and cached
+make_bomb() {
+    local n=$1 out="$CACHE/zero-bomb-$1.tar.gz"
+    if [ ! -s "$out" ]; then
+        mkdir -p "$CACHE" || return 1
+        { python3 "$PY" bomb-head "$n" && head -c "$n" /dev/zero && python3 "$PY" bomb-tail "$n"; } |
+            gzip -6 > "$out.tmp.$$" && mv "$out.tmp.$$" "$out" || { rm -f "$out.tmp.$$"; return 1; }
+    fi
+    echo "$out"
+}
+
+bomb_test() {
+    local n=$1 label="zero bomb $(( $1 >> 30 )) GiB" payload art mnt pid hwm sz t0 t1 rc
+    if ! payload=$(make_bomb "$n"); then
+        fail "$label: build"
+        return
+    fi
+    art="$W/bomb-$n.mender"
+    python3 "$PY" payload "$SRC" "$art" "$payload" || { fail "$label: build artifact"; return; }
+    mnt="$W/mnt-bomb-$n"
+    if ! mount_art "$art" "$mnt"; then
+        fail "$label: mounts" "$(cat "$T_MOUNT_ERR")"
+        return
+    fi
+    pass "$label: mounts"
+    pid=$(pid_of "$mnt")
+    sz=$("${T[@]}" 30 stat -c %s "$mnt/data/0000/rootfs.ext4")
+    check_eq "$label: stat size" "$n" "$sz"
+    # looking up a name that is not there scans the payload's tar to its end
+    t0=$(date +%s.%N)
+    "${T[@]}" 120 stat "$mnt/data/0000/no-such-file" > /dev/null 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    if [ $rc -ge 124 ]; then fail "$label: stat of a missing name ends" "timed out after 120 s"
+    else pass "$label: stat of a missing name ends"; fi
+    [ -n "${VERBOSE:-}" ] && echo "  $label: stat of a missing name took $(echo "$t1 - $t0" | bc) s"
+    for off in 0 $((n / 2 + 12345)) $((n - 65536)) $((n / 4)); do
+        zeros_at "$label" "$mnt/data/0000/rootfs.ext4" "$off"
+    done
+    t0=$(date +%s)
+    if status "$mnt" "$W/st-bomb"; then
+        t1=$(date +%s)
+        verdict_is "$label" "$W/st-bomb" invalid
+        has_reason "$label: reason names the payload file" "$W/st-bomb" "data/0000/rootfs.ext4" MISMATCH
+        [ -n "${VERBOSE:-}" ] && echo "  $label: signature-status took $((t1 - t0)) s"
+    else
+        fail "$label: signature-status finishes" "status $?: $(head -c 300 "$W/st-bomb")"
+    fi
+    hwm=$(hwm_kb "$pid")
+    if [ -n "$hwm" ] && [ "$hwm" -lt $((HOSTILE_RSS_MB * 1024)) ]; then
+        pass "$label: daemon peak RSS $((hwm / 1024)) MiB < $HOSTILE_RSS_MB MiB"
+    else
+        fail "$label: daemon peak RSS" "VmHWM ${hwm:-?} KiB, limit $HOSTILE_RSS_MB MiB"
+    fi
+    umount_art "$mnt" || fail "$label: unmount"
+    # --status: the same verdict without FUSE, bounded time and memory
+    "${T[@]}" 600 python3 -c '
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+print(r.returncode, r.stdout.split(b"\n")[0].decode(),
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
+        "$ARTIFACTFS" --status "$art" > "$W/st-bomb-cli" 2>&1
+    read -r rc verdict maxrss < "$W/st-bomb-cli"
+    check_eq "$label: --status verdict and exit code" "1 invalid" "$rc $verdict"
+    if [ -n "${maxrss:-}" ] && [ "$maxrss" -lt $((HOSTILE_RSS_MB * 1024)) ] 2>/dev/null; then
+        pass "$label: --status peak RSS $((maxrss / 1024)) MiB < $HOSTILE_RSS_MB MiB"
+    else
+        fail "$label: --status peak RSS" "${maxrss:-?} KiB, limit $HOSTILE_RSS_MB MiB ($(head -c 200 "$W/st-bomb-cli"))"
+    fi
+    rm -f "$art"
+}
+
+bomb_test $((2 << 30))
+if [ "${ARTIFACTFS_SLOW:-}" = 1 ]; then
+    bomb_test $((20 << 30))
+else
+    echo "hostile: 20 GiB zero bomb skipped (ARTIFACTFS_SLOW=1 runs it)"
+fi
+
+# ---- 3b. payloads that ask the decoder for much memory ------------------------------
+# An xz block header claiming a 1.5 GiB dictionary (the data needs 1 MiB), and a
+# zstd frame with a 128 MiB window: each decoder (a stream keeps several) may
+# allocate that much.  Reads may fail (a decoder refusing the stream) but must
+# not hang or return wrong bytes, and the daemon's peak RSS stays bounded.
+make_packed() {
+    local kind=$1 n=$2 out
+    mkdir -p "$CACHE" || return 1
+    case "$kind" in
+        xz)
+            out="$CACHE/xz-bigdict-$n.tar.xz"
+            [ -s "$out" ] || { python3 "$PY" xz-bigdict "$n" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"; } ||
+                { rm -f "$out.tmp.$$"; return 1; } ;;
+        zstd)
+            out="$CACHE/zstd-window128m-$n.tar.zst"
+            [ -s "$out" ] || {
+                { python3 "$PY" bomb-head "$n" && head -c "$n" /dev/zero && python3 "$PY" bomb-tail "$n"; } |
+                    zstd -q --long=27 -1 -T1 -c > "$out.tmp.$$" && mv "$out.tmp.$$" "$out"; } ||
+                { rm -f "$out.tmp.$$"; return 1; } ;;
+    esac
+    echo "$out"
+}
+
+decoder_memory_test() {
+    local kind=$1 member=$2 label=$3 n=$((2 << 30)) payload art mnt pid hwm off got
+    if ! payload=$(make_packed "$kind" "$n"); then
+        fail "$label: build"
+        return
+    fi
+    art="$W/mem-$kind.mender"
+    python3 "$PY" payload "$SRC" "$art" "$payload" "$member" || { fail "$label: build artifact"; return; }
+    mnt="$W/mnt-mem-$kind"
+    if ! mount_art "$art" "$mnt"; then
+        fail "$label: mounts" "$(cat "$T_MOUNT_ERR")"
+        return
+    fi
+    pid=$(pid_of "$mnt")
+    for off in 0 $((n / 2)) $((n - 65536)) $((n / 4)) $((n / 8)) $((n / 16)); do
+        got=$("${T[@]}" 300 python3 -c '
+import os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_RDONLY)
+    b = os.pread(fd, 65536, int(sys.argv[2]))
+    print("zeros" if b == bytes(65536) else "WRONG BYTES (%d bytes, %d zero)" % (len(b), b.count(0)))
+except OSError as e:
+    print("error", e.errno)' "$mnt/data/0000/rootfs.ext4" "$off" 2>&1)
+        case "$got" in
+            zeros|error*) pass "$label: read at $off: $got" ;;
+            *) fail "$label: read at $off" "${got:-timed out}" ;;
+        esac
+    done
+    if status "$mnt" "$W/st-mem-$kind"; then
+        verdict_is "$label" "$W/st-mem-$kind" invalid
+    else
+        fail "$label: signature-status finishes" "$(head -c 300 "$W/st-mem-$kind")"
+    fi
+    hwm=$(hwm_kb "$pid")
+    if [ -n "$hwm" ] && [ "$hwm" -lt $((HOSTILE_RSS_MB * 1024)) ]; then
+        pass "$label: daemon peak RSS $((hwm / 1024)) MiB < $HOSTILE_RSS_MB MiB"
+    else
+        fail "$label: daemon peak RSS" "VmHWM $(( ${hwm:-0} / 1024 )) MiB after reads at 6 offsets and signature-status, limit $HOSTILE_RSS_MB MiB (artifact: $(stat -c %s "$art") bytes)"
+    fi
+    umount_art "$mnt" || fail "$label: unmount"
+    rm -f "$art"
+}
+decoder_memory_test xz data/0000.tar.xz "xz payload claiming a 1.5 GiB dictionary"
+decoder_memory_test zstd data/0000.tar.zst "zstd payload with a 128 MiB window"
+
+# ---- 4. header bomb, huge and nested JSON, every cap on sizes and counts --------
+# jsoncase CMD LABEL REASON-TEXT...
+jsoncase() {
+    local cmd=$1 label=$2 art mnt hwm
+    shift 2
+    art="$W/$cmd.mender"
+    python3 "$PY" "$cmd" "$SRC" "$art" || { fail "$label: build"; return; }
+    mnt="$W/mnt-$cmd"
+    if ! mount_art "$art" "$mnt"; then
+        fail "$label: mounts" "$(cat "$T_MOUNT_ERR")"
+        return
+    fi
+    pass "$label: mounts"
+    if status "$mnt" "$W/st-$cmd"; then
+        verdict_is "$label" "$W/st-$cmd" invalid
+        has_reason "$label: reason" "$W/st-$cmd" "$@"
+    else
+        fail "$label: signature-status readable" "$(head -c 300 "$W/st-$cmd")"
+    fi
+    check "$label: ls -R works" "${T[@]}" 30 ls -R "$mnt"
+    hwm=$(hwm_kb "$(pid_of "$mnt")")
+    if [ -n "$hwm" ] && [ "$hwm" -lt $((HOSTILE_RSS_MB * 1024)) ]; then
+        pass "$label: daemon peak RSS $((hwm / 1024)) MiB"
+    else
+        fail "$label: daemon peak RSS" "VmHWM ${hwm:-?} KiB, limit $HOSTILE_RSS_MB MiB"
+    fi
+    umount_art "$mnt" || fail "$label: unmount"
+}
+jsoncase headerbomb "header bomb (64 MiB script in header.tar.gz)" header.tar.gz "16 MiB"
+jsoncase hinfo-huge "10 MiB header-info" header/header-info "1 MiB"
+jsoncase hinfo-nested "header-info nested 100000 deep" header/header-info "JSON"
+jsoncase tinfo-nested "type-info nested 100000 deep" header/headers/0000/type-info "JSON"
+jsoncase version-nested "version nested 2000 deep" "version" "JSON"
+jsoncase header-many "5000 entries in the header" "header" "4096"
+jsoncase outer-many "1100 members in the outer tar" "artifact" "1024"
+jsoncase big-manifest "manifest over 1 MiB" "manifest" "limit"
+jsoncase big-sig "manifest.sig over 8 KiB" "manifest.sig" "limit"
+
+# ---- 5. hostile names and entry types ---------------------------------------------
+# header tar
+art="$W/header-names.mender"
+if python3 "$PY" header-names "$SRC" "$art" && mount_art "$art" "$W/mnt-hn"; then
+    mnt="$W/mnt-hn"
+    st="$W/st-hn"
+    status "$mnt" "$st" || fail "header names: signature-status readable"
+    verdict_is "header names" "$st" invalid
+    has_reason "header names: '..'" "$st" "reason: header" '".."'
+    has_reason "header names: absolute" "$st" "reason: header" "absolute"
+    has_reason "header names: NUL (PAX path)" "$st" "reason: header" "NUL"
+    has_reason "header names: over 255 bytes" "$st" "reason: header" "255"
+    check_eq "header names: non-ASCII script name readable" "#!/bin/sh" \
+        "$("${T[@]}" 30 cat "$mnt/header/scripts/ArtifactInstall_Enter_02_$(printf '\xc3\xbcml\xc3\xa4ut')" 2>&1)"
+    for t in symlink hardlink chardev blockdev fifo sparse; do
+        has_reason "header names: $t refused" "$st" "header/scripts/evil-$t"
+    done
+    has_reason "header names: duplicate header-info" "$st" "header/header-info" "twice"
+    no_line_starts "header names: newline in an entry name stays on its line" "$st" INJECTED-HEADER-LINE
+    tree=$("${T[@]}" 30 find "$mnt" 2>&1)
+    for bad in evil-dotdot evil-absolute evil-inner-dotdot evil-symlink evil-hardlink evil-chardev \
+        evil-blockdev evil-fifo evil-sparse evil-nul; do
+        if grep -q -- "$bad" <<< "$tree"; then fail "header names: $bad not in the tree" "$(grep -- "$bad" <<< "$tree" | head -3)"
+        else pass "header names: $bad not in the tree"; fi
+    done
+    # a name with a newline (or other control character) is as unsafe as one with NUL
+    if grep -q INJECTED-HEADER-LINE <<< "$tree"; then
+        fail "header names: an entry name with a newline is not shown" "$(grep -B1 INJECTED <<< "$tree" | head -2 | tr '\n' '|')"
+    else
+        pass "header names: an entry name with a newline is not shown"
+    fi
+    check_eq "header names: header-info is the first one" "$(python3 -c '
+import gzip, io, sys, tarfile
+t = tarfile.open(fileobj=io.BytesIO(gzip.decompress(sys.stdin.buffer.read())))
+m = next(m for m in t.getmembers() if m.name == "header-info")
+print(t.extractfile(m).read().decode())' < <(tar xOf "$art" header.tar.gz))" \
+        "$("${T[@]}" 30 cat "$mnt/header/header-info")"
+    # a valid long (GNU 'L') script name is shown and readable
+    lname="ArtifactInstall_Enter_03_$(printf 'L%.0s' {1..150})"
+    check_eq "header names: GNU long script name readable" "#!/bin/sh" "$("${T[@]}" 30 cat "$mnt/header/scripts/$lname" 2>&1)"
+    umount_art "$mnt" || fail "header names: unmount"
+else
+    fail "header names: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+# header entries that are regular files named like directories ("x/", with data)
+art="$W/header-slash.mender"
+if python3 "$PY" header-slash "$SRC" "$art" && mount_art "$art" "$W/mnt-hs"; then
+    mnt="$W/mnt-hs"
+    status "$mnt" "$W/st-hs" || fail "header 'x/' files: signature-status readable"
+    verdict_is "header 'x/' files" "$W/st-hs" invalid
+    has_reason "header 'x/' files: reason names the entry" "$W/st-hs" "headers/0000/type-info/"
+    check "header 'x/' files: ls -R header works" "${T[@]}" 30 ls -R "$mnt/header"
+    want=$(python3 -c '
+import gzip, io, sys, tarfile
+t = tarfile.open(fileobj=io.BytesIO(gzip.decompress(sys.stdin.buffer.read())))
+print(next(t.extractfile(m).read().decode() for m in t.getmembers() if m.name == "headers/0000/type-info"))' \
+        < <(tar xOf "$art" header.tar.gz))
+    check_eq "header 'x/' files: headers/0000/type-info is still the real file" "$want" \
+        "$("${T[@]}" 30 cat "$mnt/header/headers/0000/type-info" 2>&1)"
+    umount_art "$mnt" || fail "header 'x/' files: unmount"
+else
+    fail "header 'x/' files: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+# payload tar
+art="$W/payload-names.mender"
+if python3 "$PY" payload-names "$SRC" "$art" && mount_art "$art" "$W/mnt-pn"; then
+    mnt="$W/mnt-pn"
+    st="$W/st-pn"
+    status "$mnt" "$st" || fail "payload names: signature-status readable"
+    verdict_is "payload names" "$st" invalid
+    has_reason "payload names: '..'" "$st" "reason: data/0000" '".."'
+    has_reason "payload names: absolute" "$st" "reason: data/0000" "absolute"
+    has_reason "payload names: NUL (PAX path)" "$st" "reason: data/0000" "NUL"
+    has_reason "payload names: over 255 bytes" "$st" "reason: data/0000" "255"
+    has_reason "payload names: non-ASCII" "$st" "reason: data/0000" "forbids"
+    has_reason "payload names: subdirectory" "$st" "reason: data/0000" "sub/evil-subdir"
+    for t in dir symlink hardlink chardev blockdev fifo gnusparse paxsparse; do
+        has_reason "payload names: $t refused" "$st" "reason: data/0000" "evil-$t"
+    done
+    has_reason "payload names: duplicate rootfs.ext4" "$st" "reason: data/0000" "rootfs.ext4" "twice"
+    no_line_starts "payload names: newline in a file name stays on its line" "$st" INJECTED-PAYLOAD-LINE
+    listing=$("${T[@]}" 30 ls -a "$mnt/data/0000" 2>&1)
+    want=$(printf '%s\n' . .. rootfs.ext4 "$(printf 'g%.0s' {1..150}).bin" "$(printf 'p%.0s' {1..200}).bin" after-all-that.txt | sort)
+    check_eq "payload names: only the safe files are listed" "$want" "$(sort <<< "$listing")"
+    tar xOf "$SRC" data/0000.tar.gz | tar xzO rootfs.ext4 > "$W/rootfs.ext4"
+    "${T[@]}" 60 cat "$mnt/data/0000/rootfs.ext4" > "$W/got.ext4" 2>&1
+    check_cmp "payload names: rootfs.ext4 is the first copy" "$W/rootfs.ext4" "$W/got.ext4"
+    check_eq "payload names: GNU long name read" "gnu long name" "$("${T[@]}" 30 cat "$mnt/data/0000/$(printf 'g%.0s' {1..150}).bin" 2>&1)"
+    check_eq "payload names: PAX long name read" "pax long name" "$("${T[@]}" 30 cat "$mnt/data/0000/$(printf 'p%.0s' {1..200}).bin" 2>&1)"
+    check_eq "payload names: file after the hostile entries read" "still read" "$("${T[@]}" 30 cat "$mnt/data/0000/after-all-that.txt" 2>&1)"
+    for bad in evil-dotdot evil-absolute evil-symlink evil-hardlink evil-fifo evil-chardev evil-nul "evil
+INJECTED-PAYLOAD-LINE" sub; do
+        if "${T[@]}" 30 stat "$mnt/data/0000/$bad" > /dev/null 2>&1; then
+            fail "payload names: $(printf %q "$bad") cannot be looked up" "stat succeeded"
+        else
+            pass "payload names: $(printf %q "$bad") cannot be looked up"
+        fi
+    done
+    umount_art "$mnt" || fail "payload names: unmount"
+else
+    fail "payload names: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+# outer tar
+art="$W/outer-names.mender"
+if python3 "$PY" outer-names "$SRC" "$art" && mount_art "$art" "$W/mnt-on"; then
+    mnt="$W/mnt-on"
+    st="$W/st-on"
+    status "$mnt" "$st" || fail "outer names: signature-status readable"
+    verdict_is "outer names" "$st" invalid
+    has_reason "outer names: '..'" "$st" "evil-dotdot" '".."'
+    has_reason "outer names: absolute" "$st" "evil-absolute" "absolute"
+    has_reason "outer names: symlink data/0001.tar.gz" "$st" "data/0001.tar.gz" "symbolic link"
+    has_reason "outer names: hard link" "$st" "evil-hardlink" "hard link"
+    has_reason "outer names: FIFO" "$st" "evil-fifo" "FIFO"
+    has_reason "outer names: device" "$st" "evil-chardev" "device"
+    has_reason "outer names: NUL" "$st" "NUL"
+    has_reason "outer names: duplicate data/0000.tar.gz" "$st" "data/0000.tar.gz" "twice"
+    no_line_starts "outer names: newline in a member name stays on its line" "$st" INJECTED-OUTER-LINE
+    check_eq "outer names: the tree" "control data header header.tar.gz manifest signature-status version" \
+        "$("${T[@]}" 30 ls "$mnt" | tr '\n' ' ' | sed 's/ $//')"
+    check_eq "outer names: data/" "0000 0000.tar.gz" "$("${T[@]}" 30 ls "$mnt/data" | tr '\n' ' ' | sed 's/ $//')"
+    tar xOf "$SRC" data/0000.tar.gz > "$W/data.tgz"
+    "${T[@]}" 30 cat "$mnt/data/0000.tar.gz" > "$W/got.tgz" 2>&1
+    check_cmp "outer names: data/0000.tar.gz is the first one" "$W/data.tgz" "$W/got.tgz"
+    umount_art "$mnt" || fail "outer names: unmount"
+else
+    fail "outer names: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+# newlines in JSON keys (version, header-info)
+art="$W/json-newline.mender"
+if python3 "$PY" json-newline "$SRC" "$art" && mount_art "$art" "$W/mnt-jn"; then
+    st="$W/st-jn"
+    status "$W/mnt-jn" "$st" || fail "JSON key newline: signature-status readable"
+    verdict_is "JSON key newline" "$st" invalid
+    has_reason "JSON key newline: unknown key in header-info" "$st" "header/header-info" "unknown key"
+    has_reason "JSON key newline: unknown key in version" "$st" "version" "unknown key"
+    no_line_starts "JSON key newline: header-info key stays on its line" "$st" INJECTED-JSON-LINE
+    no_line_starts "JSON key newline: version key stays on its line" "$st" INJECTED-VERSION-LINE
+    umount_art "$W/mnt-jn" || fail "JSON key newline: unmount"
+else
+    fail "JSON key newline: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+# refusal of a tar whose first member's name has a newline: still one line
+art="$W/refuse-newline.mender"
+python3 "$PY" refuse-newline "$SRC" "$art"
+"${T[@]}" 30 "$ARTIFACTFS" "$art" "$W/mnt-rn-never" > /dev/null 2> "$W/rn.err"
+rc=$?
+check_not "refusal with a newline in the name: refused" test "$rc" -eq 0
+check_eq "refusal with a newline in the name: one line" 1 "$(awk 'END{print NR}' "$W/rn.err")"
+mountpoint -q "$W/mnt-rn-never" 2>/dev/null && { T_MOUNTS+=("$W/mnt-rn-never"); fail "refusal: nothing mounted"; }
+
+# ---- 6. 10,000 payload files in a module -------------------------------------------
+art="$W/manyfiles.mender"
+if python3 "$PY" manyfiles "$MOD" "$art" 10000 && mount_art "$art" "$W/mnt-many"; then
+    mnt="$W/mnt-many"
+    check_eq "10000 files: ls data/0000 | wc -l" 10000 "$("${T[@]}" 60 ls "$mnt/data/0000" | wc -l)"
+    for i in 0 1 4999 9998 9999 123; do
+        f=$(printf 'f%05d' "$i")
+        check_eq "10000 files: cat $f" "file $i" "$("${T[@]}" 30 cat "$mnt/data/0000/$f" 2>&1)"
+    done
+    st="$W/st-many"
+    status "$mnt" "$st" || fail "10000 files: signature-status readable"
+    verdict_is "10000 files" "$st" unsigned
+    check_eq "10000 files: checksum lines ok" 10002 "$(grep -c '^checksum .*: ok$' "$st")"
+    check "10000 files: sha256sum -c manifest" "${T[@]}" 300 bash -c "cd '$mnt' && sha256sum --quiet -c manifest"
+    check_eq "10000 files: find | wc -l after a full scan" 10000 "$("${T[@]}" 60 find "$mnt/data/0000" -type f | wc -l)"
+    umount_art "$mnt" || fail "10000 files: unmount"
+else
+    fail "10000 files: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+finish
