@@ -39,6 +39,13 @@ struct cursor {
 	char why[160];
 	bool busy;
 	uint64_t last_use;
+	/* What other threads may know of this cursor: copied under the stream
+	 * lock when it is released, so choosing a cursor never reads fields
+	 * that the thread using it is changing. */
+	struct {
+		bool usable;
+		uint64_t pos, filled;
+	} seen;
 };
 
 struct af_stream {
@@ -341,11 +348,11 @@ closest(struct af_stream *s, uint64_t off)
 
 	for (i = 0; i < s->cursor_count; i++) {
 		c = &s->cursors[i];
-		if (c->codec == NULL || c->error != AF_OK)
+		if (!c->seen.usable)
 			continue;
-		if (cursor_has(c, off))
+		if (off < c->seen.pos && off >= c->seen.pos - c->seen.filled)
 			return c;
-		if (c->pos <= off && (best == NULL || c->pos > best->pos))
+		if (c->seen.pos <= off && (best == NULL || c->seen.pos > best->seen.pos))
 			best = c;
 	}
 	return best;
@@ -362,7 +369,8 @@ pick_cursor(struct af_stream *s, uint64_t off)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		best = closest(s, off);
-		if (best != NULL && best->busy && off - (best->pos - best->filled) <= WAIT_DISTANCE) {
+		if (best != NULL && best->busy &&
+		    off - (best->seen.pos - best->seen.filled) <= WAIT_DISTANCE) {
 			pthread_cond_wait(&s->freed, &s->lock);
 			continue;
 		}
@@ -394,6 +402,9 @@ af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
 	if (err != AF_OK && why != NULL && whylen > 0)
 		snprintf(why, whylen, "%s", c->why[0] != '\0' ? c->why : af_strerror(err));
 	pthread_mutex_lock(&s->lock);
+	c->seen.usable = c->codec != NULL && c->error == AF_OK;
+	c->seen.pos = c->pos;
+	c->seen.filled = c->filled;
 	c->busy = false;
 	pthread_cond_broadcast(&s->freed);
 	pthread_mutex_unlock(&s->lock);
