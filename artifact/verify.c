@@ -61,13 +61,19 @@ set_detail(struct af_check *c, const char *text)
 	c->detail = strdup(text);
 }
 
+/* Compares a hashed check with its manifest line (an unlisted file has none). */
+static void
+judge(struct af_check *c)
+{
+	if (c->result != AF_CHECK_UNLISTED)
+		c->result = strcmp(c->expected, c->actual) == 0 ? AF_CHECK_OK : AF_CHECK_MISMATCH;
+}
+
 static void
 finish(struct job *j, struct af_check *c)
 {
 	cr_sha256_final_hex(j->sha, c->actual);
-	if (c->result == AF_CHECK_UNLISTED)
-		return;
-	c->result = strcmp(c->expected, c->actual) == 0 ? AF_CHECK_OK : AF_CHECK_MISMATCH;
+	judge(c);
 }
 
 static void
@@ -118,8 +124,7 @@ hash_payload_file(struct job *j, struct af_check *c, struct af_payload *p,
 		}
 	}
 	af_hasher_finish(j->hasher, c->actual);
-	if (c->result != AF_CHECK_UNLISTED)
-		c->result = strcmp(c->expected, c->actual) == 0 ? AF_CHECK_OK : AF_CHECK_MISMATCH;
+	judge(c);
 	return AF_OK;
 }
 
