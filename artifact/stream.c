@@ -14,10 +14,22 @@
 /* xz decoders hold their whole dictionary (64 MiB for mender-artifact's
  * preset 9): fewer of them when there are no checkpoints to restart from. */
 #define CURSORS_WITHOUT_CHECKPOINTS 2
-#define WINDOW (2u << 20)	/* bytes of recent output each cursor keeps */
-#define INBUF (128u << 10)
-#define STEP (256u << 10)	/* most output produced per decoder call */
+#define WINDOW (4u << 20)	/* bytes of recent output each cursor keeps */
+#define INBUF (1u << 20)
+#define STEP (1u << 20)	/* most output produced per decoder call */
+#define MIN_STEP (64u << 10)	/* least, so that a decoder call is worth its overhead */
 #define SPACING (4u << 20)	/* decompressed bytes between checkpoints */
+/* How far the read-ahead thread decodes past the end of a sequential read,
+ * and how much it leaves behind it for out-of-order kernel readahead:
+ * AHEAD + STEP + BEHIND <= WINDOW, so it never overwrites what is about to be read. */
+#define AHEAD (2u << 20)
+#define BEHIND (1u << 20)
+#define COPIERS 16	/* copies from one cursor at once; more wait */
+/* How far ahead of a cursor being decoded a read waits for it rather than
+ * start another decoder: kernel readahead runs a few requests ahead. */
+#define WAIT_DISTANCE (8u << 20)
+
+_Static_assert(AHEAD + STEP + BEHIND <= WINDOW, "read-ahead would overwrite unread bytes");
 
 /* A decoder state to resume from, zstd-compressed (~85 KiB raw for gzip). */
 struct checkpoint {
@@ -26,7 +38,15 @@ struct checkpoint {
 	size_t blob_len;
 };
 
+/*
+ * One thread at a time decodes with a cursor (it holds "decoding"); any
+ * number copy out of its window meanwhile ("copiers"), from the range last
+ * published in "seen".  Before a decoder call overwrites the oldest bytes of
+ * the ring, the decoder takes them out of "seen" and waits for the copiers
+ * still reading them.
+ */
 struct cursor {
+	/* Decoder state: only the thread holding "decoding" touches it. */
 	struct af_codec *codec;
 	uint8_t *in;		/* compressed input buffer */
 	size_t in_off, in_len;	/* unconsumed part of in */
@@ -37,14 +57,19 @@ struct cursor {
 	bool ended;
 	enum af_err error;	/* sticky until the cursor restarts */
 	char why[160];
-	bool busy;
+	/* Under the stream lock. */
+	bool decoding;
+	unsigned copiers;
+	uint64_t copy_from[COPIERS];	/* where each copy under way starts */
 	uint64_t last_use;
-	/* What other threads may know of this cursor: copied under the stream
-	 * lock when it is released, so choosing a cursor never reads fields
-	 * that the thread using it is changing. */
+	uint64_t consumed;	/* end of the last read served here */
+	uint64_t ahead_to;	/* the read-ahead thread decodes up to here */
 	struct {
-		bool usable;
+		bool usable;	/* window and position valid */
 		uint64_t pos, filled;
+		bool ended;
+		enum af_err error;
+		char why[160];
 	} seen;
 };
 
@@ -52,8 +77,11 @@ struct af_stream {
 	int fd;
 	uint64_t offset, length;
 	enum af_compression comp;
-	pthread_mutex_t lock;	/* guards cursor selection: busy and last_use */
-	pthread_cond_t freed;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;	/* a cursor was published or let go */
+	pthread_cond_t work;	/* for the read-ahead thread */
+	pthread_t ahead_thread;
+	bool ahead_started, stopping;
 	uint64_t clock;
 	struct cursor cursors[CURSORS];
 	size_t cursor_count;		/* how many of cursors[] this stream uses */
@@ -76,18 +104,21 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->cursor_count = comp == AF_COMP_GZIP || comp == AF_COMP_NONE ? CURSORS :
 	    CURSORS_WITHOUT_CHECKPOINTS;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->freed, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	pthread_cond_init(&s->work, NULL);
 	atomic_init(&s->produced, 0);
 	return s;
 }
 
+/* Frees the decoder and its buffers; the fields other threads read stay. */
 static void
 cursor_release(struct cursor *c)
 {
 	af_codec_free(c->codec);
 	free(c->in);
 	free(c->window);
-	memset(c, 0, sizeof(*c));
+	c->codec = NULL;
+	c->in = c->window = NULL;
 }
 
 void
@@ -97,12 +128,19 @@ af_stream_free(struct af_stream *s)
 
 	if (s == NULL)
 		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work);
+	pthread_mutex_unlock(&s->lock);
+	if (s->ahead_started)
+		pthread_join(s->ahead_thread, NULL);
 	for (i = 0; i < CURSORS; i++)
 		cursor_release(&s->cursors[i]);
 	for (i = 0; i < s->checkpoint_count; i++)
 		free(s->checkpoints[i].blob);
 	free(s->checkpoints);
-	pthread_cond_destroy(&s->freed);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -134,12 +172,6 @@ cursor_restart(struct cursor *c, enum af_compression comp)
 	c->error = AF_OK;
 	c->why[0] = '\0';
 	return AF_OK;
-}
-
-static bool
-cursor_has(const struct cursor *c, uint64_t off)
-{
-	return c->codec != NULL && off < c->pos && off >= c->pos - c->filled;
 }
 
 static enum af_err
@@ -253,12 +285,11 @@ cursor_resume(struct cursor *c, const struct checkpoint *cp)
 	return true;
 }
 
-/* Decompresses the next piece of output into the window. */
+/* Decompresses up to room bytes of output into the window. */
 static enum af_err
-produce(struct af_stream *s, struct cursor *c)
+produce(struct af_stream *s, struct cursor *c, size_t room)
 {
 	size_t at = (size_t)(c->pos % WINDOW);
-	size_t room = WINDOW - at < STEP ? WINDOW - at : STEP;
 	uint8_t *out = c->window + at;
 	size_t out_len = room;
 	const uint8_t *in;
@@ -292,121 +323,308 @@ produce(struct af_stream *s, struct cursor *c)
 	return AF_OK;
 }
 
-static size_t
-copy_out(const struct cursor *c, uint8_t *dst, size_t len, uint64_t off)
+/* Makes the cursor's state visible to other threads; under the lock. */
+static void
+publish(struct cursor *c)
 {
-	size_t avail = (size_t)(c->pos - off), n = len < avail ? len : avail;
-	size_t at = (size_t)(off % WINDOW), first = WINDOW - at < n ? WINDOW - at : n;
-
-	memcpy(dst, c->window + at, first);
-	memcpy(dst + first, c->window, n - first);
-	return n;
+	c->seen.usable = c->codec != NULL;
+	c->seen.pos = c->pos;
+	c->seen.filled = c->filled;
+	c->seen.ended = c->ended;
+	c->seen.error = c->error;
+	memcpy(c->seen.why, c->why, sizeof(c->seen.why));
 }
 
-static enum af_err
-cursor_read(struct af_stream *s, struct cursor *c, uint8_t *buf, size_t len,
-    uint64_t off, size_t *got)
+/* Withdraws the window before its bytes change wholesale; under the lock. */
+static void
+withdraw(struct af_stream *s, struct cursor *c)
 {
-	struct checkpoint cp;
-	enum af_err err;
+	c->seen.usable = false;
+	while (c->copiers > 0)
+		pthread_cond_wait(&s->changed, &s->lock);
+}
 
-	*got = 0;
-	if (c->codec == NULL || off < c->pos - c->filled)
-		if ((err = cursor_restart(c, s->comp)) != AF_OK)
-			return err;
-	/* Jump ahead when a checkpoint is closer than the cursor. */
-	if (!cursor_has(c, off) && checkpoint_before(s, off, &cp) && cp.out_pos > c->pos)
-		cursor_resume(c, &cp);
-	while (*got < len) {
-		uint64_t want = off + *got;
-		if (cursor_has(c, want)) {
-			*got += copy_out(c, buf + *got, len - *got, want);
-			continue;
-		}
-		if (c->ended)
-			break;
-		if (c->error != AF_OK)	/* after serving what came before it */
-			return c->error;
-		c->error = produce(s, c);
+/* Whether a copy under way started before off; under the lock. */
+static bool
+copying_below(const struct cursor *c, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < c->copiers; i++)
+		if (c->copy_from[i] < off)
+			return true;
+	return false;
+}
+
+/* One decoder call of at most want bytes (but not less than MIN_STEP), by
+ * the thread holding c->decoding. */
+static void
+step(struct af_stream *s, struct cursor *c, uint64_t want)
+{
+	size_t to_end = WINDOW - (size_t)(c->pos % WINDOW);
+	size_t room = want < MIN_STEP ? MIN_STEP : want < STEP ? (size_t)want : STEP;
+
+	if (room > to_end)
+		room = to_end;
+
+	pthread_mutex_lock(&s->lock);
+	if (c->filled + room > WINDOW) {	/* the oldest bytes are about to go */
+		c->filled = WINDOW - room;
+		c->seen.filled = c->filled;
+		while (copying_below(c, c->pos - c->filled))
+			pthread_cond_wait(&s->changed, &s->lock);
 	}
+	pthread_mutex_unlock(&s->lock);
+	c->error = produce(s, c, room);
+	pthread_mutex_lock(&s->lock);
+	publish(c);
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Moves c (held for decoding) to where it can decode want: on from where it
+ * is, from a closer checkpoint, or from the start. */
+static enum af_err
+reposition(struct af_stream *s, struct cursor *c, uint64_t want)
+{
+	struct checkpoint cp = { 0 };
+	bool behind = c->codec != NULL && c->pos <= want;
+	bool jump = checkpoint_before(s, want, &cp) && (!behind || cp.out_pos > c->pos);
+	enum af_err err = AF_OK;
+
+	if (behind && !jump)
+		return AF_OK;
+	pthread_mutex_lock(&s->lock);
+	withdraw(s, c);
+	pthread_mutex_unlock(&s->lock);
+	if (c->codec == NULL || !jump)
+		err = cursor_restart(c, s->comp);
+	if (err == AF_OK && jump && !cursor_resume(c, &cp))
+		err = cursor_restart(c, s->comp);
+	pthread_mutex_lock(&s->lock);
+	publish(c);
+	c->consumed = c->pos;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* Decodes with c (held) until want is in its window, the data ends or
+ * fails; decoder calls stop near end, so a short read costs little. */
+static enum af_err
+advance(struct af_stream *s, struct cursor *c, uint64_t want, uint64_t end)
+{
+	enum af_err err = reposition(s, c, want);
+
+	if (err != AF_OK)
+		return err;
+	while (c->pos <= want && !c->ended && c->error == AF_OK)
+		step(s, c, end - c->pos);
 	return AF_OK;
 }
 
-/* The cursor to serve off: one holding it, else the closest one before it,
- * else the least recently used.  Waits while all are busy. */
-/* How far ahead of a busy cursor a read waits for it rather than start
- * another decoder: kernel readahead runs a few requests ahead in parallel. */
-#define WAIT_DISTANCE (8u << 20)
+static bool
+holds(const struct cursor *c, uint64_t off)
+{
+	return c->seen.usable && off < c->seen.pos && off >= c->seen.pos - c->seen.filled;
+}
 
-/* The cursor that can reach off with the least work: one holding it, else
- * the closest one before it.  NULL if there is none. */
+/* The cursor whose window has off; under the lock. */
 static struct cursor *
-closest(struct af_stream *s, uint64_t off)
+holder(struct af_stream *s, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < s->cursor_count; i++)
+		if (holds(&s->cursors[i], off))
+			return &s->cursors[i];
+	return NULL;
+}
+
+/* The cursor standing closest before off, or NULL; under the lock. */
+static struct cursor *
+closest_before(struct af_stream *s, uint64_t off, bool idle_only)
 {
 	struct cursor *best = NULL, *c;
 	size_t i;
 
 	for (i = 0; i < s->cursor_count; i++) {
 		c = &s->cursors[i];
-		if (!c->seen.usable)
+		if (!c->seen.usable || c->seen.pos > off || (idle_only && c->decoding))
 			continue;
-		if (off < c->seen.pos && off >= c->seen.pos - c->seen.filled)
-			return c;
-		if (c->seen.pos <= off && (best == NULL || c->seen.pos > best->seen.pos))
+		if (best == NULL || c->seen.pos > best->seen.pos)
 			best = c;
 	}
 	return best;
 }
 
-/* Takes the closest cursor, waiting for it if it is busy and near; else the
- * least recently used free one, which cursor_read restarts if it is past off. */
 static struct cursor *
-pick_cursor(struct af_stream *s, uint64_t off)
+least_recently_used_idle(struct af_stream *s)
 {
-	struct cursor *best, *c;
+	struct cursor *best = NULL, *c;
 	size_t i;
 
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		best = closest(s, off);
-		if (best != NULL && best->busy &&
-		    off - (best->seen.pos - best->seen.filled) <= WAIT_DISTANCE) {
-			pthread_cond_wait(&s->freed, &s->lock);
-			continue;
-		}
-		if (best == NULL || best->busy) {
-			best = NULL;
-			for (i = 0; i < s->cursor_count; i++) {
-				c = &s->cursors[i];
-				if (!c->busy && (best == NULL || c->last_use < best->last_use))
-					best = c;
-			}
-		}
-		if (best != NULL)
-			break;
-		pthread_cond_wait(&s->freed, &s->lock);
+	for (i = 0; i < s->cursor_count; i++) {
+		c = &s->cursors[i];
+		if (!c->decoding && (best == NULL || c->last_use < best->last_use))
+			best = c;
 	}
-	best->busy = true;
-	best->last_use = ++s->clock;
-	pthread_mutex_unlock(&s->lock);
 	return best;
+}
+
+/*
+ * What a read of off does next, under the lock: NULL with *stop set when the
+ * data ends (AF_END) or failed there, NULL to wait, or a cursor to decode
+ * with, taken for decoding.
+ */
+static struct cursor *
+take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
+{
+	struct cursor *c = closest_before(s, off, false);
+
+	*stop = AF_OK;
+	if (c != NULL && (c->seen.ended || c->seen.error != AF_OK)) {
+		*stop = c->seen.ended ? AF_END : c->seen.error;
+		return c;
+	}
+	if (c != NULL && c->decoding) {
+		if (off - c->seen.pos <= WAIT_DISTANCE) {
+			if (c->ahead_to <= off)
+				c->ahead_to = off + 1;
+			return NULL;
+		}
+		c = closest_before(s, off, true);
+	}
+	if (c == NULL && (c = least_recently_used_idle(s)) == NULL)
+		return NULL;
+	c->decoding = true;
+	c->last_use = ++s->clock;
+	return c;
+}
+
+static void *read_ahead(void *arg);
+
+/* A read ending at end was served by c; under the lock.  Reads that carry on
+ * where the last one ended start the read-ahead. */
+static void
+note_read(struct af_stream *s, struct cursor *c, uint64_t off, uint64_t end)
+{
+	bool sequential = off <= c->consumed && end >= c->consumed;
+
+	c->consumed = sequential && c->consumed > end ? c->consumed : end;
+	if (!sequential || c->seen.ended || c->seen.error != AF_OK)
+		return;
+	if (c->ahead_to < end + AHEAD)
+		c->ahead_to = end + AHEAD;
+	if (!s->ahead_started && !s->stopping)
+		s->ahead_started = pthread_create(&s->ahead_thread, NULL, read_ahead, s) == 0;
+	pthread_cond_signal(&s->work);
+}
+
+static void
+copy_out(const struct cursor *c, uint8_t *dst, size_t n, uint64_t off)
+{
+	size_t at = (size_t)(off % WINDOW), first = WINDOW - at < n ? WINDOW - at : n;
+
+	memcpy(dst, c->window + at, first);
+	memcpy(dst + first, c->window, n - first);
+}
+
+/* Copies from c's window (a copier meanwhile); under the lock, dropped while copying. */
+static size_t
+copy_from(struct af_stream *s, struct cursor *c, uint8_t *dst, size_t len, uint64_t off)
+{
+	size_t n, i;
+
+	while (c->copiers == COPIERS)
+		pthread_cond_wait(&s->changed, &s->lock);
+	if (!holds(c, off))	/* the window moved on while this waited */
+		return 0;
+	n = c->seen.pos - off < len ? (size_t)(c->seen.pos - off) : len;
+	c->copy_from[c->copiers++] = off;
+	pthread_mutex_unlock(&s->lock);
+	copy_out(c, dst, n, off);
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; c->copy_from[i] != off; i++)
+		;
+	c->copy_from[i] = c->copy_from[--c->copiers];
+	pthread_cond_broadcast(&s->changed);
+	note_read(s, c, off, off + n);
+	return n;
 }
 
 enum af_err
 af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
     size_t *got, char *why, size_t whylen)
 {
-	struct cursor *c = pick_cursor(s, off);
-	enum af_err err = cursor_read(s, c, buf, len, off, got);
+	enum af_err err = AF_OK;
+	struct cursor *c;
 
-	if (err != AF_OK && why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", c->why[0] != '\0' ? c->why : af_strerror(err));
+	*got = 0;
 	pthread_mutex_lock(&s->lock);
-	c->seen.usable = c->codec != NULL && c->error == AF_OK;
-	c->seen.pos = c->pos;
-	c->seen.filled = c->filled;
-	c->busy = false;
-	pthread_cond_broadcast(&s->freed);
+	while (*got < len) {
+		uint64_t want = off + *got;
+		if ((c = holder(s, want)) != NULL) {
+			*got += copy_from(s, c, (uint8_t *)buf + *got, len - *got, want);
+			continue;
+		}
+		if ((c = take_decoder(s, want, &err)) == NULL) {
+			pthread_cond_wait(&s->changed, &s->lock);
+			continue;
+		}
+		if (err != AF_OK)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		err = advance(s, c, want, off + len);
+		pthread_mutex_lock(&s->lock);
+		c->decoding = false;
+		pthread_cond_broadcast(&s->changed);
+		if (err != AF_OK)
+			break;
+	}
+	if (err == AF_END)
+		err = AF_OK;
+	else if (err != AF_OK && why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", c->seen.why[0] != '\0' ? c->seen.why : af_strerror(err));
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+/* The cursor the read-ahead thread should decode with next; under the lock. */
+static struct cursor *
+ahead_candidate(struct af_stream *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cursor_count; i++) {
+		struct cursor *c = &s->cursors[i];
+		if (c->seen.usable && !c->decoding && !c->seen.ended &&
+		    c->seen.error == AF_OK && c->seen.pos < c->ahead_to)
+			return c;
+	}
+	return NULL;
+}
+
+/* Decodes ahead of sequential readers, so that decoding runs while the
+ * bytes already decoded travel to them. */
+static void *
+read_ahead(void *arg)
+{
+	struct af_stream *s = arg;
+	struct cursor *c;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		if ((c = ahead_candidate(s)) == NULL) {
+			pthread_cond_wait(&s->work, &s->lock);
+			continue;
+		}
+		c->decoding = true;
+		pthread_mutex_unlock(&s->lock);
+		step(s, c, STEP);
+		pthread_mutex_lock(&s->lock);
+		c->decoding = false;
+		pthread_cond_broadcast(&s->changed);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }

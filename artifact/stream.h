@@ -6,7 +6,9 @@
  * served by the cursor that has the bytes in its window or stands closest
  * before them, so reading front to back decompresses once, out-of-order
  * kernel readahead hits a window, and two readers at different places do not
- * restart each other.  Thread-safe.
+ * restart each other.  Once reads run in order, a thread of the stream's own
+ * decodes a little ahead of them, so that decoding overlaps delivery.
+ * Thread-safe.
  */
 #ifndef AF_STREAM_H
 #define AF_STREAM_H
