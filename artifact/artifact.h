@@ -91,4 +91,8 @@ bool artifact_lists(const struct artifact *a, const char *name);
 /* The payload of the shown data member with this index, or NULL. */
 struct af_payload *artifact_payload(const struct artifact *a, unsigned index);
 
+/* The caller will read each payload once, front to back (--status): skip
+ * the checkpoints that make later reads at an offset cheap. */
+void artifact_read_once(struct artifact *a);
+
 #endif

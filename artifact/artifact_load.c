@@ -274,3 +274,12 @@ artifact_payload(const struct artifact *a, unsigned index)
 			return a->payloads[i];
 	return NULL;
 }
+
+void
+artifact_read_once(struct artifact *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->payload_count; i++)
+		af_stream_keep_checkpoints(af_payload_stream(a->payloads[i]), false);
+}

@@ -82,6 +82,7 @@ struct af_stream {
 	pthread_cond_t work;	/* for the read-ahead thread */
 	pthread_t ahead_thread;
 	bool ahead_started, stopping;
+	bool no_checkpoints;
 	uint64_t clock;
 	struct cursor cursors[CURSORS];
 	size_t cursor_count;		/* how many of cursors[] this stream uses */
@@ -143,6 +144,14 @@ af_stream_free(struct af_stream *s)
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+void
+af_stream_keep_checkpoints(struct af_stream *s, bool keep)
+{
+	pthread_mutex_lock(&s->lock);
+	s->no_checkpoints = !keep;
+	pthread_mutex_unlock(&s->lock);
 }
 
 uint64_t
@@ -207,7 +216,7 @@ maybe_checkpoint(struct af_stream *s, struct cursor *c)
 	void *raw;
 
 	pthread_mutex_lock(&s->lock);
-	if (size == 0 || c->pos == 0 || c->pos % SPACING > STEP ||
+	if (size == 0 || c->pos == 0 || s->no_checkpoints || c->pos % SPACING > STEP ||
 	    (s->checkpoint_count > 0 &&
 	    s->checkpoints[s->checkpoint_count - 1].out_pos + SPACING > c->pos)) {
 		pthread_mutex_unlock(&s->lock);

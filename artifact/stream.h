@@ -13,6 +13,7 @@
 #ifndef AF_STREAM_H
 #define AF_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ void af_stream_free(struct af_stream *stream);
  */
 enum af_err af_stream_pread(struct af_stream *stream, void *buf, size_t len,
     uint64_t off, size_t *got, char *why, size_t whylen);
+
+/* Whether decoding leaves checkpoints to resume from (the default); off for
+ * a stream that is read once from front to back. */
+void af_stream_keep_checkpoints(struct af_stream *stream, bool keep);
 
 /* Decompressed bytes produced so far by all cursors: tests and bench/ use it
  * to show that a sequential read decompresses once. */

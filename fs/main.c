@@ -190,6 +190,8 @@ run_status(const struct options *o)
 	char *text = NULL;
 	int rc = STATUS_UNREADABLE;
 
+	if (a != NULL)
+		artifact_read_once(a);
 	if (a != NULL && af_verify_checksums(a, NULL, NULL, &checks) == AF_OK &&
 	    (text = fs_status_report(a, ring, &checks, NULL, NULL, &verdict)) != NULL) {
 		fputs(text, stdout);

@@ -1,7 +1,7 @@
 /*
  * codec.c and stream.c: decompression checked against the original buffer
  * (compressed here with the real zlib, liblzma and libzstd), at random
- * offsets, backwards, across the 2 MiB cursor window, from several threads,
+ * offsets, backwards, across the 4 MiB cursor window, from several threads,
  * and on corrupt and truncated input.
  */
 #include <criterion/criterion.h>
@@ -18,7 +18,7 @@
 #include "tarbuild.h"
 
 #define MiB (1u << 20)
-#define WINDOW (2u * MiB)	/* the cursor window of stream.c, which reads must cross */
+#define WINDOW (4u * MiB)	/* the cursor window of stream.c, which reads must cross */
 #define PREFIX 1000u		/* bytes before the member in the file */
 
 /* ---- codec ---- */
@@ -330,7 +330,7 @@ ParameterizedTest(struct comp_param *p, stream, random_reads)
 	uint32_t x = 12345;
 	size_t i, k;
 
-	member_make(&m, p->comp, 6 * MiB + 123, 31, 0);
+	member_make(&m, p->comp, 3 * WINDOW + 123, 31, 0);
 	/* random offsets and lengths, some past the end */
 	for (i = 0; i < 150; i++) {
 		uint64_t off;
@@ -392,6 +392,46 @@ ParameterizedTest(struct comp_param *p, stream, sequential_decompresses_once)
 	read_check(&m, m.len - 4096, 4096);
 	cr_assert_eq(af_stream_produced(m.s), m.len);
 	member_free(&m);
+}
+
+/* Decompressed bytes that a 4 KiB read at 14 MiB costs after one pass over
+ * a 24 MiB member, whose last 4 MiB stay in the window. */
+static uint64_t
+cost_of_read_behind(bool keep_checkpoints)
+{
+	struct member m;
+	uint8_t *buf = malloc(MiB);
+	uint64_t off = 0, before, cost;
+	char why[160] = "";
+	size_t got;
+
+	cr_assert_not_null(buf);
+	member_make(&m, AF_COMP_GZIP, 24 * MiB, 43, 0);
+	af_stream_keep_checkpoints(m.s, keep_checkpoints);
+	do {
+		cr_assert_eq(af_stream_pread(m.s, buf, MiB, off, &got, why, sizeof(why)), AF_OK,
+		    "%s", why);
+		off += got;
+	} while (got == MiB);
+	cr_assert_eq(off, m.len);
+	before = af_stream_produced(m.s);
+	read_check(&m, 14 * MiB + 4321, 4096);
+	cost = af_stream_produced(m.s) - before;
+	member_free(&m);
+	free(buf);
+	return cost;
+}
+
+/* The first pass leaves checkpoints every 4 MiB: a read behind the windows
+ * decodes from the one before it, not from the start. */
+Test(stream, checkpoints_bound_a_read_behind)
+{
+	uint64_t with = cost_of_read_behind(true), without = cost_of_read_behind(false);
+
+	cr_assert_leq(with, 4 * MiB + 64 * 1024 + 4096, "cost %llu with checkpoints",
+	    (unsigned long long)with);
+	cr_assert_geq(without, 14 * MiB, "cost %llu without checkpoints",
+	    (unsigned long long)without);
 }
 
 ParameterizedTestParameters(stream, empty_member)
