@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAYLOAD_BLKSIZE (1 << 20)
+/* Payload files this big are streamed: read with direct I/O, 1 MiB at a time. */
+#define STREAMED_SIZE (1u << 20)
 
 static struct fs_mount *
 mount_of(void)
@@ -45,6 +46,18 @@ op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return mount_of();
 }
 
+/*
+ * Decompressed bytes of a big payload file go straight to the reader: through
+ * the page cache each one was copied once more and requests were cut to
+ * 128 KiB, which made a sequential read a third slower.  Small files stay in
+ * the page cache, where a read costs no pinning of a 1 MiB buffer.
+ */
+static bool
+streamed(const struct fs_entry *e)
+{
+	return e->kind == FS_PAYLOAD_FILE && fs_entry_size(e) >= STREAMED_SIZE;
+}
+
 static void
 fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
 {
@@ -62,8 +75,8 @@ fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
 		st->st_blocks = (st->st_size + 511) / 512;
 		/* cat, cp and dd size their reads by this: a payload is decoded
 		 * in 1 MiB steps, and fewer, larger requests cost less. */
-		if (e->kind == FS_PAYLOAD_FILE)
-			st->st_blksize = PAYLOAD_BLKSIZE;
+		if (streamed(e))
+			st->st_blksize = STREAMED_SIZE;
 	}
 }
 
@@ -162,11 +175,7 @@ op_open(const char *path, struct fuse_file_info *fi)
 		fi->direct_io = 1;	/* made at open: no size, no page cache */
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		rc = -EROFS;
-	} else if (h->entry.kind == FS_PAYLOAD_FILE) {
-		/* Decompressed bytes go straight to the reader: through the page
-		 * cache each one was copied once more and requests were cut to
-		 * 128 KiB, which made a sequential read a third slower.  The
-		 * stream keeps windows and checkpoints for re-reads. */
+	} else if (streamed(&h->entry)) {
 		fi->direct_io = 1;
 	} else {
 		fi->keep_cache = 1;	/* the bytes never change while mounted */

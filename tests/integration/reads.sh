@@ -123,4 +123,19 @@ sys.exit(1)' "$file"
     umount_art "$mnt" || fail "$f: unmount" "fusermount3 -u $mnt failed"
 done
 
+# small payload files stay in the page cache: a shared mapping works there
+w=$(workdir)
+if mount_art "$FIXTURES/module.mender" "$w/mnt"; then
+    small="$w/mnt/data/0000/file2.bin"
+    check "module: small file's st_blksize is not 1 MiB" test "$(stat -c %o "$small")" != 1048576
+    check "module: shared mmap of a small file" python3 -c '
+import mmap, sys
+with open(sys.argv[1], "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    sys.exit(m[:] != f.read())' "$small"
+    umount_art "$w/mnt" || fail "module: unmount" "fusermount3 -u failed"
+else
+    fail "module: mount" "$(cat "$T_MOUNT_ERR")"
+fi
+
 finish
