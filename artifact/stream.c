@@ -566,7 +566,7 @@ af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
     size_t *got, char *why, size_t whylen)
 {
 	enum af_err err = AF_OK;
-	struct cursor *c;
+	struct cursor *c = NULL;
 
 	*got = 0;
 	pthread_mutex_lock(&s->lock);
@@ -593,7 +593,8 @@ af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
 	if (err == AF_END)
 		err = AF_OK;
 	else if (err != AF_OK && why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", c->seen.why[0] != '\0' ? c->seen.why : af_strerror(err));
+		snprintf(why, whylen, "%s", c != NULL && c->seen.why[0] != '\0' ?
+		    c->seen.why : af_strerror(err));
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
