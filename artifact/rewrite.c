@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +53,10 @@ target_clear(struct target *t)
 }
 
 const char *
-af_rewrite_refusal(const struct artifact *a, char *buf, size_t len)
+af_rewrite_refusal(const struct artifact *a)
 {
 	const struct af_manifest *m = artifact_manifest(a, false);
-	struct target t;
 	size_t i;
-	int fd;
 
 	if (m == NULL)
 		return "the artifact has no readable manifest to sign";
@@ -67,22 +67,6 @@ af_rewrite_refusal(const struct artifact *a, char *buf, size_t len)
 	for (i = 0; i < a->count; i++)
 		if (a->members[i].truncated)
 			return "the artifact is truncated; copy it again";
-	if (!split_path(a->path, &t)) {
-		target_clear(&t);
-		return "out of memory";
-	}
-	/* Try what the commit will do: make a file there. */
-	snprintf(t.temp, sizeof(t.temp), "%s/.%s" TEMP_TAG "%d.tmp", t.dir, t.base, (int)getpid());
-	if ((fd = open(t.temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)) >= 0)
-		unlink(t.temp);
-	if (fd < 0) {
-		snprintf(buf, len, "cannot write in %s, where the re-signed artifact must be made: "
-		    "%s", t.dir, strerror(errno));
-		target_clear(&t);
-		return buf;
-	}
-	close(fd);
-	target_clear(&t);
 	return NULL;
 }
 
@@ -117,69 +101,150 @@ signature_header(unsigned char block[AF_TAR_BLOCK], size_t size)
 	block[155] = ' ';
 }
 
+/*
+ * The temporary file is written in chunks, each sent on to the disk once
+ * complete: the disk then writes one while the next is copied, instead of all
+ * of them at the fsync (415 MiB on ext4: copy and fsync 0.30 s in one piece,
+ * 0.16 s in chunks of 4 MiB, 0.18 s of 16 MiB).  Chunks end at multiples of
+ * CHUNK in the file: shifted by the few KiB of members before the payload,
+ * they took 0.30 s again.
+ */
+#define CHUNK ((uint64_t)4 << 20)
+
+struct af_rewrite {
+	const struct artifact *a;
+	struct target t;
+	int fd;			/* the temporary file */
+	uint64_t written;	/* its size so far */
+	char *sig;		/* base64, what manifest.sig will hold */
+	size_t sig_len;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;	/* abort asks the thread to give up between chunks */
+	const char *failed;	/* the step the thread failed at, errno in error */
+	int error;
+	pthread_mutex_t lock;	/* for what the thread tells drop_behind: */
+	pthread_cond_t progressed;
+	uint64_t read;		/* how far it has read the artifact */
+	bool done;		/* that it is done */
+};
+
 static bool
-write_all(int fd, const void *buf, size_t len)
+write_all(struct af_rewrite *r, const void *buf, size_t len)
 {
 	const char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
+		if ((n = write(r->fd, p, len)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return false;
 		}
 		p += n;
 		len -= (size_t)n;
+		r->written += (uint64_t)n;
 	}
 	return true;
 }
 
-/* Copies len bytes at off of in to the end of out, in the kernel when it can. */
-static bool
-copy_range(int in, uint64_t off, uint64_t len, int out)
+/*
+ * Copies up to len bytes at *pos of the artifact to the end of the temporary
+ * file, in the kernel when it can; returns how many, or -1.  Not through a
+ * buffer of ours even when the bytes move by part of a page (the kernel then
+ * writes each page in two pieces): on the machine measured, that was faster
+ * in half the runs and 2 to 4 times slower in the others (415 MiB: median
+ * 0.36 s against 0.29 s).
+ */
+static ssize_t
+copy_some(struct af_rewrite *r, loff_t *pos, uint64_t len)
 {
-	loff_t pos = (loff_t)off;
 	char buf[1 << 16];
 	ssize_t n;
 
+	do
+		n = copy_file_range(r->a->fd, pos, r->fd, NULL, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		r->written += (uint64_t)n;
+	if (n >= 0 || (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+	    errno != EOPNOTSUPP))
+		return n;
+	if ((n = pread(r->a->fd, buf, len < sizeof(buf) ? len : sizeof(buf), *pos)) > 0 &&
+	    !write_all(r, buf, (size_t)n))
+		return -1;
+	if (n > 0)
+		*pos += n;
+	return n;
+}
+
+/* Starts writing out the chunk just completed: a hint, whose errors show at
+ * the fsync. */
+static void
+send_to_disk(struct af_rewrite *r)
+{
+	sync_file_range(r->fd, (off_t)(r->written - CHUNK), (off_t)CHUNK,
+	    SYNC_FILE_RANGE_WRITE);
+}
+
+/* Tells drop_behind how far the artifact has been read, or that the thread
+ * is done. */
+static void
+publish(struct af_rewrite *r, uint64_t read, bool done)
+{
+	pthread_mutex_lock(&r->lock);
+	if (read > r->read)
+		r->read = read;
+	r->done = r->done || done;
+	pthread_cond_signal(&r->progressed);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Copies len bytes at off of the artifact, up to the end of a chunk at a
+ * time. */
+static bool
+copy_range(struct af_rewrite *r, uint64_t off, uint64_t len)
+{
+	loff_t pos = (loff_t)off;
+	uint64_t step;
+	ssize_t n;
+
 	while (len > 0) {
-		n = copy_file_range(in, &pos, out, NULL, len, 0);
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-		    errno == EOPNOTSUPP)) {
-			n = pread(in, buf, len < sizeof(buf) ? len : sizeof(buf), pos);
-			if (n > 0 && !write_all(out, buf, (size_t)n))
-				return false;
-			if (n > 0)
-				pos += n;
+		if (atomic_load(&r->stop)) {
+			errno = ECANCELED;
+			return false;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		step = CHUNK - r->written % CHUNK;
+		if ((n = copy_some(r, &pos, len < step ? len : step)) <= 0) {
 			if (n == 0)
 				errno = EIO;	/* the artifact got shorter */
 			return false;
 		}
 		len -= (uint64_t)n;
+		if (r->written % CHUNK == 0) {
+			send_to_disk(r);
+			publish(r, (uint64_t)pos, false);
+		}
 	}
 	return true;
 }
 
 static bool
-write_signature(int out, const char *sig, size_t len)
+write_signature(struct af_rewrite *r)
 {
 	unsigned char block[AF_TAR_BLOCK];
 	static const unsigned char zeros[AF_TAR_BLOCK];
 
-	signature_header(block, len);
-	return write_all(out, block, sizeof(block)) && write_all(out, sig, len) &&
-	    write_all(out, zeros, (AF_TAR_BLOCK - len % AF_TAR_BLOCK) % AF_TAR_BLOCK);
+	signature_header(block, r->sig_len);
+	return write_all(r, block, sizeof(block)) && write_all(r, r->sig, r->sig_len) &&
+	    write_all(r, zeros, (AF_TAR_BLOCK - r->sig_len % AF_TAR_BLOCK) % AF_TAR_BLOCK);
 }
 
 static bool
-write_members(const struct artifact *a, int out, const char *sig, size_t sig_len)
+write_members(struct af_rewrite *r)
 {
 	static const unsigned char end[2 * AF_TAR_BLOCK];
+	const struct artifact *a = r->a;
 	size_t i;
 	uint64_t padded;
 
@@ -188,13 +253,43 @@ write_members(const struct artifact *a, int out, const char *sig, size_t sig_len
 		if (m->kind == AF_MEMBER_SIGNATURE)
 			continue;	/* replaced */
 		if (!af_tar_padded(m->size, &padded) ||
-		    !copy_range(a->fd, m->header_offset, m->data_offset - m->header_offset + padded,
-		    out))
+		    !copy_range(r, m->header_offset, m->data_offset - m->header_offset + padded))
 			return false;
-		if (m->kind == AF_MEMBER_MANIFEST && m->shown && !write_signature(out, sig, sig_len))
+		if (m->kind == AF_MEMBER_MANIFEST && m->shown && !write_signature(r))
 			return false;
 	}
-	return write_all(out, end, sizeof(end));
+	return write_all(r, end, sizeof(end));
+}
+
+/* Removes the temporary file, if it still has its name. */
+static void
+drop_temp(struct af_rewrite *r)
+{
+	if (r->t.temp[0] != '\0')
+		unlinkat(r->t.dirfd, r->t.temp, 0);
+	r->t.temp[0] = '\0';
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+/* The thread: the whole copy, flushed.  A failed copy is removed at once, so
+ * that a full disk gets its space back before the unmount. */
+static void *
+work(void *arg)
+{
+	struct af_rewrite *r = arg;
+
+	if (!write_members(r))
+		r->failed = "write";
+	else if (fsync(r->fd) != 0)
+		r->failed = "flush to disk";
+	if (r->failed != NULL) {
+		r->error = errno;
+		drop_temp(r);
+	}
+	publish(r, 0, true);
+	return NULL;
 }
 
 /*
@@ -202,91 +297,182 @@ write_members(const struct artifact *a, int out, const char *sig, size_t sig_len
  * into an unnamed file runs about 7 times slower (measured: 1.1 s against
  * 0.17 s for 415 MiB).  A killed run leaves the name; the next mount removes it.
  */
-static int
-open_temp(struct target *t)
-{
-	snprintf(t->temp, sizeof(t->temp), ".%s" TEMP_TAG "%d.tmp", t->base, (int)getpid());
-	return openat(t->dirfd, t->temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-}
-
-static bool
-put_in_place(struct target *t)
-{
-	if (renameat(t->dirfd, t->temp, t->dirfd, t->base) != 0)
-		return false;
-	t->temp[0] = '\0';
-	return true;
-}
-
-/* The one failure that comes after the re-signed artifact is in place. */
-static const char AFTER_RENAME[] = "flush the directory";
-
-/* Each step of the commit, in order; returns the one that failed, or NULL. */
 static const char *
-commit(const struct artifact *a, struct target *t, int *fd, const char *sig, size_t sig_len)
+make_temp(struct af_rewrite *r)
 {
-	char changed[128];
+	const struct stat *st = &r->a->st;
 
-	if ((t->dirfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((r->t.dirfd = open(r->t.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return "open the directory";
-	if ((*fd = open_temp(t)) < 0)
+	snprintf(r->t.temp, sizeof(r->t.temp), ".%s" TEMP_TAG "%d.tmp", r->t.base, (int)getpid());
+	if ((r->fd = openat(r->t.dirfd, r->t.temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+	    0600)) < 0) {
+		r->t.temp[0] = '\0';
 		return "create a temporary file";
-	if (fchown(*fd, a->st.st_uid, a->st.st_gid) != 0)
-		return "keep the owner";
-	if (fchmod(*fd, a->st.st_mode & 07777) != 0)
-		return "keep the mode";
-	if (!write_members(a, *fd, sig, sig_len))
-		return "write";
-	if (fsync(*fd) != 0)
-		return "flush to disk";
-	if (artifact_changed(a, changed, sizeof(changed)) != NULL) {
-		errno = EBUSY;
-		return "replace the artifact, which changed meanwhile,";
 	}
-	if (!put_in_place(t))
+	if (fchown(r->fd, st->st_uid, st->st_gid) != 0)
+		return "keep the owner of the artifact";
+	if (fchmod(r->fd, st->st_mode & 07777) != 0)
+		return "keep the mode of the artifact";
+	return NULL;
+}
+
+static struct af_rewrite *
+job_new(const struct artifact *a, const char *sig, size_t sig_len)
+{
+	struct af_rewrite *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->a = a;
+	r->fd = -1;
+	atomic_init(&r->stop, false);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->progressed, NULL);
+	r->sig_len = sig_len;
+	if ((r->sig = malloc(sig_len)) == NULL || !split_path(a->path, &r->t)) {
+		af_rewrite_abort(r);
+		return NULL;
+	}
+	memcpy(r->sig, sig, sig_len);
+	return r;
+}
+
+struct af_rewrite *
+af_rewrite_start(const struct artifact *a, const char *sig, size_t sig_len, char *why,
+    size_t whylen)
+{
+	struct af_rewrite *r = job_new(a, sig, sig_len);
+	const char *failed;
+	int err;
+
+	if (r == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if ((failed = make_temp(r)) == NULL &&
+	    (err = pthread_create(&r->thread, NULL, work, r)) != 0) {
+		errno = err;
+		failed = "start a thread to write";
+	}
+	if (failed != NULL) {
+		snprintf(why, whylen, "cannot %s in %s, where the re-signed artifact must be "
+		    "made: %s", failed, r->t.dir, strerror(errno));
+		af_rewrite_abort(r);
+		return NULL;
+	}
+	r->started = true;
+	return r;
+}
+
+/* Stops the thread if it is still copying; returns once it is gone. */
+static void
+join(struct af_rewrite *r, bool stop)
+{
+	if (stop)
+		atomic_store(&r->stop, true);
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	r->started = false;
+}
+
+void
+af_rewrite_abort(struct af_rewrite *r)
+{
+	if (r == NULL)
+		return;
+	join(r, true);
+	drop_temp(r);
+	target_clear(&r->t);
+	free(r->sig);
+	pthread_cond_destroy(&r->progressed);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/*
+ * Waits for the thread, dropping meanwhile from the page cache the pages of
+ * the artifact it has read: once the rename unlinks the artifact, its last
+ * close would free them all, after the rename (415 MiB: 30 ms), while this
+ * thread is idle until then.  Only at unmount: nothing reads the artifact.
+ */
+static void
+drop_behind(struct af_rewrite *r)
+{
+	uint64_t dropped = 0, upto;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (r->read == dropped && !r->done)
+			pthread_cond_wait(&r->progressed, &r->lock);
+		if (r->done)
+			break;
+		upto = r->read;
+		pthread_mutex_unlock(&r->lock);
+		posix_fadvise(r->a->fd, (off_t)dropped, (off_t)(upto - dropped),
+		    POSIX_FADV_DONTNEED);
+		dropped = upto;
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The one failure that comes after the re-signed artifact is in place, and
+ * the refusal when the artifact changed since the mount. */
+static const char AFTER_RENAME[] = "flush the directory";
+static const char CHANGED[] = "changed";
+
+/* Everything after the copy, in order: the step that failed (errno says why;
+ * changed, what changed), or NULL once the re-signed artifact is on disk. */
+static const char *
+complete(struct af_rewrite *r, char *changed, size_t len)
+{
+	/* Checked before the wait, to stop a copy made in vain, and again right
+	 * before the rename. */
+	if (artifact_changed(r->a, changed, len) != NULL) {
+		join(r, true);
+		return CHANGED;
+	}
+	drop_behind(r);
+	join(r, false);
+	if (r->failed != NULL) {
+		errno = r->error;
+		return r->failed;
+	}
+	if (artifact_changed(r->a, changed, len) != NULL)
+		return CHANGED;
+	if (renameat(r->t.dirfd, r->t.temp, r->t.dirfd, r->t.base) != 0)
 		return "rename over the artifact";
-	if (fsync(t->dirfd) != 0)
+	r->t.temp[0] = '\0';
+	if (fsync(r->t.dirfd) != 0)
 		return AFTER_RENAME;
 	return NULL;
 }
 
 enum af_err
-af_rewrite_signed(const struct artifact *a, const char *sig, size_t sig_len, char *why,
-    size_t whylen)
+af_rewrite_finish(struct af_rewrite *r, char *why, size_t whylen)
 {
-	struct target t;
 	char changed[128];
-	const char *failed;
-	int fd = -1, saved;
+	const char *failed = complete(r, changed, sizeof(changed));
+	int saved = errno;
 
-	if (artifact_changed(a, changed, sizeof(changed)) != NULL) {
+	if (failed == CHANGED)
 		snprintf(why, whylen, "not re-signed: the artifact changed on disk since it was "
-		    "mounted (%s); nothing was written", changed);
-		return AF_EFORMAT;
-	}
-	if (!split_path(a->path, &t)) {
-		target_clear(&t);
-		snprintf(why, whylen, "out of memory");
-		return AF_ENOMEM;
-	}
-	failed = commit(a, &t, &fd, sig, sig_len);
-	saved = errno;
-	if (failed == AFTER_RENAME) {
+		    "mounted (%s); it is left as it is", changed);
+	else if (failed == AFTER_RENAME)
 		snprintf(why, whylen, "re-signed, but flushing %s failed: %s; the new artifact "
-		    "is in place but may not survive a crash: run sync", t.dir, strerror(saved));
-	} else if (failed != NULL) {
-		if (t.temp[0] != '\0')
-			unlinkat(t.dirfd, t.temp, 0);
+		    "is in place but may not survive a crash: run sync", r->t.dir, strerror(saved));
+	else if (failed != NULL)
 		snprintf(why, whylen, "not re-signed: could not %s in %s: %s; the artifact is "
-		    "unchanged", failed, t.dir, strerror(saved));
-	}
-	if (fd >= 0)
-		close(fd);
-	target_clear(&t);
-	return failed == NULL ? AF_OK : AF_EIO;
+		    "unchanged", failed, r->t.dir, strerror(saved));
+	af_rewrite_abort(r);
+	if (failed == NULL)
+		return AF_OK;
+	return failed == CHANGED ? AF_EFORMAT : AF_EIO;
 }
 
-/* ".NAME.artifactfs-PID.tmp" of a process that is gone. */
+/* ".NAME.artifactfs-PID.tmp" of a process that is gone, or of this one
+ * (called before it makes any): a crashed one may have had the same PID. */
 static bool
 is_stale_temp(const char *entry, const char *base)
 {
@@ -300,7 +486,7 @@ is_stale_temp(const char *entry, const char *base)
 	pid = strtol(entry + 1 + n + strlen(TEMP_TAG), &end, 10);
 	if (strcmp(end, ".tmp") != 0 || pid <= 0)
 		return false;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return pid == getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
 void

@@ -232,7 +232,7 @@ commit(struct fs_mount *m)
 	char why[512];
 	bool written;
 
-	if (!fs_signer_commit(m->signer, m->artifact, &written, why, sizeof(why))) {
+	if (!fs_signer_commit(m->signer, &written, why, sizeof(why))) {
 		fs_log(LOG_ERR, "%s: %s", artifact_path(m->artifact), why);
 		return false;
 	}

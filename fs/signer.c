@@ -16,7 +16,7 @@ struct fs_signer {
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 	uint8_t *signature;	/* binary */
 	size_t signature_len;
-	char *base64;		/* what manifest.sig will hold */
+	struct af_rewrite *job;	/* the re-signed copy, written since staging */
 };
 
 struct fs_signer *
@@ -32,10 +32,10 @@ fs_signer_new(void)
 static void
 cancel_locked(struct fs_signer *s)
 {
+	af_rewrite_abort(s->job);
+	s->job = NULL;
 	free(s->signature);
-	free(s->base64);
 	s->signature = NULL;
-	s->base64 = NULL;
 	s->signature_len = 0;
 	s->staged = false;
 }
@@ -69,8 +69,9 @@ fs_signer_staged(struct fs_signer *s)
 	return staged;
 }
 
-bool
-fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
+/* Signs and starts writing the re-signed copy; what was staged is gone. */
+static bool
+stage_locked(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
     char *why, size_t whylen)
 {
 	const uint8_t *manifest;
@@ -78,10 +79,9 @@ fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, 
 	struct cr_key *key;
 	const char *refusal;
 	uint8_t *sig = NULL;
-	char *text = NULL, buf[256];
+	char *text = NULL, started[512];
 
-	fs_signer_cancel(s);
-	if ((refusal = af_rewrite_refusal(a, buf, sizeof(buf))) != NULL) {
+	if ((refusal = af_rewrite_refusal(a)) != NULL) {
 		snprintf(why, whylen, "cannot be used: %s", refusal);
 		return false;
 	}
@@ -91,20 +91,36 @@ fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, 
 	sig = cr_sign(key, manifest, manifest_len, &sig_len, why, whylen);
 	if (sig != NULL && (text = cr_base64_encode(sig, sig_len)) == NULL)
 		snprintf(why, whylen, "out of memory");
-	pthread_mutex_lock(&s->lock);
-	if (text != NULL) {
+	if (text != NULL &&
+	    (s->job = af_rewrite_start(a, text, strlen(text), started, sizeof(started))) == NULL)
+		snprintf(why, whylen, "cannot be used: %s", started);
+	if (s->job != NULL) {
 		snprintf(s->description, sizeof(s->description), "%s", cr_key_description(key));
 		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", cr_key_fingerprint(key));
 		s->signature = sig;
 		s->signature_len = sig_len;
-		s->base64 = text;
 		s->staged = true;
 		sig = NULL;
 	}
-	pthread_mutex_unlock(&s->lock);
 	cr_key_free(key);	/* the private key is wiped here: only the signature stays */
 	free(sig);
-	return text != NULL;
+	free(text);
+	return s->staged;
+}
+
+/* Under the lock throughout: a staging replaces the copy that the one before
+ * started, so two of them must not overlap. */
+bool
+fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
+    char *why, size_t whylen)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	cancel_locked(s);
+	ok = stage_locked(s, a, pem, len, why, whylen);
+	pthread_mutex_unlock(&s->lock);
+	return ok;
 }
 
 char *
@@ -166,16 +182,17 @@ fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyri
 }
 
 bool
-fs_signer_commit(struct fs_signer *s, const struct artifact *a, bool *written, char *why,
-    size_t whylen)
+fs_signer_commit(struct fs_signer *s, bool *written, char *why, size_t whylen)
 {
 	bool ok = true;
 
 	*written = false;
 	pthread_mutex_lock(&s->lock);
 	if (s->staged) {
-		ok = af_rewrite_signed(a, s->base64, strlen(s->base64), why, whylen) == AF_OK;
+		ok = af_rewrite_finish(s->job, why, whylen) == AF_OK;
+		s->job = NULL;
 		*written = ok;
+		cancel_locked(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ok;

@@ -1,8 +1,9 @@
 /*
  * A staged re-sign.  When a private key is written to control/sign-key, the
  * manifest is signed at once and the key is wiped: from then on only the
- * signature (public) and the key's description are kept, and the artifact
- * is rewritten with that signature when the filesystem is unmounted.
+ * signature (public) and the key's description are kept.  The re-signed copy
+ * is written next to the artifact from then on, and renamed over it when the
+ * filesystem is unmounted; cancelling or staging another key removes it.
  */
 #ifndef FS_SIGNER_H
 #define FS_SIGNER_H
@@ -33,9 +34,9 @@ char *fs_signer_describe(struct fs_signer *s);
 char *fs_signer_pending(struct fs_signer *s, const struct artifact *a,
     struct fs_keyring *ring);
 
-/* At unmount: rewrites the artifact if a signature is staged.  Returns false
- * with why if that failed; true (and *written) otherwise. */
-bool fs_signer_commit(struct fs_signer *s, const struct artifact *a, bool *written,
-    char *why, size_t whylen);
+/* At unmount: puts the re-signed artifact in place if a signature is staged,
+ * once the copy is complete and on disk.  Returns false with why if that
+ * failed; true (and *written) otherwise. */
+bool fs_signer_commit(struct fs_signer *s, bool *written, char *why, size_t whylen);
 
 #endif

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # resign.sh — re-signing through control/sign-key: a private key written
-# there is checked when the file is closed, and at unmount the artifact is
-# rewritten with a new manifest.sig (every other member byte for byte), into a
-# temp file next to it that is fsync'd and renamed over it.  Checks the result
-# with mender-artifact, the refusals (bad keys, non-canonical manifest, file
-# changed on disk, directory not writable, -o ro), cancelling, that the private
-# key reaches no file, and that a kill -9 or a full disk leaves the original.
+# there is checked when the file is closed; from then on the artifact with a
+# new manifest.sig (every other member byte for byte) is written into a temp
+# file next to it, which at unmount is fsync'd and renamed over it.  Checks
+# the result with mender-artifact, the refusals (bad keys, non-canonical
+# manifest, file changed on disk, directory not writable, -o ro), cancelling
+# and replacing the key while the copy is written, that the private key
+# reaches no file, and that a kill -9 (mounted or after the unmount) or a
+# full disk leaves the original.
 . "$(dirname "$0")/lib.sh"
 
 T_START=$SECONDS
@@ -176,6 +178,18 @@ no_temp_left() {   # DIR
     local left
     left=$(ls -A "$1" | grep -F '.artifactfs-' || true)
     [ -z "$left" ] || { echo "left in $1: $left"; return 1; }
+}
+temp_count() {   # DIR
+    ls -A "$1" | grep -c -F '.artifactfs-'
+}
+# the copy's thread removes its file itself when it fails: wait for that
+temp_goes() {   # DIR
+    local i
+    for i in $(seq 100); do
+        [ "$(temp_count "$1")" -eq 0 ] && return 0
+        sleep 0.1
+    done
+    no_temp_left "$1"
 }
 # file identity that must not change when nothing is written
 ident() {
@@ -415,11 +429,11 @@ fi
 # untouched LABEL ACTION: mount a copy, run ACTION MNT, unmount; the file
 # must keep its bytes, inode, mtime, mode and owner.
 untouched() {
-    local label=$1 action=$2 w before
+    local label=$1 action=$2 src=${UNTOUCHED_SRC:-$F/rootfs-rsa.mender} w before
     w=$(workdir)
     mkdir "$w/d"
-    cp "$F/rootfs-rsa.mender" "$w/d/a.mender"
-    cp "$F/rootfs-rsa.mender" "$w/orig.mender"
+    cp "$src" "$w/d/a.mender"
+    cp "$src" "$w/orig.mender"
     chmod 0640 "$w/d/a.mender"
     touch -d '2001-02-03 04:05:06.789' "$w/d/a.mender"
     before=$(ident "$w/d/a.mender")
@@ -573,12 +587,13 @@ else
     fail "ro dir: setup" "could not make a read-only bind mount"
 fi
 
-# artifact changed on disk after the mount: nothing written, exit non-zero
+# artifact changed on disk after the mount: nothing written, exit non-zero.
+# changed LABEL inplace|replaced [SRC]
 changed() {
-    local label=$1 how=$2 w
+    local label=$1 how=$2 src=${3:-$F/rootfs-gzip.mender} w
     w=$(workdir)
     mkdir "$w/d"
-    cp "$F/rootfs-gzip.mender" "$w/d/a.mender"
+    cp "$src" "$w/d/a.mender"
     if ! start_daemon "$w/d/a.mender" "$w/mnt" "$w/err"; then
         fail "$label: mount" "$(head -c 400 "$w/err")"
         return
@@ -619,6 +634,7 @@ if mount -t tmpfs -o size=6m tmpfs "$w/small" && MY_MOUNTS+=("$w/small"); then
     if cp "$w/small.mender" "$w/small/a.mender"; then
         if start_daemon "$w/small/a.mender" "$w/mnt" "$w/err"; then
             check "ENOSPC: stage" cp "$KD/rsa.pem" "$w/mnt/control/sign-key"
+            check "ENOSPC: the failed copy is removed while still mounted" temp_goes "$w/small"
             stop_daemon "$w/mnt"
             check_not "ENOSPC: daemon exit status non-zero" test "$DRC" -eq 0
             check "ENOSPC: stderr says why" grep -qi 'no space' "$w/err"
@@ -637,7 +653,8 @@ fi
 
 # ---------------------------------------------------------------- 5. kill -9
 # A 200 MiB artifact; stage, unmount, kill -9 the daemon 0-600 ms later
-# (the commit takes about that long), CRASH_TRIALS times (50 by default).  The
+# (the copy, begun at staging, and the commit take less than that),
+# CRASH_TRIALS times (50 by default).  The
 # file must be the original or a complete, valid re-signed artifact; a new
 # mount+unmount removes the dead process's temp file.
 w=$(workdir)
@@ -646,23 +663,40 @@ mender-artifact write rootfs-image -n big -t dev1 -f "$w/big.ext4" --compression
     -o "$w/big.mender" --no-progress > /dev/null 2>&1
 rm -f "$w/big.ext4"
 [ -s "$w/big.mender" ] || fail "crash: setup" "mender-artifact write failed"
-CR_INTACT=0 CR_SIGNED=0 CR_TEMP=0
-for trial in $(seq "${CRASH_TRIALS:-50}"); do
-    t="$w/t$trial"
+# kill_trial LABEL T MAX_MS [mounted]: T/d/a.mender, a copy of big.mender, is
+# mounted, a key staged, the daemon killed (kill -9) 0-MAX_MS ms after the
+# unmount, or after the staging if "mounted"; sets DELAY.  Fails if no mount.
+kill_trial() {
+    local label=$1 t=$2 max=$3 when=${4:-unmounted}
     mkdir -p "$t/d"
     cp "$w/big.mender" "$t/d/a.mender"
     if ! start_daemon "$t/d/a.mender" "$t/mnt" "$t/err"; then
-        fail "crash $trial: mount" "$(head -c 400 "$t/err")"
-        continue
+        fail "$label: mount" "$(head -c 400 "$t/err")"
+        return 1
     fi
-    if ! cp "$KD/rsa.pem" "$t/mnt/control/sign-key"; then
-        fail "crash $trial: stage"
-    fi
-    delay=$(printf '0.%03d' $((RANDOM % 601)))
-    fusermount3 -u "$t/mnt"
-    sleep "$delay"
+    cp "$KD/rsa.pem" "$t/mnt/control/sign-key" || fail "$label: stage"
+    DELAY=$(printf '0.%03d' $((RANDOM % (max + 1))))
+    [ "$when" = mounted ] || fusermount3 -u "$t/mnt"
+    sleep "$DELAY"
     kill -9 "$DPID" 2>/dev/null
     wait "$DPID" 2>/dev/null
+    [ "$when" = mounted ] && { fusermount3 -u "$t/mnt" 2>/dev/null || fusermount3 -uz "$t/mnt" 2>/dev/null; }
+    return 0
+}
+# remount_clean LABEL T: a new mount+unmount removes what the dead one left
+remount_clean() {
+    if mount_art "$2/d/a.mender" "$2/mnt2"; then
+        umount_art "$2/mnt2"
+        check "$1: no temp file after a new mount+unmount" test "$(ls -A "$2/d")" = a.mender
+    else
+        fail "$1: mount again" "$(head -c 400 "$T_MOUNT_ERR")"
+    fi
+}
+CR_INTACT=0 CR_SIGNED=0 CR_TEMP=0
+for trial in $(seq "${CRASH_TRIALS:-50}"); do
+    t="$w/t$trial"
+    kill_trial "crash $trial" "$t" 600 || continue
+    delay=$DELAY
     ls -A "$t/d" | grep -q artifactfs- && CR_TEMP=$((CR_TEMP + 1))
     if cmp -s "$w/big.mender" "$t/d/a.mender"; then
         CR_INTACT=$((CR_INTACT + 1))
@@ -681,17 +715,54 @@ for trial in $(seq "${CRASH_TRIALS:-50}"); do
     dead=$!
     wait "$dead"
     head -c 4096 "$w/big.mender" > "$t/d/.a.mender.artifactfs-$dead.tmp"
-    if mount_art "$t/d/a.mender" "$t/mnt2"; then
-        umount_art "$t/mnt2"
-        check "crash $trial: no temp file after a new mount+unmount" \
-            test "$(ls -A "$t/d")" = a.mender
-    else
-        fail "crash $trial: mount again" "$(head -c 400 "$T_MOUNT_ERR")"
-    fi
+    remount_clean "crash $trial" "$t"
     rm -rf "$t"
 done
 echo "kill -9 trials: $CR_INTACT left the original, $CR_SIGNED a complete re-signed artifact, $CR_TEMP a named temp file (removed at the next mount)"
-rm -f "$w/big.mender"
+
+# ---------------------------------------------------------------- 8. copy while mounted
+# The re-signed copy is written from the moment a key is staged, and renamed
+# at unmount.  On the 200 MiB artifact, so that each of these lands while it
+# is being written: cancelling discards it at once, staging another key
+# starts over, a change to the artifact makes the unmount refuse, a kill -9
+# while mounted leaves the original.
+BIG=$w/big.mender
+act_rm_copying() {   # MNT LABEL; the artifact is in MNT/../d
+    check "$2: stage" cp "$KD/rsa.pem" "$1/control/sign-key"
+    check_eq "$2: one temporary file next to the artifact" 1 "$(temp_count "$1/../d")"
+    check "$2: rm control/sign-key" rm "$1/control/sign-key"
+    check "$2: the temporary file is gone when rm returns" no_temp_left "$1/../d"
+}
+UNTOUCHED_SRC=$BIG untouched "cancelled while the copy is written" act_rm_copying
+t=$(workdir)
+mkdir "$t/d"
+cp "$BIG" "$t/d/a.mender"
+if mount_art "$t/d/a.mender" "$t/mnt"; then
+    check "while mounted: stage RSA" cp "$KD/rsa.pem" "$t/mnt/control/sign-key"
+    check "while mounted: stage ECDSA over it at once" cp "$KD/ec.pem" "$t/mnt/control/sign-key"
+    check_eq "while mounted: still one temporary file" 1 "$(temp_count "$t/d")"
+    if umount_art "$t/mnt"; then
+        pass "while mounted, replaced: daemon exit status 0"
+    fi
+    check "while mounted, replaced: members byte-identical, manifest.sig after manifest" \
+        python3 "$RC_PY" "$BIG" "$t/d/a.mender" 64
+    check "while mounted, replaced: valid with the second key" af_status_valid "$KD/ec.pub" "$t/d/a.mender"
+    check "while mounted, replaced: no temp file left" no_temp_left "$t/d"
+else
+    fail "while mounted: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+fi
+rm -rf "$t"
+changed "changed in place during the copy" inplace "$BIG"
+changed "replaced by another file during the copy" replaced "$BIG"
+# kill -9 while still mounted, 0-300 ms after staging: the original stays
+for trial in $(seq "${MOUNTED_CRASH_TRIALS:-5}"); do
+    t="$w/m$trial"
+    kill_trial "mounted crash $trial" "$t" 300 mounted || continue
+    check_cmp "mounted crash $trial (${DELAY}s): original intact" "$BIG" "$t/d/a.mender"
+    remount_clean "mounted crash $trial" "$t"
+    rm -rf "$t"
+done
+rm -f "$BIG"
 
 [ -n "${VERBOSE:-}" ] && echo "time: $((SECONDS - T_START)) s"
 finish
