@@ -280,9 +280,11 @@ af_payload_get(struct af_payload *p, size_t i)
 	return f;
 }
 
-enum af_err
-af_payload_read(struct af_payload *p, const struct af_payload_file *f, void *buf,
-    size_t len, uint64_t off, size_t *got, char *why, size_t whylen)
+/* Reads of a file stop at its end; a payload that ends before it is cut short. */
+static enum af_err
+file_read(struct af_payload *p, const struct af_payload_file *f, size_t len,
+    uint64_t off, af_stream_visit_fn fn, void *ctx, void *buf, size_t *got,
+    char *why, size_t whylen)
 {
 	enum af_err err;
 
@@ -291,12 +293,30 @@ af_payload_read(struct af_payload *p, const struct af_payload_file *f, void *buf
 		return AF_OK;
 	if (len > f->size - off)
 		len = (size_t)(f->size - off);
-	err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why, whylen);
+	if (fn != NULL)
+		err = af_stream_visit(p->stream, len, f->data_offset + off, fn, ctx, got, why,
+		    whylen);
+	else
+		err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why, whylen);
 	if (err == AF_OK && *got < len) {
 		snprintf(why, whylen, "the payload ends inside '%s'", f->name);
 		return AF_ETRUNC;
 	}
 	return err;
+}
+
+enum af_err
+af_payload_read(struct af_payload *p, const struct af_payload_file *f, void *buf,
+    size_t len, uint64_t off, size_t *got, char *why, size_t whylen)
+{
+	return file_read(p, f, len, off, NULL, NULL, buf, got, why, whylen);
+}
+
+enum af_err
+af_payload_visit(struct af_payload *p, const struct af_payload_file *f, size_t len,
+    uint64_t off, af_stream_visit_fn fn, void *ctx, size_t *got, char *why, size_t whylen)
+{
+	return file_read(p, f, len, off, fn, ctx, NULL, got, why, whylen);
 }
 
 struct af_stream *

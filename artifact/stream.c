@@ -495,14 +495,18 @@ take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
 		*stop = c->seen.ended ? AF_END : c->seen.error;
 		return c;
 	}
-	if (c != NULL && c->decoding) {
-		if (off - c->seen.pos <= WAIT_DISTANCE) {
-			if (c->ahead_to <= off)
-				c->ahead_to = off + 1;
-			return NULL;
-		}
-		c = closest_before(s, off, true);
+	/* Someone decodes towards off already, another reader or the read-ahead
+	 * thread between two steps: wait for it rather than take turns with it,
+	 * so that decoding stays on one thread while this one copies. */
+	if (c != NULL && off - c->seen.pos <= WAIT_DISTANCE &&
+	    (c->decoding || (s->ahead_started && c->ahead_to > c->seen.pos))) {
+		if (c->ahead_to <= off)
+			c->ahead_to = off + 1;
+		pthread_cond_signal(&s->work);
+		return NULL;
 	}
+	if (c != NULL && c->decoding)
+		c = closest_before(s, off, true);
 	if (c == NULL && (c = least_recently_used_idle(s)) == NULL)
 		return NULL;
 	c->decoding = true;
@@ -529,18 +533,37 @@ note_read(struct af_stream *s, struct cursor *c, uint64_t off, uint64_t end)
 	pthread_cond_signal(&s->work);
 }
 
+/* Where the bytes of a read go: a buffer, or a function that looks at them
+ * in place. */
+struct sink {
+	af_stream_visit_fn fn;
+	void *ctx;
+};
+
+/* Hands n bytes at off of c's window to the sink: one or two spans of the ring. */
 static void
-copy_out(const struct cursor *c, uint8_t *dst, size_t n, uint64_t off)
+deliver(const struct cursor *c, const struct sink *to, size_t n, uint64_t off)
 {
 	size_t at = (size_t)(off % WINDOW), first = WINDOW - at < n ? WINDOW - at : n;
 
-	memcpy(dst, c->window + at, first);
-	memcpy(dst + first, c->window, n - first);
+	to->fn(to->ctx, c->window + at, first);
+	if (n > first)
+		to->fn(to->ctx, c->window, n - first);
 }
 
-/* Copies from c's window (a copier meanwhile); under the lock, dropped while copying. */
+static void
+append(void *ctx, const uint8_t *bytes, size_t n)
+{
+	uint8_t **dst = ctx;
+
+	memcpy(*dst, bytes, n);
+	*dst += n;
+}
+
+/* Delivers from c's window (a copier meanwhile); under the lock, dropped while copying. */
 static size_t
-copy_from(struct af_stream *s, struct cursor *c, uint8_t *dst, size_t len, uint64_t off)
+copy_from(struct af_stream *s, struct cursor *c, const struct sink *to, size_t len,
+    uint64_t off)
 {
 	size_t n, i;
 
@@ -551,7 +574,7 @@ copy_from(struct af_stream *s, struct cursor *c, uint8_t *dst, size_t len, uint6
 	n = c->seen.pos - off < len ? (size_t)(c->seen.pos - off) : len;
 	c->copy_from[c->copiers++] = off;
 	pthread_mutex_unlock(&s->lock);
-	copy_out(c, dst, n, off);
+	deliver(c, to, n, off);
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; c->copy_from[i] != off; i++)
 		;
@@ -561,8 +584,8 @@ copy_from(struct af_stream *s, struct cursor *c, uint8_t *dst, size_t len, uint6
 	return n;
 }
 
-enum af_err
-af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
+static enum af_err
+stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off,
     size_t *got, char *why, size_t whylen)
 {
 	enum af_err err = AF_OK;
@@ -573,7 +596,7 @@ af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
 	while (*got < len) {
 		uint64_t want = off + *got;
 		if ((c = holder(s, want)) != NULL) {
-			*got += copy_from(s, c, (uint8_t *)buf + *got, len - *got, want);
+			*got += copy_from(s, c, to, len - *got, want);
 			continue;
 		}
 		if ((c = take_decoder(s, want, &err)) == NULL) {
@@ -597,6 +620,25 @@ af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
 		    c->seen.why : af_strerror(err));
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+enum af_err
+af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
+    size_t *got, char *why, size_t whylen)
+{
+	uint8_t *dst = buf;
+	struct sink to = { append, &dst };
+
+	return stream_read(s, &to, len, off, got, why, whylen);
+}
+
+enum af_err
+af_stream_visit(struct af_stream *s, size_t len, uint64_t off, af_stream_visit_fn fn,
+    void *ctx, size_t *got, char *why, size_t whylen)
+{
+	struct sink to = { fn, ctx };
+
+	return stream_read(s, &to, len, off, got, why, whylen);
 }
 
 /* The cursor the read-ahead thread should decode with next; under the lock. */

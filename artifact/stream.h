@@ -34,6 +34,14 @@ void af_stream_free(struct af_stream *stream);
 enum af_err af_stream_pread(struct af_stream *stream, void *buf, size_t len,
     uint64_t off, size_t *got, char *why, size_t whylen);
 
+/*
+ * Like af_stream_pread, but hands the bytes to fn in place, in order, in one
+ * or more pieces, instead of copying them: fn must not keep the pointer.
+ */
+typedef void (*af_stream_visit_fn)(void *ctx, const uint8_t *bytes, size_t len);
+enum af_err af_stream_visit(struct af_stream *stream, size_t len, uint64_t off,
+    af_stream_visit_fn fn, void *ctx, size_t *got, char *why, size_t whylen);
+
 /* Whether decoding leaves checkpoints to resume from (the default); off for
  * a stream that is read once from front to back. */
 void af_stream_keep_checkpoints(struct af_stream *stream, bool keep);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifact/hasher.h"
 #include "crypto/sha256.h"
 
 #define CHUNK (1u << 20)
@@ -14,9 +13,8 @@ struct job {
 	struct af_checks *out;
 	af_progress_fn progress;
 	void *ctx;
-	struct cr_sha256 *sha;	/* small members, on this thread */
+	struct cr_sha256 *sha;
 	uint8_t *buf;
-	struct af_hasher *hasher;	/* payload files, on its own thread */
 };
 
 const char *
@@ -98,33 +96,41 @@ hash_member(struct job *j, struct af_check *c, const struct af_member *m)
 	finish(j, c);
 }
 
+static void
+hash_in_place(void *sha, const uint8_t *bytes, size_t len)
+{
+	cr_sha256_update(sha, bytes, len);
+}
+
+/* Hashed straight out of the decoder's window: the decoding runs on the
+ * payload's read-ahead thread, and a copy here would slow this one down to
+ * its pace. */
 static enum af_err
 hash_payload_file(struct job *j, struct af_check *c, struct af_payload *p,
     const struct af_payload_file *f)
 {
 	uint64_t off = 0;
 	size_t got;
-	uint8_t *buf;
 	char why[200];
 
 	while (off < f->size) {
 		size_t want = f->size - off < CHUNK ? (size_t)(f->size - off) : CHUNK;
-		buf = af_hasher_buffer(j->hasher);
-		if (af_payload_read(p, f, buf, want, off, &got, why, sizeof(why)) != AF_OK) {
-			af_hasher_abandon(j->hasher);
+		if (af_payload_visit(p, f, want, off, hash_in_place, j->sha, &got, why,
+		    sizeof(why)) != AF_OK) {
 			c->result = AF_CHECK_UNREADABLE;
 			set_detail(c, why);
+			cr_sha256_final_hex(j->sha, c->actual);
+			c->actual[0] = '\0';
 			return AF_OK;
 		}
-		af_hasher_submit(j->hasher, got);
 		off += got;
 		if (j->progress != NULL && !j->progress(j->ctx, c->name, off, f->size)) {
-			af_hasher_abandon(j->hasher);
+			cr_sha256_final_hex(j->sha, c->actual);
+			c->actual[0] = '\0';
 			return AF_ECANCELED;
 		}
 	}
-	af_hasher_finish(j->hasher, c->actual);
-	judge(c);
+	finish(j, c);
 	return AF_OK;
 }
 
@@ -243,13 +249,12 @@ enum af_err
 af_verify_checksums(struct artifact *a, af_progress_fn progress, void *ctx,
     struct af_checks *out)
 {
-	struct job j = { a, out, progress, ctx, cr_sha256_new(), malloc(CHUNK),
-	    af_hasher_new(CHUNK) };
+	struct job j = { a, out, progress, ctx, cr_sha256_new(), malloc(CHUNK) };
 	enum af_err err = AF_ENOMEM;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (j.sha == NULL || j.buf == NULL || j.hasher == NULL ||
+	if (j.sha == NULL || j.buf == NULL ||
 	    (err = add_manifest_checks(&j)) != AF_OK)
 		goto out;
 	check_members(&j);
@@ -268,7 +273,6 @@ af_verify_checksums(struct artifact *a, af_progress_fn progress, void *ctx,
 	err = AF_OK;
 out:
 	cr_sha256_free(j.sha);
-	af_hasher_free(j.hasher);
 	free(j.buf);
 	if (err != AF_OK)
 		af_checks_clear(out);

@@ -434,6 +434,47 @@ Test(stream, checkpoints_bound_a_read_behind)
 	    (unsigned long long)without);
 }
 
+struct collected {
+	uint8_t *buf;
+	size_t len, pieces;
+};
+
+static void
+collect(void *ctx, const uint8_t *bytes, size_t len)
+{
+	struct collected *c = ctx;
+
+	memcpy(c->buf + c->len, bytes, len);
+	c->len += len;
+	c->pieces++;
+}
+
+/* af_stream_visit hands over the same bytes as af_stream_pread, in place:
+ * across the end of the ring in two pieces. */
+Test(stream, visit_sees_the_bytes_in_place)
+{
+	struct member m;
+	struct collected got = { malloc(3 * MiB), 0, 0 };
+	char why[160] = "";
+	size_t n;
+
+	cr_assert_not_null(got.buf);
+	member_make(&m, AF_COMP_GZIP, 2 * WINDOW, 47, 0);
+	cr_assert_eq(af_stream_visit(m.s, 3 * MiB, WINDOW - MiB, collect, &got, &n, why,
+	    sizeof(why)), AF_OK, "%s", why);
+	cr_assert_eq(n, 3 * MiB);
+	cr_assert_eq(got.len, n);
+	cr_assert_eq(memcmp(got.buf, m.orig + WINDOW - MiB, n), 0);
+	cr_assert_geq(got.pieces, 2, "%zu pieces", got.pieces);
+	got.len = 0;
+	cr_assert_eq(af_stream_visit(m.s, MiB, 2 * WINDOW - 100, collect, &got, &n, why,
+	    sizeof(why)), AF_OK, "%s", why);
+	cr_assert_eq(n, 100, "past the end: %zu", n);
+	cr_assert_eq(memcmp(got.buf, m.orig + 2 * WINDOW - 100, 100), 0);
+	member_free(&m);
+	free(got.buf);
+}
+
 ParameterizedTestParameters(stream, empty_member)
 {
 	return cr_make_param_array(struct comp_param, all_comps, 4);
