@@ -82,6 +82,7 @@ struct af_stream {
 	pthread_cond_t work;	/* for the read-ahead thread */
 	pthread_t ahead_thread;
 	bool ahead_started, stopping;
+	struct cursor *ahead_on;	/* what the read-ahead thread decodes with, if any */
 	bool no_checkpoints;
 	uint64_t clock;
 	struct cursor cursors[CURSORS];
@@ -413,6 +414,7 @@ reposition(struct af_stream *s, struct cursor *c, uint64_t want)
 	pthread_mutex_lock(&s->lock);
 	publish(c);
 	c->consumed = c->pos;
+	c->ahead_to = 0;	/* read-ahead resumes once reads come in order again */
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
@@ -495,11 +497,13 @@ take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
 		*stop = c->seen.ended ? AF_END : c->seen.error;
 		return c;
 	}
-	/* Someone decodes towards off already, another reader or the read-ahead
-	 * thread between two steps: wait for it rather than take turns with it,
-	 * so that decoding stays on one thread while this one copies. */
+	/* Someone decodes towards off already: another reader, or the read-ahead
+	 * thread, which may be about to wake for this cursor; wait for it rather
+	 * than take turns with it, so that decoding stays on one thread while
+	 * this one copies.  Not while the read-ahead works for another cursor. */
 	if (c != NULL && off - c->seen.pos <= WAIT_DISTANCE &&
-	    (c->decoding || (s->ahead_started && c->ahead_to > c->seen.pos))) {
+	    (c->decoding || (s->ahead_started && c->ahead_to > c->seen.pos &&
+	    (s->ahead_on == NULL || s->ahead_on == c)))) {
 		if (c->ahead_to <= off)
 			c->ahead_to = off + 1;
 		pthread_cond_signal(&s->work);
@@ -667,10 +671,12 @@ read_ahead(void *arg)
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		if ((c = ahead_candidate(s)) == NULL) {
+			s->ahead_on = NULL;
 			pthread_cond_wait(&s->work, &s->lock);
 			continue;
 		}
 		c->decoding = true;
+		s->ahead_on = c;
 		pthread_mutex_unlock(&s->lock);
 		step(s, c, STEP);
 		pthread_mutex_lock(&s->lock);
