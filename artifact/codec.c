@@ -158,6 +158,21 @@ isal_text(int rc)
 	}
 }
 
+/*
+ * ISA-L's AVX-512 inflate returns with the upper halves of the vector
+ * registers dirty, and legacy-SSE code run next on the same thread pays for
+ * that on every instruction: OpenSSL's SHA-NI SHA-256 ran at 1.35 GB/s
+ * instead of 1.8 (AMD EPYC, Zen 4) until the state was cleared.
+ */
+static void
+clear_upper_vector_state(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx"))
+		__asm__ volatile("vzeroupper");
+#endif
+}
+
 static enum af_err
 run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
     size_t *out_len, char *why, size_t whylen)
@@ -180,6 +195,7 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	g->next_out = *out;
 	g->avail_out = *out_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*out_len;
 	rc = isal_inflate(g);
+	clear_upper_vector_state();
 	*in_len -= (size_t)(g->next_in - *in);
 	*in = g->next_in;
 	*out_len -= (size_t)(g->next_out - *out);

@@ -1015,7 +1015,7 @@ with_manifest(struct synth *s, const char *const *names, size_t n)
 
 Test(synth, manifest_line_without_data_member)
 {
-	static const char *const names[] = { "data/0000/" SYNTH_FILE, "header.tar.gz", "version",
+	static const char *const names[] = { ("data/0000/" SYNTH_FILE), "header.tar.gz", "version",
 	    "data/0001/extra.bin" };
 	struct synth s;
 	struct artifact *a;
@@ -1030,7 +1030,7 @@ Test(synth, manifest_line_without_data_member)
 
 Test(synth, manifest_line_for_nothing)
 {
-	static const char *const names[] = { "data/0000/" SYNTH_FILE, "stray", "header.tar.gz",
+	static const char *const names[] = { ("data/0000/" SYNTH_FILE), "stray", "header.tar.gz",
 	    "version" };
 	struct synth s;
 	struct artifact *a;
@@ -1045,8 +1045,8 @@ Test(synth, manifest_line_for_nothing)
 
 Test(synth, manifest_without_version_or_header)
 {
-	static const char *const no_version[] = { "data/0000/" SYNTH_FILE, "header.tar.gz" };
-	static const char *const no_header[] = { "data/0000/" SYNTH_FILE, "version" };
+	static const char *const no_version[] = { ("data/0000/" SYNTH_FILE), "header.tar.gz" };
+	static const char *const no_header[] = { ("data/0000/" SYNTH_FILE), "version" };
 	struct synth s;
 	struct artifact *a;
 
