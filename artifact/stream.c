@@ -1,5 +1,7 @@
 #include "artifact/stream.h"
 
+#include "artifact/checkpoint.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -8,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #define CURSORS 4
 /* xz decoders hold their whole dictionary (64 MiB for mender-artifact's
@@ -18,7 +19,6 @@
 #define INBUF (1u << 20)
 #define STEP (1u << 20)	/* most output produced per decoder call */
 #define MIN_STEP (64u << 10)	/* least, so that a decoder call is worth its overhead */
-#define SPACING (4u << 20)	/* decompressed bytes between checkpoints */
 /* How far the read-ahead thread decodes past the end of a sequential read,
  * and how much it leaves behind it for out-of-order kernel readahead:
  * AHEAD + STEP + BEHIND <= WINDOW, so it never overwrites what is about to be read. */
@@ -30,13 +30,6 @@
 #define WAIT_DISTANCE (8u << 20)
 
 _Static_assert(AHEAD + STEP + BEHIND <= WINDOW, "read-ahead would overwrite unread bytes");
-
-/* A decoder state to resume from, zstd-compressed (~85 KiB raw for gzip). */
-struct checkpoint {
-	uint64_t out_pos, in_pos;
-	void *blob;
-	size_t blob_len;
-};
 
 /*
  * One thread at a time decodes with a cursor (it holds "decoding"); any
@@ -60,7 +53,7 @@ struct cursor {
 	/* Under the stream lock. */
 	bool decoding;
 	unsigned copiers;
-	uint64_t copy_from[COPIERS];	/* where each copy under way starts */
+	uint64_t copy_start[COPIERS];	/* where each copy under way starts */
 	uint64_t last_use;
 	uint64_t consumed;	/* end of the last read served here */
 	uint64_t ahead_to;	/* the read-ahead thread decodes up to here */
@@ -88,8 +81,7 @@ struct af_stream {
 	struct cursor cursors[CURSORS];
 	size_t cursor_count;		/* how many of cursors[] this stream uses */
 	atomic_uint_fast64_t produced;
-	struct checkpoint *checkpoints;	/* by out_pos; guarded by lock */
-	size_t checkpoint_count;
+	struct af_checkpoints *checkpoints;
 };
 
 struct af_stream *
@@ -103,6 +95,10 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->offset = offset;
 	s->length = length;
 	s->comp = comp;
+	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
+		free(s);
+		return NULL;
+	}
 	s->cursor_count = comp == AF_COMP_GZIP || comp == AF_COMP_NONE ? CURSORS :
 	    CURSORS_WITHOUT_CHECKPOINTS;
 	pthread_mutex_init(&s->lock, NULL);
@@ -138,9 +134,7 @@ af_stream_free(struct af_stream *s)
 		pthread_join(s->ahead_thread, NULL);
 	for (i = 0; i < CURSORS; i++)
 		cursor_release(&s->cursors[i]);
-	for (i = 0; i < s->checkpoint_count; i++)
-		free(s->checkpoints[i].blob);
-	free(s->checkpoints);
+	af_checkpoints_free(s->checkpoints);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
@@ -208,87 +202,31 @@ refill(struct af_stream *s, struct cursor *c)
 	return AF_OK;
 }
 
-/* The frontier cursor leaves a checkpoint every SPACING bytes of output. */
+/* The cursor furthest on leaves checkpoints; reads behind it resume from them. */
 static void
 maybe_checkpoint(struct af_stream *s, struct cursor *c)
 {
-	struct checkpoint *grown, cp;
-	size_t size = af_codec_snapshot_size(c->codec), bound;
-	void *raw;
+	bool keep;
 
-	pthread_mutex_lock(&s->lock);
-	if (size == 0 || c->pos == 0 || s->no_checkpoints || c->pos % SPACING > STEP ||
-	    (s->checkpoint_count > 0 &&
-	    s->checkpoints[s->checkpoint_count - 1].out_pos + SPACING > c->pos)) {
-		pthread_mutex_unlock(&s->lock);
+	if (af_codec_snapshot_size(c->codec) == 0)
 		return;
-	}
-	pthread_mutex_unlock(&s->lock);
-	bound = ZSTD_compressBound(size);
-	raw = malloc(size);
-	cp.blob = malloc(bound);
-	cp.out_pos = c->pos;
-	cp.in_pos = c->read_pos - (c->in_len - c->in_off);
-	if (raw == NULL || cp.blob == NULL || !af_codec_snapshot(c->codec, raw) ||
-	    ZSTD_isError(cp.blob_len = ZSTD_compress(cp.blob, bound, raw, size, 1))) {
-		free(raw);
-		free(cp.blob);
-		return;
-	}
-	free(raw);
 	pthread_mutex_lock(&s->lock);
-	if ((s->checkpoint_count == 0 ||
-	    s->checkpoints[s->checkpoint_count - 1].out_pos < cp.out_pos) &&
-	    (grown = reallocarray(s->checkpoints, s->checkpoint_count + 1, sizeof(*grown))) != NULL) {
-		s->checkpoints = grown;
-		s->checkpoints[s->checkpoint_count++] = (struct checkpoint){ cp.out_pos, cp.in_pos,
-		    realloc(cp.blob, cp.blob_len), cp.blob_len };
-		cp.blob = NULL;
-	}
+	keep = !s->no_checkpoints;
 	pthread_mutex_unlock(&s->lock);
-	free(cp.blob);
+	if (keep && af_checkpoints_due(s->checkpoints, c->pos, STEP))
+		af_checkpoints_add(s->checkpoints, c->codec, c->pos,
+		    c->read_pos - (c->in_len - c->in_off));
 }
 
-/* The last checkpoint at or before off, copied out; false if none. */
+/* Moves c to a checkpoint. */
 static bool
-checkpoint_before(struct af_stream *s, uint64_t off, struct checkpoint *out)
+cursor_resume(struct af_stream *s, struct cursor *c, const struct af_checkpoint_at *at)
 {
-	size_t lo = 0, hi;
-	bool found = false;
-
-	pthread_mutex_lock(&s->lock);
-	hi = s->checkpoint_count;
-	while (lo < hi) {		/* first with out_pos > off */
-		size_t mid = (lo + hi) / 2;
-		if (s->checkpoints[mid].out_pos <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo > 0) {
-		*out = s->checkpoints[lo - 1];
-		found = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return found;
-}
-
-/* Moves c to a checkpoint; blobs are never freed while the stream lives. */
-static bool
-cursor_resume(struct cursor *c, const struct checkpoint *cp)
-{
-	size_t size = af_codec_snapshot_size(c->codec);
-	void *raw = malloc(size);
-
-	if (raw == NULL || ZSTD_decompress(raw, size, cp->blob, cp->blob_len) != size) {
-		free(raw);
+	if (!af_checkpoints_restore(s->checkpoints, at, c->codec))
 		return false;
-	}
-	af_codec_restore(c->codec, raw);
-	free(raw);
 	c->in_off = c->in_len = 0;
-	c->read_pos = cp->in_pos;
-	c->pos = cp->out_pos;
+	c->read_pos = at->in_pos;
+	c->pos = at->out_pos;
 	c->filled = 0;
 	c->ended = false;
 	c->error = AF_OK;
@@ -361,7 +299,7 @@ copying_below(const struct cursor *c, uint64_t off)
 	size_t i;
 
 	for (i = 0; i < c->copiers; i++)
-		if (c->copy_from[i] < off)
+		if (c->copy_start[i] < off)
 			return true;
 	return false;
 }
@@ -397,9 +335,10 @@ step(struct af_stream *s, struct cursor *c, uint64_t want)
 static enum af_err
 reposition(struct af_stream *s, struct cursor *c, uint64_t want)
 {
-	struct checkpoint cp = { 0 };
+	struct af_checkpoint_at cp;
 	bool behind = c->codec != NULL && c->pos <= want;
-	bool jump = checkpoint_before(s, want, &cp) && (!behind || cp.out_pos > c->pos);
+	bool jump = af_checkpoints_find(s->checkpoints, want, &cp) &&
+	    (!behind || cp.out_pos > c->pos);
 	enum af_err err = AF_OK;
 
 	if (behind && !jump)
@@ -409,7 +348,7 @@ reposition(struct af_stream *s, struct cursor *c, uint64_t want)
 	pthread_mutex_unlock(&s->lock);
 	if (c->codec == NULL || !jump)
 		err = cursor_restart(c, s->comp);
-	if (err == AF_OK && jump && !cursor_resume(c, &cp))
+	if (err == AF_OK && jump && !cursor_resume(s, c, &cp))
 		err = cursor_restart(c, s->comp);
 	pthread_mutex_lock(&s->lock);
 	publish(c);
@@ -576,13 +515,13 @@ copy_from(struct af_stream *s, struct cursor *c, const struct sink *to, size_t l
 	if (!holds(c, off))	/* the window moved on while this waited */
 		return 0;
 	n = c->seen.pos - off < len ? (size_t)(c->seen.pos - off) : len;
-	c->copy_from[c->copiers++] = off;
+	c->copy_start[c->copiers++] = off;
 	pthread_mutex_unlock(&s->lock);
 	deliver(c, to, n, off);
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; c->copy_from[i] != off; i++)
+	for (i = 0; c->copy_start[i] != off; i++)
 		;
-	c->copy_from[i] = c->copy_from[--c->copiers];
+	c->copy_start[i] = c->copy_start[--c->copiers];
 	pthread_cond_broadcast(&s->changed);
 	note_read(s, c, off, off + n);
 	return n;
