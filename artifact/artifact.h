@@ -92,7 +92,8 @@ bool artifact_lists(const struct artifact *a, const char *name);
 struct af_payload *artifact_payload(const struct artifact *a, unsigned index);
 
 /* The caller will read each payload once, front to back (--status): skip
- * the checkpoints that make later reads at an offset cheap. */
+ * the checkpoints that make later reads at an offset cheap, and decode
+ * further ahead of the reader. */
 void artifact_read_once(struct artifact *a);
 
 #endif

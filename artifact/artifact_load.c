@@ -281,5 +281,5 @@ artifact_read_once(struct artifact *a)
 	size_t i;
 
 	for (i = 0; i < a->payload_count; i++)
-		af_stream_keep_checkpoints(af_payload_stream(a->payloads[i]), false);
+		af_stream_read_once(af_payload_stream(a->payloads[i]));
 }

@@ -29,7 +29,14 @@
  * start another decoder: kernel readahead runs a few requests ahead. */
 #define WAIT_DISTANCE (8u << 20)
 
+/* A stream read once, front to back: one cursor, decoding further ahead to
+ * keep busy through stretches where the reader is the slower one (zeros
+ * decode faster than SHA-256 hashes them). */
+#define ONCE_WINDOW (16u << 20)
+#define ONCE_AHEAD (12u << 20)
+
 _Static_assert(AHEAD + STEP + BEHIND <= WINDOW, "read-ahead would overwrite unread bytes");
+_Static_assert(ONCE_AHEAD + STEP + BEHIND <= ONCE_WINDOW, "read-ahead would overwrite unread bytes");
 
 /*
  * One thread at a time decodes with a cursor (it holds "decoding"); any
@@ -44,7 +51,8 @@ struct cursor {
 	uint8_t *in;		/* compressed input buffer */
 	size_t in_off, in_len;	/* unconsumed part of in */
 	uint64_t read_pos;	/* compressed bytes fetched from the member */
-	uint8_t *window;	/* ring: bytes [pos - filled, pos) at index % WINDOW */
+	uint8_t *window;	/* ring: bytes [pos - filled, pos) at index % size */
+	size_t size;
 	uint64_t pos;		/* decompressed offset of the next byte */
 	uint64_t filled;
 	bool ended;
@@ -77,6 +85,7 @@ struct af_stream {
 	bool ahead_started, stopping;
 	struct cursor *ahead_on;	/* what the read-ahead thread decodes with, if any */
 	bool no_checkpoints;
+	size_t window_size, ahead;	/* for cursors (re)started from now on */
 	uint64_t clock;
 	struct cursor cursors[CURSORS];
 	size_t cursor_count;		/* how many of cursors[] this stream uses */
@@ -95,6 +104,8 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->offset = offset;
 	s->length = length;
 	s->comp = comp;
+	s->window_size = WINDOW;
+	s->ahead = AHEAD;
 	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
 		free(s);
 		return NULL;
@@ -157,12 +168,12 @@ af_stream_produced(const struct af_stream *s)
 
 /* Back to the start of the member (allocating on first use). */
 static enum af_err
-cursor_restart(struct cursor *c, enum af_compression comp)
+cursor_restart(struct af_stream *s, struct cursor *c)
 {
 	if (c->codec == NULL) {
-		c->codec = af_codec_new(comp);
+		c->codec = af_codec_new(s->comp);
 		c->in = malloc(INBUF);
-		c->window = malloc(WINDOW);
+		c->window = malloc(c->size = s->window_size);
 		if (c->codec == NULL || c->in == NULL || c->window == NULL) {
 			cursor_release(c);
 			return AF_ENOMEM;
@@ -237,7 +248,7 @@ cursor_resume(struct af_stream *s, struct cursor *c, const struct af_checkpoint_
 static enum af_err
 produce(struct af_stream *s, struct cursor *c, size_t room)
 {
-	size_t at = (size_t)(c->pos % WINDOW);
+	size_t at = (size_t)(c->pos % c->size);
 	uint8_t *out = c->window + at;
 	size_t out_len = room;
 	const uint8_t *in;
@@ -257,7 +268,7 @@ produce(struct af_stream *s, struct cursor *c, size_t room)
 	c->in_off = c->in_len - in_len;
 	made = room - out_len;
 	c->pos += made;
-	c->filled = c->filled + made > WINDOW ? WINDOW : c->filled + made;
+	c->filled = c->filled + made > c->size ? c->size : c->filled + made;
 	atomic_fetch_add(&s->produced, made);
 	if (err != AF_OK)
 		return err;
@@ -309,15 +320,15 @@ copying_below(const struct cursor *c, uint64_t off)
 static void
 step(struct af_stream *s, struct cursor *c, uint64_t want)
 {
-	size_t to_end = WINDOW - (size_t)(c->pos % WINDOW);
+	size_t to_end = c->size - (size_t)(c->pos % c->size);
 	size_t room = want < MIN_STEP ? MIN_STEP : want < STEP ? (size_t)want : STEP;
 
 	if (room > to_end)
 		room = to_end;
 
 	pthread_mutex_lock(&s->lock);
-	if (c->filled + room > WINDOW) {	/* the oldest bytes are about to go */
-		c->filled = WINDOW - room;
+	if (c->filled + room > c->size) {	/* the oldest bytes are about to go */
+		c->filled = c->size - room;
 		c->seen.filled = c->filled;
 		while (copying_below(c, c->pos - c->filled))
 			pthread_cond_wait(&s->changed, &s->lock);
@@ -347,9 +358,9 @@ reposition(struct af_stream *s, struct cursor *c, uint64_t want)
 	withdraw(s, c);
 	pthread_mutex_unlock(&s->lock);
 	if (c->codec == NULL || !jump)
-		err = cursor_restart(c, s->comp);
+		err = cursor_restart(s, c);
 	if (err == AF_OK && jump && !cursor_resume(s, c, &cp))
-		err = cursor_restart(c, s->comp);
+		err = cursor_restart(s, c);
 	pthread_mutex_lock(&s->lock);
 	publish(c);
 	c->consumed = c->pos;
@@ -469,8 +480,8 @@ note_read(struct af_stream *s, struct cursor *c, uint64_t off, uint64_t end)
 	c->consumed = sequential && c->consumed > end ? c->consumed : end;
 	if (!sequential || c->seen.ended || c->seen.error != AF_OK)
 		return;
-	if (c->ahead_to < end + AHEAD)
-		c->ahead_to = end + AHEAD;
+	if (c->ahead_to < end + s->ahead)
+		c->ahead_to = end + s->ahead;
 	if (!s->ahead_started && !s->stopping)
 		s->ahead_started = pthread_create(&s->ahead_thread, NULL, read_ahead, s) == 0;
 	pthread_cond_signal(&s->work);
@@ -487,7 +498,7 @@ struct sink {
 static void
 deliver(const struct cursor *c, const struct sink *to, size_t n, uint64_t off)
 {
-	size_t at = (size_t)(off % WINDOW), first = WINDOW - at < n ? WINDOW - at : n;
+	size_t at = (size_t)(off % c->size), first = c->size - at < n ? c->size - at : n;
 
 	to->fn(to->ctx, c->window + at, first);
 	if (n > first)
@@ -624,4 +635,27 @@ read_ahead(void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+void
+af_stream_read_once(struct af_stream *s)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	s->no_checkpoints = true;
+	if (s->comp != AF_COMP_XZ) {	/* xz decodes slower than anyone reads it */
+		s->window_size = ONCE_WINDOW;
+		s->ahead = ONCE_AHEAD;
+	}
+	for (i = 0; i < CURSORS; i++) {	/* drop windows of the old size */
+		struct cursor *c = &s->cursors[i];
+		c->ahead_to = 0;
+		while (c->decoding)
+			pthread_cond_wait(&s->changed, &s->lock);
+		withdraw(s, c);
+		cursor_release(c);
+	}
+	s->cursor_count = 1;
+	pthread_mutex_unlock(&s->lock);
 }

@@ -46,6 +46,14 @@ enum af_err af_stream_visit(struct af_stream *stream, size_t len, uint64_t off,
  * a stream that is read once from front to back. */
 void af_stream_keep_checkpoints(struct af_stream *stream, bool keep);
 
+/*
+ * The stream will be read once, front to back, and nothing else (artifactfs
+ * --status): no checkpoints, one cursor, and (but for xz, which decodes
+ * slower than it is read) a larger window that decodes further ahead.  Call
+ * before reading from more than one thread.
+ */
+void af_stream_read_once(struct af_stream *stream);
+
 /* Decompressed bytes produced so far by all cursors: tests and bench/ use it
  * to show that a sequential read decompresses once. */
 uint64_t af_stream_produced(const struct af_stream *stream);

@@ -524,6 +524,44 @@ Test(stream, visit_sees_the_bytes_in_place)
 	free(got.buf);
 }
 
+ParameterizedTestParameters(stream, read_once_hands_over_every_byte_once)
+{
+	return cr_make_param_array(struct comp_param, all_comps, 4);
+}
+
+/* A stream switched to read-once after a first read (as listing the payload
+ * does) hands over a member longer than its window, decoding it once,
+ * and still answers a read behind. */
+ParameterizedTest(struct comp_param *p, stream, read_once_hands_over_every_byte_once)
+{
+	struct member m;
+	struct collected got = { malloc(MiB), 0, 0 };
+	uint64_t off, before;
+	char why[160] = "";
+	size_t n;
+
+	cr_assert_not_null(got.buf);
+	member_make(&m, p->comp, 20 * MiB + 777, 48, 0);
+	read_check(&m, 0, 512);
+	af_stream_read_once(m.s);
+	before = af_stream_produced(m.s);
+	for (off = 0; off < m.len; off += n) {
+		got.len = 0;
+		cr_assert_eq(af_stream_visit(m.s, MiB, off, collect, &got, &n, why, sizeof(why)),
+		    AF_OK, "at %llu: %s", (unsigned long long)off, why);
+		cr_assert_eq(got.len, n);
+		cr_assert_eq(memcmp(got.buf, m.orig + off, n), 0, "at %llu", (unsigned long long)off);
+		if (n == 0)
+			break;
+	}
+	cr_assert_eq(off, m.len);
+	cr_assert_eq(af_stream_produced(m.s) - before, m.len, "decoded %llu for %zu bytes",
+	    (unsigned long long)(af_stream_produced(m.s) - before), m.len);
+	read_check(&m, MiB + 3, 4096);
+	member_free(&m);
+	free(got.buf);
+}
+
 ParameterizedTestParameters(stream, empty_member)
 {
 	return cr_make_param_array(struct comp_param, all_comps, 4);
