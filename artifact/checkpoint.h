@@ -2,8 +2,9 @@
  * Checkpoints: decoder states recorded on a first pass over a compressed
  * member, so that a later read behind every cursor resumes from the nearest
  * one instead of from the start (zran-style; for gzip the state holds the
- * 32 KiB window).  Kept zstd-compressed, never dropped while the list lives.
- * Thread-safe.
+ * 32 KiB window).  A thread of the list's own compresses them with zstd, so
+ * that the decoder only copies its state; none is dropped while the list
+ * lives.  Thread-safe.
  */
 #ifndef ARTIFACT_CHECKPOINT_H
 #define ARTIFACT_CHECKPOINT_H
