@@ -126,7 +126,7 @@ compressor(void *arg)
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	struct checkpoint *cp;
 	void *raw, *blob;
-	size_t len = 0, at;
+	size_t len = 0, at, size;
 
 	pthread_mutex_lock(&list->lock);
 	while (!list->stopping) {
@@ -136,8 +136,9 @@ compressor(void *arg)
 		}
 		at = list->settled;
 		raw = cp->raw;
+		size = list->raw_size;
 		pthread_mutex_unlock(&list->lock);
-		blob = compress(cctx, raw, list->raw_size, &len);
+		blob = compress(cctx, raw, size, &len);
 		pthread_mutex_lock(&list->lock);
 		if (blob == NULL)	/* no memory: the rest stay raw */
 			break;
@@ -165,7 +166,8 @@ append(struct af_checkpoints *list, const struct checkpoint *cp, size_t size)
 	    (cp->raw != NULL && list->pending >= MAX_PENDING) ||
 	    (grown = reallocarray(list->items, list->count + 1, sizeof(*grown))) == NULL)
 		return false;
-	list->raw_size = size;
+	if (list->raw_size == 0)
+		list->raw_size = size;
 	list->items = grown;
 	list->items[list->count++] = *cp;
 	return true;
