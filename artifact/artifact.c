@@ -235,44 +235,70 @@ check_first(struct artifact *a, enum af_err err, const struct af_tar_entry *e,
 	return AF_OK;
 }
 
+/* The outer tar's end: a missing end-of-archive is only worth a warning. */
+static void
+judge_end(struct artifact *a, const struct af_tar *tar)
+{
+	struct af_tar_end end = af_tar_end(tar);
+
+	if (end.zero_blocks < 2)
+		af_problem_add(a->problems, AF_WARNING, "artifact", "the outer tar ends at "
+		    "offset %llu with %u of its 2 end-of-archive blocks; the file may have been "
+		    "cut short: compare its size with the original", (unsigned long long)
+		    end.offset, end.zero_blocks);
+}
+
+static enum af_err
+index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bool *more,
+    char *why, size_t whylen)
+{
+	struct af_tar_entry e;
+	char tarwhy[400] = "";
+	enum af_err err = af_tar_next(tar, &e, tarwhy, sizeof(tarwhy));
+
+	*more = false;
+	if (a->count == 0 && (err = check_first(a, err, &e, tarwhy, why, whylen)) != AF_OK) {
+		af_tar_entry_clear(&e);
+		return err;
+	}
+	if (err == AF_END) {
+		judge_end(a, tar);
+		return AF_OK;
+	}
+	if (err == AF_ENOMEM)
+		return err;
+	if (err != AF_OK) {
+		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
+		    "after '%s': %s", a->members[a->count - 1].name, tarwhy);
+		return AF_OK;
+	}
+	if (a->count == MAX_MEMBERS) {
+		af_problem_add(a->problems, AF_ERROR, "artifact", "has more than %d members; "
+		    "the rest are ignored", MAX_MEMBERS);
+		af_tar_entry_clear(&e);
+		return AF_OK;
+	}
+	err = add_member(a, &e, prev);
+	af_tar_entry_clear(&e);
+	*more = err == AF_OK && !a->members[a->count - 1].truncated;
+	return err;
+}
+
 static enum af_err
 index_members(struct artifact *a, char *why, size_t whylen)
 {
 	struct af_tar_source src = { file_pread, a };
 	enum af_member_kind prev = AF_MEMBER_UNKNOWN;
-	struct af_tar_entry e;
-	char tarwhy[200] = "";
-	uint64_t pos = 0;
+	struct af_tar *tar;
 	enum af_err err;
+	bool more = true;
 
-	for (;;) {
-		err = af_tar_next(&src, &pos, &e, tarwhy, sizeof(tarwhy));
-		if (a->count == 0 && (err = check_first(a, err, &e, tarwhy, why, whylen)) != AF_OK) {
-			af_tar_entry_clear(&e);
-			return err;
-		}
-		if (err == AF_END)
-			return AF_OK;
-		if (err == AF_ENOMEM)
-			return err;
-		if (err != AF_OK) {
-			af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
-			    "after '%s': %s", a->members[a->count - 1].name, tarwhy);
-			return AF_OK;
-		}
-		if (a->count == MAX_MEMBERS) {
-			af_problem_add(a->problems, AF_ERROR, "artifact", "has more than %d members; "
-			    "the rest are ignored", MAX_MEMBERS);
-			af_tar_entry_clear(&e);
-			return AF_OK;
-		}
-		err = add_member(a, &e, &prev);
-		af_tar_entry_clear(&e);
-		if (err != AF_OK)
-			return err;
-		if (a->members[a->count - 1].truncated)
-			return AF_OK;
-	}
+	if ((err = af_tar_open(&src, &tar)) != AF_OK)
+		return err;
+	while (more && (err = index_next(a, tar, &prev, &more, why, whylen)) == AF_OK)
+		;
+	af_tar_close(tar);
+	return err;
 }
 
 static void

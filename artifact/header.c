@@ -82,14 +82,6 @@ path_rank(const char *path, const struct af_header_parse_args *args)
 	return -1;
 }
 
-static bool
-is_directory(const struct af_tar_entry *e)
-{
-	size_t n = strlen(e->name);
-
-	return e->type == '5' || (n > 0 && e->name[n - 1] == '/' && e->size == 0);
-}
-
 static enum af_err
 add_file(struct af_header *h, const struct af_tar_entry *e)
 {
@@ -161,23 +153,54 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
 	return true;
 }
 
+/* Directories: mender-artifact never writes them, and readers differ on their data. */
+static bool
+is_directory(const struct af_tar_entry *e, const struct af_header_parse_args *args,
+    struct af_problems *problems)
+{
+	size_t n = strlen(e->name);
+
+	if (e->type != '5' && (n == 0 || e->name[n - 1] != '/'))
+		return false;
+	af_problem_add(problems, AF_ERROR, args->dir, "has a directory entry '%s' at offset "
+	    "%llu; mender-artifact never writes one: rebuild the artifact", e->name,
+	    (unsigned long long)e->header_offset);
+	return true;
+}
+
+static void
+judge_end(const struct af_tar *tar, const struct af_header_parse_args *args,
+    struct af_problems *problems)
+{
+	struct af_tar_end end = af_tar_end(tar);
+
+	if (end.zero_blocks < 2)
+		af_problem_add(problems, AF_WARNING, args->dir, "ends at offset %llu with %u of "
+		    "its 2 end-of-archive blocks", (unsigned long long)end.offset,
+		    end.zero_blocks);
+}
+
 static enum af_err
 index_entries(struct af_header *h, const struct af_header_parse_args *args,
     struct af_problems *problems)
 {
 	struct memsrc src = { h->buf, h->buf_len };
-	struct af_tar_source tar = { mem_pread, &src };
+	struct af_tar_source source = { mem_pread, &src };
+	struct af_tar *tar;
 	struct af_tar_entry e;
-	uint64_t pos = 0;
 	int last_rank = 0;
 	enum af_err err = AF_OK;
 	regex_t scripts;
-	char why[200];
+	char why[400];
 	size_t seen = 0;
 
-	if (regcomp(&scripts, script_re, REG_EXTENDED | REG_NOSUB) != 0)
+	if (af_tar_open(&source, &tar) != AF_OK)
 		return AF_ENOMEM;
-	while ((err = af_tar_next(&tar, &pos, &e, why, sizeof(why))) == AF_OK) {
+	if (regcomp(&scripts, script_re, REG_EXTENDED | REG_NOSUB) != 0) {
+		af_tar_close(tar);
+		return AF_ENOMEM;
+	}
+	while ((err = af_tar_next(tar, &e, why, sizeof(why))) == AF_OK) {
 		if (++seen > MAX_ENTRIES) {
 			af_problem_add(problems, AF_ERROR, args->dir, "has more than %d entries; "
 			    "the rest is ignored", MAX_ENTRIES);
@@ -190,7 +213,7 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 			af_tar_entry_clear(&e);
 			break;
 		}
-		if (!is_directory(&e) &&
+		if (!is_directory(&e, args, problems) &&
 		    entry_allowed(h, &e, &last_rank, &scripts, args, problems))
 			err = add_file(h, &e);
 		af_tar_entry_clear(&e);
@@ -198,6 +221,9 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 			break;
 	}
 	regfree(&scripts);
+	if (err == AF_END)
+		judge_end(tar, args, problems);
+	af_tar_close(tar);
 	if (err == AF_ENOMEM)
 		return err;
 	if (err != AF_END && err != AF_OK)

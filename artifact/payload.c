@@ -18,7 +18,7 @@ struct af_payload {
 	pthread_mutex_t lock;
 	struct af_payload_file **files;
 	size_t count, cap;
-	uint64_t scan_pos;	/* decompressed offset of the next tar header */
+	struct af_tar *scan;	/* the payload tar's reader, opened at the first scan */
 	bool scan_done;
 	enum af_err scan_error;
 };
@@ -63,6 +63,7 @@ af_payload_free(struct af_payload *p)
 		free(p->files[i]);
 	}
 	free(p->files);
+	af_tar_close(p->scan);
 	af_stream_free(p->stream);
 	pthread_mutex_destroy(&p->lock);
 	free(p->dir);
@@ -155,17 +156,31 @@ add_locked(struct af_payload *p, struct af_tar_entry *e)
 	return AF_OK;
 }
 
+static void
+judge_end(struct af_payload *p)
+{
+	struct af_tar_end end = af_tar_end(p->scan);
+
+	if (end.zero_blocks < 2)
+		af_problem_add(p->problems, AF_WARNING, p->dir, "ends at offset %llu with %u of "
+		    "its 2 end-of-archive blocks", (unsigned long long)end.offset,
+		    end.zero_blocks);
+}
+
 /* Reads the next tar header; sets scan_done at the end or on an error. */
 static enum af_err
 scan_one_locked(struct af_payload *p)
 {
 	struct af_tar_source src = { stream_pread, p };
 	struct af_tar_entry e;
-	char why[200] = "";
+	char why[400] = "";
 	enum af_err err;
 
-	err = af_tar_next(&src, &p->scan_pos, &e, why, sizeof(why));
+	if (p->scan == NULL && af_tar_open(&src, &p->scan) != AF_OK)
+		return AF_ENOMEM;
+	err = af_tar_next(p->scan, &e, why, sizeof(why));
 	if (err == AF_END) {
+		judge_end(p);
 		p->scan_done = true;
 		return AF_OK;
 	}

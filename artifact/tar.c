@@ -1,28 +1,52 @@
+/*
+ * Tar reading through libarchive.  libarchive pulls bytes from the source
+ * through a read and a skip callback, so nothing is buffered that this file
+ * does not control, and its counters give exact offsets: the header position
+ * of an entry is where its first extension header starts, and the bytes it
+ * has consumed once it returns a header are where the entry's data starts.
+ */
 #include "artifact/tar.h"
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Extension headers are small in every tar writer; larger ones are hostile. */
-#define MAX_EXTENSION_SIZE (64 * 1024)
-#define MAX_EXTENSIONS 8
+/* What one read callback hands libarchive. */
+#define READ_CHUNK (16 * 1024)
+/* An entry's header blocks: one extension header of up to 64 KiB, then the entry. */
+#define MAX_HEADER_BYTES (64 * 1024 + 2 * AF_TAR_BLOCK)
 
-/* Field offsets of a ustar header block. */
-enum {
-	NAME = 0, NAME_LEN = 100,
-	MODE = 100, UID = 108, GID = 116, SIZE = 124, MTIME = 136,
-	CHKSUM = 148, TYPEFLAG = 156, MAGIC = 257, PREFIX = 345, PREFIX_LEN = 155,
+struct af_tar {
+	struct archive *ar;
+	struct af_tar_source src;
+	uint64_t pos;		/* the next byte libarchive has not been given */
+	uint64_t data_end;	/* where the last entry's data ends, before padding */
+	enum af_err src_err;	/* what the source said when a callback failed */
+	enum af_err final;	/* AF_OK while entries may follow */
+	bool started;		/* archive_read_open2 has run */
+	bool eof;		/* the source has run out of bytes */
+	struct af_tar_end end;
+	unsigned char buf[READ_CHUNK];
 };
 
-struct pending {		/* what extension headers said about the next entry */
-	char *name;
-	bool name_has_nul;
-	bool sparse;
-	bool has_size, has_mtime, has_uid, has_gid;
-	uint64_t size, uid, gid;
-	int64_t mtime;
-};
+static void
+say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
 
 bool
 af_tar_padded(uint64_t size, uint64_t *out)
@@ -63,309 +87,310 @@ af_tar_entry_clear(struct af_tar_entry *entry)
 	memset(entry, 0, sizeof(*entry));
 }
 
-/* Octal, with optional leading spaces and a NUL/space end; or GNU base-256. */
-static bool
-parse_number(const unsigned char *field, size_t len, uint64_t *out)
+static la_ssize_t
+read_cb(struct archive *ar, void *ctx, const void **out)
 {
-	uint64_t v = 0;
-	size_t i = 0;
+	struct af_tar *t = ctx;
+	size_t got = 0;
+	enum af_err err = t->src.pread(t->src.ctx, t->buf, sizeof(t->buf), t->pos, &got);
 
-	if (len > 0 && (field[0] & 0x80) != 0) {
-		if (field[0] != 0x80)	/* negative or over 64 bits */
-			return false;
-		for (i = 1; i < len; i++) {
-			if (v > (UINT64_MAX >> 8))
-				return false;
-			v = v << 8 | field[i];
-		}
-		*out = v;
-		return true;
+	if (err != AF_OK) {
+		t->src_err = err;
+		archive_set_error(ar, EIO, "%s", af_strerror(err));
+		return -1;
 	}
-	while (i < len && field[i] == ' ')
-		i++;
-	if (i == len || field[i] < '0' || field[i] > '7')
-		return false;
-	for (; i < len && field[i] >= '0' && field[i] <= '7'; i++) {
-		if (v > (UINT64_MAX >> 3))
-			return false;
-		v = v << 3 | (uint64_t)(field[i] - '0');
-	}
-	for (; i < len; i++)
-		if (field[i] != '\0' && field[i] != ' ')
-			return false;
-	*out = v;
-	return true;
+	t->pos += got;
+	t->eof = got == 0;
+	*out = t->buf;
+	return (la_ssize_t)got;
 }
 
-static bool
-checksum_ok(const unsigned char *b)
+/*
+ * Skips only where the data really goes on: a probe of the last byte.  Where
+ * it does not, libarchive reads instead and meets the end itself.
+ */
+static la_int64_t
+skip_cb(struct archive *ar, void *ctx, la_int64_t request)
 {
-	uint64_t want;
-	unsigned long sum_u = 0;
-	long sum_s = 0;
-	size_t i;
+	struct af_tar *t = ctx;
+	unsigned char last;
+	size_t got = 0;
 
-	if (!parse_number(b + CHKSUM, 8, &want))
-		return false;
-	for (i = 0; i < AF_TAR_BLOCK; i++) {
-		unsigned char c = (i >= CHKSUM && i < CHKSUM + 8) ? ' ' : b[i];
-		sum_u += c;
-		sum_s += (signed char)c;
+	(void)ar;
+	if (request <= 0 || t->src.pread(t->src.ctx, &last, 1, t->pos + (uint64_t)request - 1,
+	    &got) != AF_OK || got != 1)
+		return 0;
+	t->pos += (uint64_t)request;
+	return request;
+}
+
+enum af_err
+af_tar_open(const struct af_tar_source *src, struct af_tar **out)
+{
+	struct af_tar *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->ar = archive_read_new()) == NULL) {
+		free(t);
+		return AF_ENOMEM;
 	}
-	/* Some old writers summed signed chars; accept both, as GNU tar does. */
-	return want == sum_u || (long)want == sum_s;
+	t->src = *src;
+	/* Format tar only, no filters: compressed tars arrive decompressed. */
+	if (archive_read_support_format_tar(t->ar) != ARCHIVE_OK) {
+		af_tar_close(t);
+		return AF_ENOMEM;
+	}
+	*out = t;
+	return AF_OK;
+}
+
+/* Opening reads (libarchive bids on the first bytes), so it waits for the first entry. */
+static int
+start(struct af_tar *t)
+{
+	t->started = true;
+	return archive_read_open2(t->ar, t, NULL, read_cb, skip_cb, NULL);
+}
+
+void
+af_tar_close(struct af_tar *t)
+{
+	if (t == NULL)
+		return;
+	archive_read_free(t->ar);
+	free(t);
+}
+
+struct af_tar_end
+af_tar_end(const struct af_tar *t)
+{
+	return t->end;
+}
+
+/* Reads exactly [from, to) of the source; AF_ETRUNC where it ends before. */
+static enum af_err
+read_range(struct af_tar *t, void *buf, uint64_t from, uint64_t to)
+{
+	size_t got = 0;
+	enum af_err err = t->src.pread(t->src.ctx, buf, (size_t)(to - from), from, &got);
+
+	if (err != AF_OK)
+		return err;
+	return got == to - from ? AF_OK : AF_ETRUNC;
 }
 
 static bool
 all_zero(const unsigned char *b, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != 0)
-			return false;
-	return true;
+	return len == 0 || (b[0] == 0 && memcmp(b, b + 1, len - 1) == 0);
 }
 
-static char *
-field_string(const unsigned char *field, size_t len)
-{
-	size_t n = strnlen((const char *)field, len);
-	char *s = malloc(n + 1);
-
-	if (s != NULL) {
-		memcpy(s, field, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
+/*
+ * The padding between the end of the last entry's data and off must be zeros:
+ * every reader skips it, and nothing signs it.  Says what it found as
+ * "N bytes of padding at offset X are not zeros".
+ */
 static enum af_err
-read_exact(const struct af_tar_source *src, void *buf, size_t len, uint64_t off)
+check_padding(struct af_tar *t, uint64_t off, char *why, size_t whylen)
 {
-	size_t got = 0;
-	enum af_err err = src->pread(src->ctx, buf, len, off, &got);
-
-	if (err != AF_OK)
-		return err;
-	return got == len ? AF_OK : AF_ETRUNC;
-}
-
-/* One "len key=value\n" record after another. */
-static bool
-parse_pax(const char *data, size_t len, struct pending *p)
-{
-	size_t pos = 0;
-
-	while (pos < len) {
-		size_t reclen = 0, i = pos, keylen, vallen;
-		const char *key, *eq, *val;
-
-		while (i < len && data[i] >= '0' && data[i] <= '9') {
-			reclen = reclen * 10 + (size_t)(data[i] - '0');
-			if (reclen > len)
-				return false;
-			i++;
-		}
-		if (i == pos || i >= len || data[i] != ' ' || reclen > len - pos ||
-		    reclen < 5 || data[pos + reclen - 1] != '\n')
-			return false;
-		key = data + i + 1;
-		eq = memchr(key, '=', (size_t)(data + pos + reclen - 1 - key));
-		if (eq == NULL)
-			return false;
-		keylen = (size_t)(eq - key);
-		val = eq + 1;
-		vallen = (size_t)(data + pos + reclen - 1 - val);
-		if (keylen == 4 && memcmp(key, "path", 4) == 0) {
-			free(p->name);
-			if ((p->name = strndup(val, vallen)) == NULL)
-				return false;
-			p->name_has_nul = memchr(val, '\0', vallen) != NULL;
-		} else if (keylen == 4 && memcmp(key, "size", 4) == 0) {
-			char tmp[24];
-			char *end;
-			if (vallen == 0 || vallen >= sizeof(tmp))
-				return false;
-			memcpy(tmp, val, vallen);
-			tmp[vallen] = '\0';
-			p->size = strtoull(tmp, &end, 10);
-			if (*end != '\0' || tmp[0] == '-')
-				return false;
-			p->has_size = true;
-		} else if (keylen == 5 && memcmp(key, "mtime", 5) == 0) {
-			p->mtime = strtoll(val, NULL, 10);
-			p->has_mtime = true;
-		} else if (keylen > 11 && memcmp(key, "GNU.sparse.", 11) == 0) {
-			p->sparse = true;
-		}
-		pos += reclen;
-	}
-	return true;
-}
-
-static void
-say(char *why, size_t whylen, const char *fmt, uint64_t off)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, fmt, (unsigned long long)off);
-}
-
-/* Reads an extension header's data and folds it into p. */
-static enum af_err
-read_extension(const struct af_tar_source *src, const unsigned char *block,
-    uint64_t data_off, uint64_t size, struct pending *p, char *why, size_t whylen)
-{
+	unsigned char gap[AF_TAR_BLOCK];
 	enum af_err err;
-	char *data;
 
-	if (size > MAX_EXTENSION_SIZE) {
-		say(why, whylen, "extension header at offset %llu is over 64 KiB", data_off - AF_TAR_BLOCK);
-		return AF_ETOOBIG;
+	if (off <= t->data_end)
+		return AF_OK;
+	if (off - t->data_end >= AF_TAR_BLOCK) {
+		say(why, whylen, "%llu bytes at offset %llu were skipped by libarchive",
+		    (unsigned long long)(off - t->data_end), (unsigned long long)t->data_end);
+		return AF_EFORMAT;
 	}
-	if ((data = malloc(size + 1)) == NULL)
-		return AF_ENOMEM;
-	if ((err = read_exact(src, data, size, data_off)) != AF_OK) {
-		free(data);
-		say(why, whylen, "the archive ends inside the extension header at offset %llu", data_off - AF_TAR_BLOCK);
-		return err == AF_ETRUNC ? AF_ETRUNC : err;
+	if ((err = read_range(t, gap, t->data_end, off)) != AF_OK)
+		return err;
+	if (!all_zero(gap, (size_t)(off - t->data_end))) {
+		say(why, whylen, "%llu bytes of padding at offset %llu are not zeros: data is "
+		    "hidden there, and nothing signs it", (unsigned long long)(off - t->data_end),
+		    (unsigned long long)t->data_end);
+		return AF_EFORMAT;
 	}
-	data[size] = '\0';
-	switch (block[TYPEFLAG]) {
-	case 'x':
-		if (!parse_pax(data, size, p)) {
-			free(data);
-			say(why, whylen, "malformed PAX header at offset %llu", data_off - AF_TAR_BLOCK);
-			return AF_EFORMAT;
-		}
-		break;
-	case 'L':
-		free(p->name);
-		p->name = strndup(data, size);
-		p->name_has_nul = false;
-		if (p->name == NULL) {
-			free(data);
-			return AF_ENOMEM;
-		}
-		break;
-	default:	/* 'g' global headers and 'K' long link names: not used here */
-		break;
-	}
-	free(data);
 	return AF_OK;
 }
 
-static bool
-is_extension(char type)
+/* Everything after the end-of-archive blocks must be zeros too. */
+static enum af_err
+check_trailer(struct af_tar *t, char *why, size_t whylen)
 {
-	return type == 'x' || type == 'g' || type == 'L' || type == 'K';
+	uint64_t off = t->end.offset, first;
+	size_t got, i;
+	enum af_err err;
+
+	for (;; off += got) {
+		got = 0;
+		if ((err = t->src.pread(t->src.ctx, t->buf, sizeof(t->buf), off, &got)) != AF_OK)
+			return err;
+		if (got == 0)
+			return AF_OK;
+		for (i = 0; i < got && t->buf[i] == 0; i++)
+			;
+		if (i < got)
+			break;
+	}
+	off += i;
+	first = off;
+	for (;; off += got) {	/* how far the non-zero tail goes: the end of the data */
+		got = 0;
+		if ((err = t->src.pread(t->src.ctx, t->buf, sizeof(t->buf), off, &got)) != AF_OK)
+			return err;
+		if (got < sizeof(t->buf))
+			break;
+	}
+	off += got;
+	say(why, whylen, "has %llu bytes after its end-of-archive blocks, the first non-zero "
+	    "one at offset %llu; nothing signs them: rebuild the artifact, or cut the file at "
+	    "offset %llu", (unsigned long long)(off - t->end.offset), (unsigned long long)first,
+	    (unsigned long long)t->end.offset);
+	return AF_EFORMAT;
 }
 
 static enum af_err
-fill_entry(const unsigned char *b, struct pending *p, struct af_tar_entry *e,
-    char *why, size_t whylen, uint64_t off)
+finish(struct af_tar *t, char *why, size_t whylen)
 {
-	uint64_t mode, uid, gid, mtime, size;
-	bool posix = memcmp(b + MAGIC, "ustar\0" "00", 8) == 0;
+	uint64_t data_padded;
+	enum af_err err;
+	char padwhy[200];
 
-	if (!parse_number(b + MODE, 8, &mode) || !parse_number(b + UID, 8, &uid) ||
-	    !parse_number(b + GID, 8, &gid) || !parse_number(b + SIZE, 12, &size) ||
-	    !parse_number(b + MTIME, 12, &mtime)) {
-		say(why, whylen, "a numeric field of the tar header at offset %llu is not a number", off);
-		return AF_EFORMAT;
+	t->end.offset = (uint64_t)archive_filter_bytes(t->ar, 0);
+	if (!af_tar_padded(t->data_end, &data_padded))
+		data_padded = t->data_end;
+	t->end.zero_blocks = t->end.offset > data_padded ?
+	    (unsigned)((t->end.offset - data_padded) / AF_TAR_BLOCK) : 0;
+	if ((err = check_padding(t, data_padded, padwhy, sizeof(padwhy))) != AF_OK) {
+		say(why, whylen, "ends with %s", padwhy);
+		return err;
 	}
-	e->type = (char)b[TYPEFLAG];
-	e->mode = (uint32_t)(mode & 07777);
-	e->uid = p->has_uid ? p->uid : uid;
-	e->gid = p->has_gid ? p->gid : gid;
-	e->mtime = p->has_mtime ? p->mtime : (int64_t)mtime;
-	e->size = p->has_size ? p->size : size;
-	e->sparse = p->sparse || e->type == 'S';
-	e->name_has_nul = p->name_has_nul;
-	if (p->name != NULL) {
-		e->name = p->name;
-		p->name = NULL;
-	} else if (posix && b[PREFIX] != '\0') {
-		char *prefix = field_string(b + PREFIX, PREFIX_LEN);
-		char *name = field_string(b + NAME, NAME_LEN);
-		if (prefix != NULL && name != NULL &&
-		    asprintf(&e->name, "%s/%s", prefix, name) < 0)
-			e->name = NULL;
-		free(prefix);
-		free(name);
-	} else {
-		e->name = field_string(b + NAME, NAME_LEN);
+	if ((err = check_trailer(t, why, whylen)) != AF_OK)
+		return err;
+	return AF_END;
+}
+
+/* libarchive stopped on something: warnings count as errors here. */
+static enum af_err
+refused(struct af_tar *t, int r, char *why, size_t whylen)
+{
+	const char *msg = archive_error_string(t->ar);
+	uint64_t off;
+
+	if (t->src_err != AF_OK)
+		return t->src_err;
+	if (archive_errno(t->ar) == ENOMEM)
+		return AF_ENOMEM;
+	if (t->pos == 0)
+		return AF_END;		/* no bytes at all: an empty archive */
+	if (!af_tar_padded(t->data_end, &off))
+		off = t->data_end;
+	if (t->eof) {
+		say(why, whylen, "the archive ends inside the entry at offset %llu: it was cut "
+		    "short; copy it again", (unsigned long long)off);
+		return AF_ETRUNC;
 	}
+	if (msg == NULL)
+		msg = "no reason given";
+	say(why, whylen, "the entry at offset %llu: libarchive %s: %s%s", (unsigned long long)off,
+	    r == ARCHIVE_WARN ? "warns" : "cannot read it", msg,
+	    strcmp(msg, "Damaged tar archive") == 0 ? " (a header checksum is wrong)" : "");
+	return AF_EFORMAT;
+}
+
+/* Copies what libarchive read into e. */
+static enum af_err
+take_entry(struct af_tar *t, struct archive_entry *ae, struct af_tar_entry *e)
+{
+	const char *name = archive_entry_pathname(ae);
+
+	e->header_offset = (uint64_t)archive_read_header_position(t->ar);
+	e->data_offset = (uint64_t)archive_filter_bytes(t->ar, 0);
+	e->size = archive_entry_size_is_set(ae) ? (uint64_t)archive_entry_size(ae) : 0;
+	e->mode = (uint32_t)(archive_entry_mode(ae) & 07777);
+	e->uid = (uint64_t)archive_entry_uid(ae);
+	e->gid = (uint64_t)archive_entry_gid(ae);
+	e->mtime = (int64_t)archive_entry_mtime(ae);
+	e->name = strdup(name != NULL ? name : "");
 	return e->name == NULL ? AF_ENOMEM : AF_OK;
 }
 
-enum af_err
-af_tar_next(const struct af_tar_source *src, uint64_t *pos,
-    struct af_tar_entry *e, char *why, size_t whylen)
+/* Runs the lint over the entry's raw header blocks. */
+static enum af_err
+lint(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
 {
-	unsigned char block[AF_TAR_BLOCK];
-	struct pending p = { 0 };
-	uint64_t off = *pos, size, padded;
+	uint64_t len = e->data_offset - e->header_offset;
+	unsigned char *blocks;
 	enum af_err err;
-	size_t got;
-	int ext;
+	char lintwhy[300];
+
+	if (e->data_offset < e->header_offset + AF_TAR_BLOCK || len % AF_TAR_BLOCK != 0 ||
+	    len > MAX_HEADER_BYTES) {
+		say(why, whylen, "has %llu bytes of header blocks; mender-artifact never writes "
+		    "over 64 KiB of extension headers", (unsigned long long)len);
+		return AF_EFORMAT;
+	}
+	if ((blocks = malloc((size_t)len)) == NULL)
+		return AF_ENOMEM;
+	err = read_range(t, blocks, e->header_offset, e->data_offset);
+	if (err == AF_OK && !af_tar_lint(blocks, (size_t)len, e, lintwhy, sizeof(lintwhy))) {
+		say(why, whylen, "%s", lintwhy);
+		err = strcmp(lintwhy, "out of memory") == 0 ? AF_ENOMEM : AF_EFORMAT;
+	}
+	free(blocks);
+	return err;
+}
+
+static enum af_err
+next_entry(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
+{
+	struct archive_entry *ae;
+	char entrywhy[400] = "";
+	enum af_err err;
+	int r = t->started ? ARCHIVE_OK : start(t);
+
+	if (r == ARCHIVE_OK)
+		r = archive_read_next_header(t->ar, &ae);
+
+	if (r == ARCHIVE_EOF)
+		return finish(t, why, whylen);
+	if (r != ARCHIVE_OK)
+		return refused(t, r, why, whylen);
+	if ((err = take_entry(t, ae, e)) != AF_OK)
+		return err;
+	if ((err = check_padding(t, e->header_offset, entrywhy + 8, sizeof(entrywhy) - 8)) !=
+	    AF_OK)
+		memcpy(entrywhy, "follows ", 8);
+	else
+		err = lint(t, e, entrywhy, sizeof(entrywhy));
+	if (err != AF_OK) {
+		say(why, whylen, "entry '%.100s' at offset %llu %s", e->name,
+		    (unsigned long long)e->header_offset, entrywhy);
+		return err;
+	}
+	if (!af_tar_is_file(e))
+		e->size = 0;
+	t->data_end = e->data_offset + e->size;
+	return AF_OK;
+}
+
+enum af_err
+af_tar_next(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
+{
+	enum af_err err;
 
 	memset(e, 0, sizeof(*e));
-	e->header_offset = off;
-	for (ext = 0;; ext++) {
-		if ((err = src->pread(src->ctx, block, sizeof(block), off, &got)) != AF_OK)
-			goto fail;
-		if (got == 0 && ext == 0) {
-			err = AF_END;		/* end markers missing: tolerated */
-			goto fail;
-		}
-		if (got < sizeof(block)) {
-			say(why, whylen, "the archive ends inside the tar header at offset %llu", off);
-			err = AF_ETRUNC;
-			goto fail;
-		}
-		if (all_zero(block, sizeof(block)) && ext == 0) {
-			err = AF_END;
-			goto fail;
-		}
-		if (!checksum_ok(block)) {
-			say(why, whylen, "the tar header at offset %llu has a wrong checksum (not a tar archive, or corrupt)", off);
-			err = AF_EFORMAT;
-			goto fail;
-		}
-		if (!is_extension((char)block[TYPEFLAG]))
-			break;
-		if (ext == MAX_EXTENSIONS) {
-			say(why, whylen, "more than 8 extension headers in a row at offset %llu", off);
-			err = AF_EFORMAT;
-			goto fail;
-		}
-		if (!parse_number(block + SIZE, 12, &size) || !af_tar_padded(size, &padded) ||
-		    off > UINT64_MAX - AF_TAR_BLOCK - padded) {
-			say(why, whylen, "bad size in the extension header at offset %llu", off);
-			err = AF_EFORMAT;
-			goto fail;
-		}
-		if ((err = read_extension(src, block, off + AF_TAR_BLOCK, size, &p, why, whylen)) != AF_OK)
-			goto fail;
-		off += AF_TAR_BLOCK + padded;
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (t->final != AF_OK) {
+		if (t->final != AF_END)
+			say(why, whylen, "the tar was already refused");
+		return t->final;
 	}
-	if ((err = fill_entry(block, &p, e, why, whylen, off)) != AF_OK)
-		goto fail;
-	e->data_offset = off + AF_TAR_BLOCK;
-	/* Only regular files and their like carry data in the archive. */
-	size = (e->type == '5' || e->type == '2' || e->type == '1' || e->type == '3' ||
-	    e->type == '4' || e->type == '6') ? 0 : e->size;
-	if (!af_tar_padded(size, &padded) || e->data_offset > UINT64_MAX - padded) {
-		say(why, whylen, "the size in the tar header at offset %llu overflows", off);
-		err = AF_EFORMAT;
-		goto fail;
+	err = next_entry(t, e, why, whylen);
+	if (err != AF_OK) {
+		t->final = err;
+		af_tar_entry_clear(e);
 	}
-	*pos = e->data_offset + padded;
-	free(p.name);
-	return AF_OK;
-fail:
-	free(p.name);
-	af_tar_entry_clear(e);
 	return err;
 }

@@ -1,9 +1,15 @@
 /*
- * A strict reader of tar headers: ustar, GNU (long names) and PAX.  It reads
- * through a positional source, so the same code indexes the outer tar (a
- * file), the header tar (memory) and a payload tar (a decompressed stream),
- * and it reports where each entry's data starts, which the rest of artifact/
- * needs for raw reads, random access and byte-exact rewriting.
+ * Every tar of an artifact (the outer tar, the header tars, the payload tars)
+ * is read by libarchive, the library the Mender C++ client reads them with, so
+ * names, sizes and types are what a device sees.  On top of that, tar_lint.c
+ * checks the raw header blocks of each entry, at the offsets libarchive
+ * reports, and refuses whatever tar readers may read differently or
+ * mender-artifact never writes.
+ *
+ * The reader pulls bytes through a positional source, so the same code reads
+ * a file, a buffer or a decompressed payload stream, and it reports where each
+ * entry's data starts, which the rest of artifact/ needs for raw reads, random
+ * access and byte-exact rewriting.
  */
 #ifndef AF_TAR_H
 #define AF_TAR_H
@@ -24,10 +30,10 @@ struct af_tar_source {
 };
 
 struct af_tar_entry {
-	char *name;		/* path as stored, long-name extensions applied */
+	char *name;		/* the path as libarchive reads it */
 	char type;		/* typeflag: '0' file, '5' dir, '2' symlink, ... */
-	bool name_has_nul;	/* a PAX path with an embedded NUL */
-	bool sparse;		/* GNU or PAX sparse file */
+	bool name_has_nul;	/* a PAX path with an embedded NUL (refused by the lint) */
+	bool sparse;		/* GNU or PAX sparse file (refused by the lint) */
 	uint32_t mode;
 	uint64_t uid, gid;
 	int64_t mtime;
@@ -36,13 +42,29 @@ struct af_tar_entry {
 	uint64_t data_offset;
 };
 
+/* How a tar ended, once af_tar_next has returned AF_END. */
+struct af_tar_end {
+	uint64_t offset;	/* where the end-of-archive blocks (or the data) end */
+	unsigned zero_blocks;	/* end-of-archive blocks found: 0, 1 or 2 */
+};
+
+struct af_tar;			/* a reader over one tar */
+
+/* A reader from offset 0 of src.  AF_ENOMEM is the only error. */
+enum af_err af_tar_open(const struct af_tar_source *src, struct af_tar **out);
+void af_tar_close(struct af_tar *t);
+
 /*
- * Reads the entry at *pos and moves *pos past its data.  Returns AF_END at the
- * end-of-archive block or at a clean end of data on a block boundary.  On an
- * error, why (of whylen bytes) says what is wrong in words for a person.
+ * Reads the next entry.  AF_END at the end of the archive; any other error is
+ * final, and why (of whylen bytes) says in words for a person which entry, at
+ * which offset, and what is wrong.  Bytes after the end-of-archive blocks that
+ * are not zero are an error (AF_EFORMAT): nothing signs them.
  */
-enum af_err af_tar_next(const struct af_tar_source *src, uint64_t *pos,
-    struct af_tar_entry *entry, char *why, size_t whylen);
+enum af_err af_tar_next(struct af_tar *t, struct af_tar_entry *entry, char *why,
+    size_t whylen);
+
+/* After AF_END: where and how the archive ended. */
+struct af_tar_end af_tar_end(const struct af_tar *t);
 
 void af_tar_entry_clear(struct af_tar_entry *entry);
 
@@ -54,5 +76,15 @@ const char *af_tar_type_word(const struct af_tar_entry *entry);
 
 /* Checked "round up to a whole block"; false on overflow. */
 bool af_tar_padded(uint64_t size, uint64_t *out);
+
+/*
+ * The lint (tar_lint.c): checks the raw blocks of one entry, blocks[0..len)
+ * being everything from its first extension header to its last header block,
+ * against what libarchive read (name, size).  Returns false with why filled
+ * in when readers may disagree or the entry is of a kind mender-artifact
+ * never writes.  Fills in e->type, e->sparse and e->name_has_nul.
+ */
+bool af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e,
+    char *why, size_t whylen);
 
 #endif

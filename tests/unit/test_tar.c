@@ -43,9 +43,23 @@ eio_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 struct reader {
 	struct mem mem;
 	struct af_tar_source src;
-	uint64_t pos;
-	char why[256];
+	struct af_tar *tar;
+	uint64_t pos;		/* where the next header starts, as the entries say */
+	char why[512];
 };
+
+/* Readers still open when a test ends: closed by the suite's fini. */
+static struct af_tar *open_readers[16];
+static size_t open_count;
+
+static void
+close_readers(void)
+{
+	while (open_count > 0)
+		af_tar_close(open_readers[--open_count]);
+}
+
+TestSuite(tar, .fini = close_readers);
 
 static void
 reader_init(struct reader *r, const uint8_t *buf, size_t len)
@@ -55,13 +69,19 @@ reader_init(struct reader *r, const uint8_t *buf, size_t len)
 	r->mem.len = len;
 	r->src.pread = mem_pread;
 	r->src.ctx = &r->mem;
+	cr_assert_eq(af_tar_open(&r->src, &r->tar), AF_OK);
+	cr_assert_lt(open_count, sizeof(open_readers) / sizeof(open_readers[0]));
+	open_readers[open_count++] = r->tar;
 }
 
 static enum af_err
 next(struct reader *r, struct af_tar_entry *e)
 {
-	r->why[0] = '\0';
-	return af_tar_next(&r->src, &r->pos, e, r->why, sizeof(r->why));
+	enum af_err err = af_tar_next(r->tar, e, r->why, sizeof(r->why));
+
+	if (err == AF_OK)
+		r->pos = (e->data_offset + e->size + 511) / 512 * 512;
+	return err;
 }
 
 static uint64_t
@@ -221,7 +241,7 @@ Test(tar, pax_path_and_size)
 	char longname[260];
 	uint8_t *data = tb_pattern(3000, 11);
 	struct tb_entry pe = { .name = longname, .data = data, .len = 3000,
-	    .flags = TB_PAX_PATH | TB_PAX_SIZE };
+	    .flags = TB_PAX_PATH };
 	struct af_tar_entry e;
 	struct tb_pos p, q;
 	struct reader r;
@@ -257,11 +277,10 @@ Test(tar, pax_path_and_size)
 	free(data);
 }
 
-Test(tar, pax_path_with_nul_and_sparse)
+/* tarbuild's PAX size comes with a ustar size of 0: readers that ignore PAX differ. */
+Test(tar, pax_size_disagreeing_with_ustar_refused)
 {
-	static const char rec1[] = "17 path=bad\0name\n";
-	char recs[128];
-	size_t n;
+	struct tb_entry pe = { .name = "f", .data = "abc", .len = 3, .flags = TB_PAX_SIZE };
 	struct af_tar_entry e;
 	struct reader r;
 	struct tb t;
@@ -269,25 +288,121 @@ Test(tar, pax_path_with_nul_and_sparse)
 	size_t len;
 
 	tb_init(&t);
-	tb_add_ext(&t, 'x', rec1, sizeof(rec1) - 1);
-	tb_add_str(&t, "stand-in", "x");
-	n = tb_pax_record(recs, sizeof(recs), "GNU.sparse.major", "1");
-	tb_add_ext(&t, 'x', recs, n);
-	tb_add_str(&t, "sparse-one", "y");
+	tb_add_entry(&t, &pe);
 	tb_end(&t);
 	buf = tb_take(&t, &len);
 	reader_init(&r, buf, len);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	cr_assert(strstr(r.why, "disagrees") != NULL, "why: %s", r.why);
+	cr_assert(strstr(r.why, "entry 'f' at offset 0") != NULL, "why: %s", r.why);
+	free(buf);
+}
 
+/* 8 GiB and more: Go writes the PAX size with a ustar field of 0, and that is fine. */
+Test(tar, pax_size_over_ustar_range_with_zero_field_accepted)
+{
+	struct tb_entry he = { .name = "rootfs.ext4", .flags = TB_PAX_SIZE | TB_SIZE_SET,
+	    .size = 9ull << 30 };
+	struct af_tar_entry e;
+	struct tb_pos p;
+	struct reader r;
+	struct tb t;
+	uint8_t *buf;
+	size_t len;
+
+	tb_init(&t);
+	p = tb_add_entry(&t, &he);
+	buf = tb_take(&t, &len);
+	reader_init(&r, buf, len);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
-	cr_assert(e.name_has_nul);
-	cr_assert_str_eq(e.name, "bad");
+	cr_assert_eq(e.size, 9ull << 30);
+	cr_assert_eq(e.data_offset, p.data_offset);
 	af_tar_entry_clear(&e);
+	/* the data is not there: the archive is cut short */
+	cr_assert_eq(next(&r, &e), AF_ETRUNC, "%s", r.why);
+	free(buf);
+}
+
+static void
+refused_after_ext(const char *recs, size_t n, const char *words)
+{
+	struct af_tar_entry e;
+	struct reader r;
+	struct tb t;
+	uint8_t *buf;
+	size_t len;
+
+	tb_init(&t);
+	tb_add_ext(&t, 'x', recs, n);
+	tb_add_str(&t, "stand-in", "x");
+	tb_end(&t);
+	buf = tb_take(&t, &len);
+	reader_init(&r, buf, len);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT, "records \"%.*s\"", (int)n, recs);
+	cr_assert(strstr(r.why, words) != NULL, "why: %s", r.why);
+	free(buf);
+}
+
+Test(tar, pax_path_with_nul_refused)
+{
+	static const char rec[] = "17 path=bad\0name\n";
+
+	refused_after_ext(rec, sizeof(rec) - 1, "NUL");
+}
+
+Test(tar, pax_sparse_refused)
+{
+	char rec[128];
+	size_t n = tb_pax_record(rec, sizeof(rec), "GNU.sparse.major", "1");
+
+	refused_after_ext(rec, n, "at offset 0");	/* libarchive or the lint */
+}
+
+Test(tar, pax_numbers_must_be_plain)
+{
+	static const char *const bad[][2] = { { "uid", "+1" }, { "gid", "0x10" },
+	    { "size", "1e3" }, { "mtime", "12:00" }, { "uid", " 1" } };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char rec[128];
+		size_t n = tb_pax_record(rec, sizeof(rec), bad[i][0], bad[i][1]);
+		refused_after_ext(rec, n, bad[i][0]);
+	}
+}
+
+Test(tar, pax_times_may_carry_a_fraction)
+{
+	char recs[256];
+	size_t n = tb_pax_record(recs, sizeof(recs), "mtime", "1700000000.123456789");
+	struct af_tar_entry e;
+	struct reader r;
+	struct tb t;
+	uint8_t *buf;
+	size_t len;
+
+	n += tb_pax_record(recs + n, sizeof(recs) - n, "atime", "1700000001.5");
+	n += tb_pax_record(recs + n, sizeof(recs) - n, "uid", "1000");
+	tb_init(&t);
+	tb_add_ext(&t, 'x', recs, n);
+	tb_add_str(&t, "timed", "x");
+	tb_end(&t);
+	buf = tb_take(&t, &len);
+	reader_init(&r, buf, len);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
-	cr_assert_str_eq(e.name, "sparse-one");
-	cr_assert(e.sparse);
-	cr_assert_not(e.name_has_nul);
+	cr_assert_eq(e.mtime, 1700000000);
+	cr_assert_eq(e.uid, 1000);
 	af_tar_entry_clear(&e);
 	free(buf);
+}
+
+Test(tar, duplicate_pax_key_refused)
+{
+	char recs[128];
+	size_t n = tb_pax_record(recs, sizeof(recs), "path", "one");
+
+	n += tb_pax_record(recs + n, sizeof(recs) - n, "path", "two");
+	refused_after_ext(recs, n, "twice");
 }
 
 Test(tar, ustar_prefix_field)
@@ -313,10 +428,9 @@ Test(tar, ustar_prefix_field)
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
 	cr_assert_str_eq(e.name, full);
 	af_tar_entry_clear(&e);
-	/* GNU magic has no prefix field: those bytes are not part of the name */
-	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
-	cr_assert_str_eq(e.name, "file.bin");
-	af_tar_entry_clear(&e);
+	/* GNU magic has no prefix field, but Python's tarfile reads one there */
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	cr_assert(strstr(r.why, "prefix") != NULL, "why: %s", r.why);
 	free(buf);
 }
 
@@ -342,7 +456,7 @@ Test(tar, missing_end_blocks_is_clean_end)
 	free(buf);
 }
 
-Test(tar, one_zero_block_then_garbage_is_end)
+Test(tar, one_zero_block_then_garbage_is_refused)
 {
 	struct af_tar_entry e;
 	struct reader r;
@@ -359,7 +473,57 @@ Test(tar, one_zero_block_then_garbage_is_end)
 	reader_init(&r, buf, len);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
 	af_tar_entry_clear(&e);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT, "%s", r.why);
+	cr_assert(strstr(r.why, "30 bytes after its end-of-archive") != NULL, "why: %s", r.why);
+	free(buf);
+}
+
+Test(tar, zero_record_padding_after_the_end_accepted)
+{
+	struct af_tar_entry e;
+	struct af_tar_end end;
+	struct reader r;
+	struct tb t;
+	uint8_t zero[512 * 16] = { 0 };
+	struct tb_pos p;
+	uint8_t *buf;
+	size_t len;
+
+	tb_init(&t);
+	p = tb_add_str(&t, "one", "1");
+	tb_end(&t);
+	tb_raw(&t, zero, sizeof(zero));	/* GNU tar pads to 10 KiB records */
+	buf = tb_take(&t, &len);
+	reader_init(&r, buf, len);
+	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
+	af_tar_entry_clear(&e);
 	cr_assert_eq(next(&r, &e), AF_END, "%s", r.why);
+	end = af_tar_end(r.tar);
+	cr_assert_eq(end.zero_blocks, 2);
+	cr_assert_eq(end.offset, p.data_offset + 512 + 1024);
+	free(buf);
+}
+
+Test(tar, hidden_data_in_padding_refused)
+{
+	struct af_tar_entry e;
+	struct reader r;
+	struct tb t;
+	struct tb_pos p;
+	uint8_t *buf;
+	size_t len;
+
+	tb_init(&t);
+	p = tb_add_str(&t, "one", "1");
+	tb_add_str(&t, "two", "2");
+	tb_end(&t);
+	buf = tb_take(&t, &len);
+	buf[p.data_offset + 100] = 'X';	/* in the padding after "1" */
+	reader_init(&r, buf, len);
+	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
+	af_tar_entry_clear(&e);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT, "%s", r.why);
+	cr_assert(strstr(r.why, "padding") != NULL, "why: %s", r.why);
 	free(buf);
 }
 
@@ -404,7 +568,7 @@ Test(tar, truncated_extension_data)
 	tb_add_entry(&t, &le);
 	buf = tb_take(&t, &len);
 	reader_init(&r, buf, 512 + 50);	/* the PAX header, then part of its data */
-	cr_assert_eq(next(&r, &e), AF_ETRUNC);
+	cr_assert_eq(next(&r, &e), AF_ETRUNC, "%s", r.why);
 	cr_assert(r.why[0] != '\0');
 	free(buf);
 }
@@ -491,7 +655,7 @@ Test(tar, not_a_tar)
 
 Test(tar, garbage_numeric_field)
 {
-	uint8_t block[1024] = { 0 };
+	uint8_t block[3072] = { 0 };
 	struct af_tar_entry e;
 	struct reader r;
 
@@ -499,8 +663,17 @@ Test(tar, garbage_numeric_field)
 	memcpy(block + 100, "06x4   ", 8);	/* mode */
 	tb_checksum(block);
 	reader_init(&r, block, sizeof(block));
+	/* as the first header, libarchive does not take it for a tar at all */
 	cr_assert_eq(next(&r, &e), AF_EFORMAT);
-	cr_assert(strstr(r.why, "number") != NULL, "why: %s", r.why);
+	tb_header(block, "ok", 1, 0644, 0, '0');
+	tb_header(block + 1024, "x", 1, 0644, 0, '0');
+	memcpy(block + 1024 + 100, "06x4   ", 8);
+	tb_checksum(block + 1024);
+	reader_init(&r, block, sizeof(block));
+	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
+	af_tar_entry_clear(&e);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	cr_assert(strstr(r.why, "octal number") != NULL, "why: %s", r.why);
 }
 
 Test(tar, leading_space_octal_accepted)
@@ -551,8 +724,8 @@ Test(tar, base256_size)
 	cr_assert_eq(e.data_offset, p3.data_offset);
 	cr_assert_eq(r.pos, p3.data_offset + (9ull << 30));
 	af_tar_entry_clear(&e);
-	/* far past the buffer: a clean end, not a crash */
-	cr_assert_eq(next(&r, &e), AF_END);
+	/* far past the buffer: cut short, not a crash */
+	cr_assert_eq(next(&r, &e), AF_ETRUNC);
 	free(buf);
 	free(data);
 }
@@ -689,31 +862,52 @@ with_extensions(int count, struct af_tar_entry *e, struct reader *r, uint8_t **b
 	return next(r, e);
 }
 
-Test(tar, eight_extension_headers_allowed)
+Test(tar, one_extension_header_allowed)
 {
 	struct af_tar_entry e;
 	struct tb_pos file;
 	struct reader r;
 	uint8_t *buf;
 
-	cr_assert_eq(with_extensions(8, &e, &r, &buf, &file), AF_OK, "%s", r.why);
-	cr_assert_str_eq(e.name, "name-7");	/* the last record wins */
+	cr_assert_eq(with_extensions(1, &e, &r, &buf, &file), AF_OK, "%s", r.why);
+	cr_assert_str_eq(e.name, "name-0");
 	cr_assert_eq(e.header_offset, 0);
 	cr_assert_eq(e.data_offset, file.data_offset);
 	af_tar_entry_clear(&e);
 	free(buf);
 }
 
-Test(tar, nine_extension_headers_refused)
+/* Stacked extension headers, in every order of two: readers combine them differently. */
+Test(tar, stacked_extension_headers_refused)
 {
-	struct af_tar_entry e;
-	struct tb_pos file;
-	struct reader r;
-	uint8_t *buf;
+	static const char orders[][2] = { { 'x', 'x' }, { 'x', 'L' }, { 'L', 'x' }, { 'L', 'L' } };
+	size_t i;
 
-	cr_assert_eq(with_extensions(9, &e, &r, &buf, &file), AF_EFORMAT);
-	cr_assert(strstr(r.why, "extension") != NULL, "why: %s", r.why);
-	free(buf);
+	for (i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		char rec[64];
+		size_t n = tb_pax_record(rec, sizeof(rec), "path", "scripts/");
+		struct af_tar_entry e;
+		struct reader r;
+		struct tb t;
+		uint8_t *buf;
+		size_t len;
+		int k;
+
+		tb_init(&t);
+		for (k = 0; k < 2; k++) {
+			if (orders[i][k] == 'x')
+				tb_add_ext(&t, 'x', rec, n);
+			else
+				tb_add_ext(&t, 'L', "scripts/ArtifactInstall_Enter_00", 33);
+		}
+		tb_add_str(&t, "x", "#!/bin/sh\n");
+		tb_end(&t);
+		buf = tb_take(&t, &len);
+		reader_init(&r, buf, len);
+		cr_assert_eq(next(&r, &e), AF_EFORMAT, "%c then %c", orders[i][0], orders[i][1]);
+		cr_assert(strstr(r.why, "at offset 0") != NULL, "why: %s", r.why);
+		free(buf);
+	}
 }
 
 Test(tar, many_extension_headers_refused_quickly)
@@ -724,8 +918,6 @@ Test(tar, many_extension_headers_refused_quickly)
 	uint8_t *buf;
 
 	cr_assert_eq(with_extensions(1000, &e, &r, &buf, &file), AF_EFORMAT);
-	/* it stopped at the ninth, it did not read all thousand */
-	cr_assert_lt(r.mem.reads, 40);
 	free(buf);
 }
 
@@ -747,37 +939,55 @@ Test(tar, oversized_extension_refused)
 	tb_end(&t);
 	buf = tb_take(&t, &len);
 	reader_init(&r, buf, len);
-	cr_assert_eq(next(&r, &e), AF_ETOOBIG);
-	cr_assert(r.why[0] != '\0');
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	cr_assert(strstr(r.why, "64 KiB") != NULL, "why: %s", r.why);
 	free(buf);
 	free(big);
 }
 
-Test(tar, link_entries_carry_no_data)
+/* A symlink whose size field is not 0: libarchive and GNU tar differ on its data. */
+Test(tar, link_with_a_size_refused)
 {
-	/* A symlink whose size field is not 0: its "data" is not skipped. */
 	struct tb_entry link = { .name = "link", .type = '2', .flags = TB_SIZE_SET, .size = 700 };
 	struct af_tar_entry e;
-	struct tb_pos p1, p2;
 	struct reader r;
 	struct tb t;
 	uint8_t *buf;
 	size_t len;
 
 	tb_init(&t);
-	p1 = tb_add_entry(&t, &link);
+	tb_add_entry(&t, &link);
+	tb_add_str(&t, "next", "n");
+	tb_end(&t);
+	buf = tb_take(&t, &len);
+	reader_init(&r, buf, len);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	cr_assert(strstr(r.why, "symbolic link with a size of 700") != NULL, "why: %s", r.why);
+	free(buf);
+}
+
+Test(tar, link_without_size_accepted)
+{
+	struct tb_entry link = { .name = "link", .type = '2' };
+	struct af_tar_entry e;
+	struct tb_pos p2;
+	struct reader r;
+	struct tb t;
+	uint8_t *buf;
+	size_t len;
+
+	tb_init(&t);
+	tb_add_entry(&t, &link);
 	p2 = tb_add_str(&t, "next", "n");
 	tb_end(&t);
 	buf = tb_take(&t, &len);
 	reader_init(&r, buf, len);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
 	cr_assert_eq(e.type, '2');
-	cr_assert_eq(e.header_offset, p1.header_offset);
 	cr_assert_not(af_tar_is_file(&e));
 	af_tar_entry_clear(&e);
-	cr_assert_eq(r.pos, p2.header_offset);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
-	cr_assert_str_eq(e.name, "next");
+	cr_assert_eq(e.header_offset, p2.header_offset);
 	af_tar_entry_clear(&e);
 	free(buf);
 }
@@ -786,11 +996,13 @@ Test(tar, source_errors_propagate)
 {
 	struct af_tar_source src = { eio_pread, NULL };
 	struct af_tar_entry e;
-	uint64_t pos = 0;
+	struct af_tar *tar;
 	char why[64] = "";
 
-	cr_assert_eq(af_tar_next(&src, &pos, &e, why, sizeof(why)), AF_EIO);
+	cr_assert_eq(af_tar_open(&src, &tar), AF_OK);
+	cr_assert_eq(af_tar_next(tar, &e, why, sizeof(why)), AF_EIO);
 	cr_assert_null(e.name);
+	af_tar_close(tar);
 }
 
 Test(tar, padded_helper)
