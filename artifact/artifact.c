@@ -267,6 +267,13 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 	}
 	if (err == AF_ENOMEM)
 		return err;
+	if (err == AF_EFORMAT && e.name != NULL) {	/* one member refused; read on */
+		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar's %s; it is "
+		    "ignored", tarwhy);
+		af_tar_entry_clear(&e);
+		*more = true;
+		return AF_OK;
+	}
 	if (err != AF_OK) {
 		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
 		    "after '%s': %s", a->members[a->count - 1].name, tarwhy);

@@ -200,7 +200,14 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 		af_tar_close(tar);
 		return AF_ENOMEM;
 	}
-	while ((err = af_tar_next(tar, &e, why, sizeof(why))) == AF_OK) {
+	while ((err = af_tar_next(tar, &e, why, sizeof(why))) == AF_OK ||
+	    (err == AF_EFORMAT && e.name != NULL)) {
+		if (err != AF_OK) {	/* one entry refused; read on */
+			af_problem_add(problems, AF_ERROR, args->dir, "%s; it is not shown", why);
+			af_tar_entry_clear(&e);
+			err = AF_OK;
+			continue;
+		}
 		if (++seen > MAX_ENTRIES) {
 			af_problem_add(problems, AF_ERROR, args->dir, "has more than %d entries; "
 			    "the rest is ignored", MAX_ENTRIES);

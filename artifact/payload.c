@@ -184,6 +184,11 @@ scan_one_locked(struct af_payload *p)
 		p->scan_done = true;
 		return AF_OK;
 	}
+	if (err == AF_EFORMAT && e.name != NULL) {	/* one entry refused; read on */
+		af_problem_add(p->problems, AF_ERROR, p->dir, "%s; it is not shown", why);
+		af_tar_entry_clear(&e);
+		return AF_OK;
+	}
 	if (err != AF_OK) {
 		p->scan_done = true;
 		p->scan_error = err;

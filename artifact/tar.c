@@ -341,6 +341,18 @@ lint(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
 	return err;
 }
 
+/* Names the entry in why; a padding error is final, so the entry goes. */
+static enum af_err
+entry_failed(struct af_tar_entry *e, enum af_err err, const char *entrywhy, char *why,
+    size_t whylen)
+{
+	say(why, whylen, "entry '%.100s' at offset %llu %s", e->name,
+	    (unsigned long long)e->header_offset, entrywhy);
+	if (err != AF_EFORMAT || strncmp(entrywhy, "follows ", 8) == 0)
+		af_tar_entry_clear(e);
+	return err;
+}
+
 static enum af_err
 next_entry(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
 {
@@ -351,26 +363,29 @@ next_entry(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
 
 	if (r == ARCHIVE_OK)
 		r = archive_read_next_header(t->ar, &ae);
-
 	if (r == ARCHIVE_EOF)
 		return finish(t, why, whylen);
-	if (r != ARCHIVE_OK)
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return refused(t, r, why, whylen);
 	if ((err = take_entry(t, ae, e)) != AF_OK)
 		return err;
-	if ((err = check_padding(t, e->header_offset, entrywhy + 8, sizeof(entrywhy) - 8)) !=
-	    AF_OK)
+	if (r == ARCHIVE_WARN) {
+		err = AF_EFORMAT;
+		snprintf(entrywhy, sizeof(entrywhy), "makes libarchive warn: %s",
+		    archive_error_string(t->ar) != NULL ? archive_error_string(t->ar) : "?");
+	} else if ((err = check_padding(t, e->header_offset, entrywhy + 8,
+	    sizeof(entrywhy) - 8)) != AF_OK) {
 		memcpy(entrywhy, "follows ", 8);
-	else
+		return entry_failed(e, err, entrywhy, why, whylen);
+	} else {
 		err = lint(t, e, entrywhy, sizeof(entrywhy));
-	if (err != AF_OK) {
-		say(why, whylen, "entry '%.100s' at offset %llu %s", e->name,
-		    (unsigned long long)e->header_offset, entrywhy);
-		return err;
 	}
+	/* libarchive skips what it counts as the data: the next padding starts there */
+	t->data_end = e->data_offset + e->size;
+	if (err != AF_OK)
+		return entry_failed(e, err, entrywhy, why, whylen);
 	if (!af_tar_is_file(e))
 		e->size = 0;
-	t->data_end = e->data_offset + e->size;
 	return AF_OK;
 }
 
@@ -388,6 +403,9 @@ af_tar_next(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
 		return t->final;
 	}
 	err = next_entry(t, e, why, whylen);
+	/* A refused entry that libarchive read whole: the caller may read on. */
+	if (err == AF_EFORMAT && e->name != NULL)
+		return err;
 	if (err != AF_OK) {
 		t->final = err;
 		af_tar_entry_clear(e);

@@ -55,9 +55,11 @@ enum af_err af_tar_open(const struct af_tar_source *src, struct af_tar **out);
 void af_tar_close(struct af_tar *t);
 
 /*
- * Reads the next entry.  AF_END at the end of the archive; any other error is
- * final, and why (of whylen bytes) says in words for a person which entry, at
- * which offset, and what is wrong.  Bytes after the end-of-archive blocks that
+ * Reads the next entry.  AF_END at the end of the archive.  On an error, why
+ * (of whylen bytes) says in words for a person which entry, at which offset,
+ * and what is wrong.  AF_EFORMAT with entry->name set refuses one entry that
+ * libarchive read whole: the entry is not to be shown, and the next call reads
+ * on.  Any other error is final.  Bytes after the end-of-archive blocks that
  * are not zero are an error (AF_EFORMAT): nothing signs them.
  */
 enum af_err af_tar_next(struct af_tar *t, struct af_tar_entry *entry, char *why,
