@@ -359,6 +359,12 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
 		say(why, whylen, "out of memory");
 		return false;
 	}
+	if (carries_data(e->type) && name[0] != '\0' && name[strlen(name) - 1] == '/') {
+		say(why, whylen, "is a regular file whose name ends in '/': libarchive and GNU "
+		    "tar read a directory there, Python's tarfile a file");
+		free(name);
+		return false;
+	}
 	same = strcmp(name, e->name) == 0;
 	if (!same)
 		say(why, whylen, "is named '%.100s' by its header but '%.100s' by libarchive",

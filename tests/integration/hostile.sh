@@ -654,11 +654,13 @@ if python3 "$PY" header-names "$SRC" "$art" && mount_art "$art" "$W/mnt-hn"; the
     has_reason "header names: absolute" "$st" "reason: header" "absolute"
     has_reason "header names: NUL (PAX path)" "$st" "reason: header" "NUL"
     has_reason "header names: over 255 bytes" "$st" "reason: header" "255"
-    check_eq "header names: non-ASCII script name readable" "#!/bin/sh" \
-        "$("${T[@]}" 30 cat "$mnt/header/scripts/ArtifactInstall_Enter_02_$(printf '\xc3\xbcml\xc3\xa4ut')" 2>&1)"
-    for t in symlink hardlink chardev blockdev fifo sparse; do
+    # libarchive (the client's reader) warns on a name it cannot convert: refused, named
+    has_reason "header names: non-ASCII script name refused" "$st" "reason: header" \
+        "ArtifactInstall_Enter_02_" "libarchive warn"
+    for t in symlink hardlink chardev blockdev fifo; do
         has_reason "header names: $t refused" "$st" "header/scripts/evil-$t"
     done
+    has_reason "header names: sparse refused" "$st" "reason: header" "scripts/evil-sparse" "typeflag 'S'"
     has_reason "header names: duplicate header-info" "$st" "header/header-info" "twice"
     no_line_starts "header names: newline in an entry name stays on its line" "$st" INJECTED-HEADER-LINE
     tree=$("${T[@]}" 30 find "$mnt" 2>&1)
@@ -700,8 +702,13 @@ import gzip, io, sys, tarfile
 t = tarfile.open(fileobj=io.BytesIO(gzip.decompress(sys.stdin.buffer.read())))
 print(next(t.extractfile(m).read().decode() for m in t.getmembers() if m.name == "headers/0000/type-info"))' \
         < <(tar xOf "$art" header.tar.gz))
-    check_eq "header 'x/' files: headers/0000/type-info is still the real file" "$want" \
-        "$("${T[@]}" 30 cat "$mnt/header/headers/0000/type-info" 2>&1)"
+    # libarchive reads a directory there and then a damaged tar: nothing after it is
+    # shown, and the shadow's bytes never pass for type-info
+    got=$("${T[@]}" 30 cat "$mnt/header/headers/0000/type-info" 2>&1)
+    if [ "$got" = '{"type":"shadow"}' ]; then fail "header 'x/' files: the shadow is not type-info" "$got"
+    else pass "header 'x/' files: the shadow is not type-info"; fi
+    [ -n "$want" ] || fail "header 'x/' files: python read a type-info" "none"
+    has_reason "header 'x/' files: the damage after it is named" "$W/st-hs" "reason: header" "libarchive cannot read it"
     umount_art "$mnt" || fail "header 'x/' files: unmount"
 else
     fail "header 'x/' files: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
@@ -718,11 +725,13 @@ if python3 "$PY" payload-names "$SRC" "$art" && mount_art "$art" "$W/mnt-pn"; th
     has_reason "payload names: absolute" "$st" "reason: data/0000" "absolute"
     has_reason "payload names: NUL (PAX path)" "$st" "reason: data/0000" "NUL"
     has_reason "payload names: over 255 bytes" "$st" "reason: data/0000" "255"
-    has_reason "payload names: non-ASCII" "$st" "reason: data/0000" "forbids"
+    has_reason "payload names: non-ASCII" "$st" "reason: data/0000" "evil-" "libarchive warn"
     has_reason "payload names: subdirectory" "$st" "reason: data/0000" "sub/evil-subdir"
-    for t in dir symlink hardlink chardev blockdev fifo gnusparse paxsparse; do
+    for t in dir symlink hardlink chardev blockdev fifo gnusparse; do
         has_reason "payload names: $t refused" "$st" "reason: data/0000" "evil-$t"
     done
+    # a GNU sparse 1.0 map libarchive cannot read: the tar stops there, at its offset
+    has_reason "payload names: paxsparse refused" "$st" "reason: data/0000" "libarchive cannot read it"
     has_reason "payload names: duplicate rootfs.ext4" "$st" "reason: data/0000" "rootfs.ext4" "twice"
     no_line_starts "payload names: newline in a file name stays on its line" "$st" INJECTED-PAYLOAD-LINE
     listing=$("${T[@]}" 30 ls -a "$mnt/data/0000" 2>&1)
@@ -733,7 +742,11 @@ if python3 "$PY" payload-names "$SRC" "$art" && mount_art "$art" "$W/mnt-pn"; th
     check_cmp "payload names: rootfs.ext4 is the first copy" "$W/rootfs.ext4" "$W/got.ext4"
     check_eq "payload names: GNU long name read" "gnu long name" "$("${T[@]}" 30 cat "$mnt/data/0000/$(printf 'g%.0s' {1..150}).bin" 2>&1)"
     check_eq "payload names: PAX long name read" "pax long name" "$("${T[@]}" 30 cat "$mnt/data/0000/$(printf 'p%.0s' {1..200}).bin" 2>&1)"
-    check_eq "payload names: file after the hostile entries read" "still read" "$("${T[@]}" 30 cat "$mnt/data/0000/after-all-that.txt" 2>&1)"
+    if "${T[@]}" 30 cat "$mnt/data/0000/after-all-that.txt" > /dev/null 2>&1; then
+        fail "payload names: nothing is read past the damaged entry" "after-all-that.txt was read"
+    else
+        pass "payload names: nothing is read past the damaged entry"
+    fi
     for bad in evil-dotdot evil-absolute evil-symlink evil-hardlink evil-fifo evil-chardev evil-nul "evil
 INJECTED-PAYLOAD-LINE" sub; do
         if "${T[@]}" 30 stat "$mnt/data/0000/$bad" > /dev/null 2>&1; then
