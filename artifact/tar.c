@@ -369,16 +369,16 @@ next_entry(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
 		return refused(t, r, why, whylen);
 	if ((err = take_entry(t, ae, e)) != AF_OK)
 		return err;
-	if (r == ARCHIVE_WARN) {
+	if ((err = check_padding(t, e->header_offset, entrywhy + 8, sizeof(entrywhy) - 8)) !=
+	    AF_OK) {
+		memcpy(entrywhy, "follows ", 8);
+		return entry_failed(e, err, entrywhy, why, whylen);
+	}
+	/* The lint's words name the cause better than libarchive's warning. */
+	if ((err = lint(t, e, entrywhy, sizeof(entrywhy))) == AF_OK && r == ARCHIVE_WARN) {
 		err = AF_EFORMAT;
 		snprintf(entrywhy, sizeof(entrywhy), "makes libarchive warn: %s",
 		    archive_error_string(t->ar) != NULL ? archive_error_string(t->ar) : "?");
-	} else if ((err = check_padding(t, e->header_offset, entrywhy + 8,
-	    sizeof(entrywhy) - 8)) != AF_OK) {
-		memcpy(entrywhy, "follows ", 8);
-		return entry_failed(e, err, entrywhy, why, whylen);
-	} else {
-		err = lint(t, e, entrywhy, sizeof(entrywhy));
 	}
 	/* libarchive skips what it counts as the data: the next padding starts there */
 	t->data_end = e->data_offset + e->size;

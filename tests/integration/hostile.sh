@@ -250,6 +250,25 @@ def main():
                 sig.name = 'manifest.sig'
                 ms.append((sig, b'A' * 9000))
         write(dst, outer(ms))
+    elif cmd == 'stacked-script':        # issue 12's attack: x, L, x before one file
+        def ext(type, data, name='././@PaxHeader'):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.size = type, len(data)
+            return ti.tobuf(USTAR, 'utf-8', 'surrogateescape') + data + pad(len(data))
+        def rec(k, v):
+            body = ' %s=%s\n' % (k, v)
+            n = len(body) + 1
+            while len(str(n)) + len(body) != n:
+                n += 1
+            return (str(n) + body).encode()
+        script = b'#!/bin/sh\necho pwned > /tmp/stacked-script-ran\nexit 0\n'
+        fake_dir = tarfile.TarInfo(script.decode())
+        fake_dir.type = tarfile.DIRTYPE
+        ev = [ext(tarfile.XHDTYPE, rec('size', 0)),
+              ext(tarfile.GNUTYPE_LONGNAME, b'scripts/ArtifactInstall_Enter_00\0', '././@LongLink'),
+              ext(tarfile.XHDTYPE, rec('path', 'scripts/')),
+              entry('x', fake_dir.tobuf(USTAR, 'utf-8', 'surrogateescape'))]
+        write(dst, outer(with_header(members, header_with(members, ev))))
     elif cmd == 'header-slash':          # regular files whose names end in '/', before the real ones
         ev = [entry('headers/0000/type-info/', b'{"type":"shadow"}'),
               entry('scripts/ArtifactInstall_Enter_00_slash/', b'#!/bin/sh\n')]
@@ -687,6 +706,28 @@ print(t.extractfile(m).read().decode())' < <(tar xOf "$art" header.tar.gz))" \
     umount_art "$mnt" || fail "header names: unmount"
 else
     fail "header names: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+fi
+
+# issue 12's attack: stacked extension headers that Go reads as a state script,
+# libarchive as a 512-byte file and the old reader as an empty directory
+art="$W/stacked-script.mender"
+if python3 "$PY" stacked-script "$SRC" "$art"; then
+    "$ARTIFACTFS" --status "$art" > "$W/st-ss" 2>&1
+    verdict_is "stacked extension headers" "$W/st-ss" invalid
+    has_reason "stacked extension headers: the entry and its offset are named" "$W/st-ss" \
+        "reason: header" "at offset 1024" "more than one extension header"
+    if mount_art "$art" "$W/mnt-ss"; then
+        if "${T[@]}" 30 ls -A "$W/mnt-ss/header/scripts" 2>/dev/null | grep -q .; then
+            fail "stacked extension headers: no state script is shown" "$(ls -A "$W/mnt-ss/header/scripts")"
+        else
+            pass "stacked extension headers: no state script is shown"
+        fi
+        umount_art "$W/mnt-ss" || fail "stacked extension headers: unmount"
+    else
+        fail "stacked extension headers: mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
+    fi
+else
+    fail "stacked extension headers: build" "hostile.py failed"
 fi
 
 # header entries that are regular files named like directories ("x/", with data)
