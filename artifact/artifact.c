@@ -274,6 +274,12 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 		*more = true;
 		return AF_OK;
 	}
+	if (err != AF_OK && af_tar_end(tar).trailer) {
+		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar %s: remove them "
+		    "(truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy,
+		    (unsigned long long)af_tar_end(tar).offset);
+		return AF_OK;
+	}
 	if (err != AF_OK) {
 		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
 		    "after '%s': %s", a->members[a->count - 1].name, tarwhy);

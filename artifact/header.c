@@ -230,11 +230,12 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 	regfree(&scripts);
 	if (err == AF_END)
 		judge_end(tar, args, problems);
+	if (err != AF_END && err != AF_OK && err != AF_ENOMEM)
+		af_problem_add(problems, AF_ERROR, args->dir, af_tar_end(tar).trailer ?
+		    "the header tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
 	af_tar_close(tar);
 	if (err == AF_ENOMEM)
 		return err;
-	if (err != AF_END && err != AF_OK)
-		af_problem_add(problems, AF_ERROR, args->dir, "is not a valid tar: %s", why);
 	return AF_OK;
 }
 

@@ -193,7 +193,8 @@ scan_one_locked(struct af_payload *p)
 		p->scan_done = true;
 		p->scan_error = err;
 		if (why[0] != '\0')
-			af_problem_add(p->problems, AF_ERROR, p->dir, "is not a valid tar: %s", why);
+			af_problem_add(p->problems, AF_ERROR, p->dir, af_tar_end(p->scan).trailer ?
+			    "the payload tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
 		return err;
 	}
 	if (p->count == MAX_FILES) {

@@ -242,10 +242,10 @@ check_trailer(struct af_tar *t, char *why, size_t whylen)
 			break;
 	}
 	off += got;
-	say(why, whylen, "has %llu bytes after its end-of-archive blocks, the first non-zero "
-	    "one at offset %llu; nothing signs them: rebuild the artifact, or cut the file at "
-	    "offset %llu", (unsigned long long)(off - t->end.offset), (unsigned long long)first,
-	    (unsigned long long)t->end.offset);
+	say(why, whylen, "has %llu bytes after its end-of-archive blocks (from offset %llu, "
+	    "the first non-zero one at %llu) that nothing signs", (unsigned long long)(off -
+	    t->end.offset), (unsigned long long)t->end.offset, (unsigned long long)first);
+	t->end.trailer = true;
 	return AF_EFORMAT;
 }
 

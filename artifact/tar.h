@@ -46,6 +46,7 @@ struct af_tar_entry {
 struct af_tar_end {
 	uint64_t offset;	/* where the end-of-archive blocks (or the data) end */
 	unsigned zero_blocks;	/* end-of-archive blocks found: 0, 1 or 2 */
+	bool trailer;		/* the error was bytes after the end (why says where) */
 };
 
 struct af_tar;			/* a reader over one tar */
@@ -65,7 +66,7 @@ void af_tar_close(struct af_tar *t);
 enum af_err af_tar_next(struct af_tar *t, struct af_tar_entry *entry, char *why,
     size_t whylen);
 
-/* After AF_END: where and how the archive ended. */
+/* After AF_END, or an error about what follows the end: where and how it ended. */
 struct af_tar_end af_tar_end(const struct af_tar *t);
 
 void af_tar_entry_clear(struct af_tar_entry *entry);

@@ -250,6 +250,12 @@ def main():
                 sig.name = 'manifest.sig'
                 ms.append((sig, b'A' * 9000))
         write(dst, outer(ms))
+    elif cmd == 'payload-trailer':       # bytes after the payload tar's end-of-archive
+        raw = gzip.decompress(get(members, 'data/'))
+        write(dst, outer(replace(members, 'data/', gz(raw + b'UNSIGNED TRAILER ' * 60))))
+    elif cmd == 'payload-zero-records':  # GNU tar's zero record padding: still valid
+        raw = gzip.decompress(get(members, 'data/'))
+        write(dst, outer(replace(members, 'data/', gz(raw + b'\0' * 10240))))
     elif cmd == 'stacked-script':        # issue 12's attack: x, L, x before one file
         def ext(type, data, name='././@PaxHeader'):
             ti = tarfile.TarInfo(name)
@@ -851,6 +857,32 @@ rc=$?
 check_not "refusal with a newline in the name: refused" test "$rc" -eq 0
 check_eq "refusal with a newline in the name: one line" 1 "$(awk 'END{print NR}' "$W/rn.err")"
 mountpoint -q "$W/mnt-rn-never" 2>/dev/null && { T_MOUNTS+=("$W/mnt-rn-never"); fail "refusal: nothing mounted"; }
+
+# ---- bytes that nothing signs: after the end-of-archive blocks --------------------
+"$ARTIFACTFS" --status "$SRC" > "$W/st-src" 2>&1
+base=$(head -1 "$W/st-src")
+{ cat "$SRC"; head -c 1024 /dev/urandom | base64; } > "$W/outer-trailer.mender"
+"$ARTIFACTFS" --status "$W/outer-trailer.mender" > "$W/st-ot" 2>&1
+verdict_is "text after the outer end-of-archive" "$W/st-ot" invalid
+has_reason "text after the outer end-of-archive: where" "$W/st-ot" "reason: artifact" \
+    "after its end-of-archive blocks" "offset $(stat -c %s "$SRC")"
+{ cat "$SRC"; head -c 10240 /dev/zero; } > "$W/outer-zeros.mender"
+"$ARTIFACTFS" --status "$W/outer-zeros.mender" > "$W/st-oz" 2>&1
+verdict_is "zero records after the outer end-of-archive" "$W/st-oz" "$base"
+if python3 "$PY" payload-trailer "$SRC" "$W/payload-trailer.mender"; then
+    "$ARTIFACTFS" --status "$W/payload-trailer.mender" > "$W/st-pt" 2>&1
+    verdict_is "bytes after the payload tar's end-of-archive" "$W/st-pt" invalid
+    has_reason "bytes after the payload tar's end-of-archive: where" "$W/st-pt" \
+        "reason: data/0000" "after its end-of-archive blocks"
+else
+    fail "payload trailer: build" "hostile.py failed"
+fi
+if python3 "$PY" payload-zero-records "$SRC" "$W/payload-zeros.mender"; then
+    "$ARTIFACTFS" --status "$W/payload-zeros.mender" > "$W/st-pz" 2>&1
+    verdict_is "zero records after the payload tar's end-of-archive" "$W/st-pz" "$base"
+else
+    fail "payload zero records: build" "hostile.py failed"
+fi
 
 # ---- 6. 10,000 payload files in a module -------------------------------------------
 art="$W/manyfiles.mender"
