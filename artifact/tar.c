@@ -249,6 +249,38 @@ check_trailer(struct af_tar *t, char *why, size_t whylen)
 	return AF_EFORMAT;
 }
 
+/*
+ * What libarchive consumed at the end must be end-of-archive blocks: an
+ * extension header with no entry after it is skipped by libarchive and GNU
+ * tar, and refused by Python's tarfile.
+ */
+static enum af_err
+check_end_blocks(struct af_tar *t, uint64_t from, char *why, size_t whylen)
+{
+	uint64_t off;
+	size_t got, i;
+	enum af_err err;
+
+	for (off = from; off < t->end.offset; off += got) {
+		size_t want = t->end.offset - off < sizeof(t->buf) ? (size_t)(t->end.offset - off) :
+		    sizeof(t->buf);
+		got = 0;
+		if ((err = t->src.pread(t->src.ctx, t->buf, want, off, &got)) != AF_OK)
+			return err;
+		if (got != want)
+			return AF_ETRUNC;
+		for (i = 0; i < got && t->buf[i] == 0; i++)
+			;
+		if (i < got) {
+			say(why, whylen, "has an extension header with no entry after it at offset "
+			    "%llu; tar readers differ on it", (unsigned long long)(off + i) /
+			    AF_TAR_BLOCK * AF_TAR_BLOCK);
+			return AF_EFORMAT;
+		}
+	}
+	return AF_OK;
+}
+
 static enum af_err
 finish(struct af_tar *t, char *why, size_t whylen)
 {
@@ -265,6 +297,8 @@ finish(struct af_tar *t, char *why, size_t whylen)
 		say(why, whylen, "ends with %s", padwhy);
 		return err;
 	}
+	if ((err = check_end_blocks(t, data_padded, why, whylen)) != AF_OK)
+		return err;
 	if ((err = check_trailer(t, why, whylen)) != AF_OK)
 		return err;
 	return AF_END;
@@ -281,8 +315,10 @@ refused(struct af_tar *t, int r, char *why, size_t whylen)
 		return t->src_err;
 	if (archive_errno(t->ar) == ENOMEM)
 		return AF_ENOMEM;
-	if (t->pos == 0)
-		return AF_END;		/* no bytes at all: an empty archive */
+	if (t->pos == 0) {	/* GNU tar and Python's tarfile refuse an empty file */
+		say(why, whylen, "is empty: not even the end-of-archive blocks of a tar");
+		return AF_EFORMAT;
+	}
 	if (!af_tar_padded(t->data_end, &off))
 		off = t->data_end;
 	if (t->eof) {

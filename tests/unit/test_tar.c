@@ -1040,3 +1040,44 @@ Test(tar, is_file_typeflags)
 		cr_assert_not(af_tar_is_file(&e), "type %c", others[i]);
 	}
 }
+
+/* libarchive and GNU tar skip a global header with no entry; tarfile refuses it. */
+Test(tar, dangling_global_header_before_the_end_refused)
+{
+	char rec[64];
+	size_t n = tb_pax_record(rec, sizeof(rec), "path", "ghost");
+	struct af_tar_entry e;
+	struct reader r;
+	struct tb t;
+	struct tb_pos p;
+	uint8_t *buf;
+	size_t len;
+	char expect[64];
+
+	tb_init(&t);
+	tb_add_str(&t, "one", "1");
+	p = tb_add_str(&t, "two", "2");
+	tb_add_ext(&t, 'g', rec, n);
+	tb_end(&t);
+	buf = tb_take(&t, &len);
+	reader_init(&r, buf, len);
+	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
+	af_tar_entry_clear(&e);
+	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why);
+	af_tar_entry_clear(&e);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	snprintf(expect, sizeof(expect), "offset %llu", (unsigned long long)p.data_offset + 512);
+	cr_assert(strstr(r.why, "no entry after it") != NULL, "why: %s", r.why);
+	cr_assert(strstr(r.why, expect) != NULL, "why: %s (want %s)", r.why, expect);
+	free(buf);
+}
+
+Test(tar, empty_source_refused)
+{
+	struct af_tar_entry e;
+	struct reader r;
+
+	reader_init(&r, (const uint8_t *)"", 0);
+	cr_assert_eq(next(&r, &e), AF_EFORMAT);
+	cr_assert(strstr(r.why, "empty") != NULL, "why: %s", r.why);
+}
