@@ -241,11 +241,10 @@ judge_end(struct artifact *a, const struct af_tar *tar)
 {
 	struct af_tar_end end = af_tar_end(tar);
 
-	if (end.zero_blocks < 2)
+	if (!end.marked)
 		af_problem_add(a->problems, AF_WARNING, "artifact", "the outer tar ends at "
-		    "offset %llu with %u of its 2 end-of-archive blocks; the file may have been "
-		    "cut short: compare its size with the original", (unsigned long long)
-		    end.offset, end.zero_blocks);
+		    "offset %llu without end-of-archive blocks; the file may have been cut "
+		    "short: compare its size with the original", (unsigned long long)end.offset);
 }
 
 static enum af_err

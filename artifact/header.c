@@ -174,10 +174,9 @@ judge_end(const struct af_tar *tar, const struct af_header_parse_args *args,
 {
 	struct af_tar_end end = af_tar_end(tar);
 
-	if (end.zero_blocks < 2)
-		af_problem_add(problems, AF_WARNING, args->dir, "ends at offset %llu with %u of "
-		    "its 2 end-of-archive blocks", (unsigned long long)end.offset,
-		    end.zero_blocks);
+	if (!end.marked)
+		af_problem_add(problems, AF_WARNING, args->dir, "ends at offset %llu without "
+		    "end-of-archive blocks", (unsigned long long)end.offset);
 }
 
 static enum af_err

@@ -161,10 +161,9 @@ judge_end(struct af_payload *p)
 {
 	struct af_tar_end end = af_tar_end(p->scan);
 
-	if (end.zero_blocks < 2)
-		af_problem_add(p->problems, AF_WARNING, p->dir, "ends at offset %llu with %u of "
-		    "its 2 end-of-archive blocks", (unsigned long long)end.offset,
-		    end.zero_blocks);
+	if (!end.marked)
+		af_problem_add(p->problems, AF_WARNING, p->dir, "ends at offset %llu without "
+		    "end-of-archive blocks", (unsigned long long)end.offset);
 }
 
 /* Reads the next tar header; sets scan_done at the end or on an error. */

@@ -291,8 +291,7 @@ finish(struct af_tar *t, char *why, size_t whylen)
 	t->end.offset = (uint64_t)archive_filter_bytes(t->ar, 0);
 	if (!af_tar_padded(t->data_end, &data_padded))
 		data_padded = t->data_end;
-	t->end.zero_blocks = t->end.offset > data_padded ?
-	    (unsigned)((t->end.offset - data_padded) / AF_TAR_BLOCK) : 0;
+	t->end.marked = t->end.offset > data_padded;
 	if ((err = check_padding(t, data_padded, padwhy, sizeof(padwhy))) != AF_OK) {
 		say(why, whylen, "ends with %s", padwhy);
 		return err;
@@ -301,6 +300,11 @@ finish(struct af_tar *t, char *why, size_t whylen)
 		return err;
 	if ((err = check_trailer(t, why, whylen)) != AF_OK)
 		return err;
+	if (t->end.offset - data_padded == AF_TAR_BLOCK) {
+		say(why, whylen, "ends with one end-of-archive block at offset %llu, not two; "
+		    "GNU tar warns about it", (unsigned long long)data_padded);
+		return AF_EFORMAT;
+	}
 	return AF_END;
 }
 

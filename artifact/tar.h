@@ -45,7 +45,7 @@ struct af_tar_entry {
 /* How a tar ended, once af_tar_next has returned AF_END. */
 struct af_tar_end {
 	uint64_t offset;	/* where the end-of-archive blocks (or the data) end */
-	unsigned zero_blocks;	/* end-of-archive blocks found: 0, 1 or 2 */
+	bool marked;		/* it ends with its two end-of-archive blocks */
 	bool trailer;		/* the error was bytes after the end (why says where) */
 };
 
