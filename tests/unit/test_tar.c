@@ -81,6 +81,8 @@ next(struct reader *r, struct af_tar_entry *e)
 
 	if (err == AF_OK)
 		r->pos = (e->data_offset + e->size + 511) / 512 * 512;
+	else
+		af_tar_entry_clear(e);	/* a refused entry comes with its name */
 	return err;
 }
 
