@@ -187,7 +187,7 @@ class LibArchive:
                     v.add({0o020000: 'c', 0o060000: 'b', 0o010000: 'p'}.get(ft, '?'), name)
         finally:
             la.archive_read_free(a)
-        return v, b''.join(concat)
+        return v, b''
 
 
 def run(cmd, env, cwd=None, extra_env=None):
@@ -213,8 +213,17 @@ def read_bsdtar(lib, path):
     rc, out, err = run(['bsdtar', '-xOf', path], UTF8_ENV)
     if rc != 0 or err:
         v.errors.append('bsdtar -xOf exit %d: %s' % (rc, err.decode('utf-8', 'replace')))
-    elif out != concat and not v.errors:
-        v.errors.append('bsdtar -xOf wrote %d bytes, libarchive read %d' % (len(out), len(concat)))
+    elif not v.errors:
+        # -xO writes every file's bytes in order (and zeros for some entries
+        # that have a size but no body, e.g. a directory of size 512)
+        pos = 0
+        for i in sorted(v.data):
+            at = out.find(v.data[i], pos)
+            if at < 0:
+                v.errors.append('bsdtar -xOf output lacks the %d bytes libarchive read for entry %d'
+                                % (len(v.data[i]), i))
+                break
+            pos = at + len(v.data[i])
     return v
 
 
@@ -230,10 +239,38 @@ def unescape(s):
                       else ESCAPES.get(m.group(1), m.group(1)), s)
 
 
+TO_COMMAND = r'''#!/bin/sh
+n=$(cat "$DIFF_OUT/count" 2>/dev/null || echo 0)
+cat > "$DIFF_OUT/$n.data"
+echo $((n + 1)) > "$DIFF_OUT/count"
+'''
+
+
+def to_command_files(path):
+    """The bytes GNU tar extracts for each file, one --to-command run per file
+    (slow: used only when -xO cannot be cut by the -tv sizes, e.g. a sparse
+    file whose extraction is shorter than its listed size)."""
+    d = tempfile.mkdtemp(prefix='artifactfs-diff-gnu.')
+    try:
+        script = os.path.join(d, 'cmd.sh')
+        with open(script, 'w') as fh:
+            fh.write(TO_COMMAND)
+        os.chmod(script, 0o755)
+        out = os.path.join(d, 'out')
+        os.mkdir(out)
+        run(['tar', '-xf', path, '--to-command=' + script], C_ENV, cwd=d, extra_env={'DIFF_OUT': out})
+        cnt = os.path.join(out, 'count')
+        n = int(open(cnt).read()) if os.path.exists(cnt) else 0
+        return [open(os.path.join(out, '%d.data' % i), 'rb').read() for i in range(n)]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def read_gnutar(path):
     """GNU tar: the entry list from -tv (names quoted with escapes, in the C
     locale), the contents from -xO (every regular file's bytes, in archive
-    order), cut by the sizes -tv lists."""
+    order), cut by the sizes -tv lists; or, when they do not add up, from
+    --to-command, file by file."""
     v = View('gnutar')
     rc, out, err = run(['tar', '--quoting-style=escape', '--numeric-owner', '--utc', '-tvf', path], C_ENV)
     if rc != 0 or err:
@@ -262,15 +299,24 @@ def read_gnutar(path):
         elif t in (b'V', b'M', b'N'):
             rest = re.sub(rb'--(Volume Header|Continued at byte \d+|Mangled file names)--$', b'', rest)
         name = unescape(rest)
-        if t in (b'-', b'C'):       # what tar -xO writes out: regular, contiguous, sparse
+        if t in (b'-', b'C', b'?'):  # what tar -xO writes out: regular, contiguous, sparse,
+            # and an unknown type, "extracted as normal file" (with a warning)
             n = int(size)
             v.add('f', name, data[pos:pos + n])
             pos += n
         else:
             v.add({b'd': 'd', b'l': 'l', b'h': 'h', b'c': 'c', b'b': 'b', b'p': 'p'}.get(t, '?'),
                   name, link=link)
-    if pos != len(data) and not v.errors:
-        v.errors.append('tar -xO wrote %d bytes, the files tar -tv lists add up to %d' % (len(data), pos))
+    if pos != len(data):
+        files = to_command_files(path)
+        fidx = [i for i, e in enumerate(v.entries) if e[0] == 'f']
+        if len(files) != len(fidx):
+            v.errors.append('tar -xO wrote %d bytes, tar -tv sizes add up to %d, and --to-command '
+                            'gave %d files for %d listed' % (len(data), pos, len(files), len(fidx)))
+        else:
+            for i, d in zip(fidx, files):
+                v.data[i] = d
+                v.entries[i] = ent('f', v.entries[i][1], d)
     return v
 
 

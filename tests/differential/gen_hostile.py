@@ -423,7 +423,7 @@ def numeric():
         for magic in ('ustar', 'gnu'):
             data = d6 if k not in ('decimal-10',) else b'hello\nXXXX'
             case('num-size-%s-%s' % (k, magic), entry('a.txt', data, size=v, magic=magic) + f('b.txt'),
-                 desc='size field %r (%s magic), 6 data bytes' % (v, magic))
+                 desc='size field %r (%s magic), %d data bytes' % (v, magic, len(data)))
     for field in ('uid', 'gid', 'mtime', 'mode'):
         ln = FIELDS[field][1]
         for k, v in {'b256': b256(1000, ln), 'garbage': b'zz' + b'0' * (ln - 3) + b'\0',
