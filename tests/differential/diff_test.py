@@ -103,8 +103,9 @@ class View:
 # ------------------------------------------------------------ libarchive
 class LibArchive:
     """libarchive through ctypes (the library bsdtar is a front end of), set up
-    as bsdtar sets it up (all filters, all formats).  bsdtar itself is also
-    run (-tf and -xOf) and must agree with this view, or it is an error."""
+    as bsdtar sets it up (all filters, all formats), so that every entry's
+    bytes are known even when names repeat.  bsdtar itself is also run (-tf):
+    its warnings and exit status count, and it must list as many entries."""
 
     def __init__(self):
         path = ctypes.util.find_library('archive') or 'libarchive.so.13'
@@ -137,11 +138,10 @@ class LibArchive:
         la.archive_read_support_filter_all(a)
         la.archive_read_support_format_all(a)
         buf = ctypes.create_string_buffer(raw, len(raw))
-        concat = []
         try:
             if la.archive_read_open_memory(a, buf, len(raw)) != 0:
                 v.errors.append('open: %s' % la.archive_error_string(a))
-                return v, b''
+                return v
             e = ctypes.c_void_p()
             chunk = ctypes.create_string_buffer(65536)
             retries = 0
@@ -174,7 +174,6 @@ class LibArchive:
                         break
                     data.append(chunk.raw[:n])
                 data = b''.join(data)
-                concat.append(data)
                 if hl is not None:
                     v.add('h', name, data if data else None, link=hl)
                 elif ft == 0o100000:
@@ -187,7 +186,7 @@ class LibArchive:
                     v.add({0o020000: 'c', 0o060000: 'b', 0o010000: 'p'}.get(ft, '?'), name)
         finally:
             la.archive_read_free(a)
-        return v, b''
+        return v
 
 
 def run(cmd, env, cwd=None, extra_env=None):
@@ -203,27 +202,13 @@ def run(cmd, env, cwd=None, extra_env=None):
 
 def read_bsdtar(lib, path):
     raw = open(path, 'rb').read()
-    v, concat = lib.read(raw)
+    v = lib.read(raw)
     v.reader = 'bsdtar'
     rc, out, err = run(['bsdtar', '-tf', path], UTF8_ENV)
     if rc != 0 or err:
         v.errors.append('bsdtar -tf exit %d: %s' % (rc, err.decode('utf-8', 'replace')))
     elif out.count(b'\n') != len(v.entries):
         v.errors.append('bsdtar -tf lists %d entries, libarchive read %d' % (out.count(b'\n'), len(v.entries)))
-    rc, out, err = run(['bsdtar', '-xOf', path], UTF8_ENV)
-    if rc != 0 or err:
-        v.errors.append('bsdtar -xOf exit %d: %s' % (rc, err.decode('utf-8', 'replace')))
-    elif not v.errors:
-        # -xO writes every file's bytes in order (and zeros for some entries
-        # that have a size but no body, e.g. a directory of size 512)
-        pos = 0
-        for i in sorted(v.data):
-            at = out.find(v.data[i], pos)
-            if at < 0:
-                v.errors.append('bsdtar -xOf output lacks the %d bytes libarchive read for entry %d'
-                                % (len(v.data[i]), i))
-                break
-            pos = at + len(v.data[i])
     return v
 
 
@@ -267,24 +252,26 @@ def to_command_files(path):
 
 
 def read_gnutar(path):
-    """GNU tar: the entry list from -tv (names quoted with escapes, in the C
-    locale), the contents from -xO (every regular file's bytes, in archive
-    order), cut by the sizes -tv lists; or, when they do not add up, from
-    --to-command, file by file."""
+    """GNU tar: the entry list from the -vv listing (names quoted with
+    escapes, in the C locale), the contents from -O (every regular file's
+    bytes, in archive order), cut by the sizes listed; or, when they do not
+    add up, from --to-command, file by file."""
     v = View('gnutar')
-    rc, out, err = run(['tar', '--quoting-style=escape', '--numeric-owner', '--utc', '-tvf', path], C_ENV)
-    if rc != 0 or err:
-        v.errors.append('tar -t exit %d: %s' % (rc, err.decode('utf-8', 'replace')))
-    rc2, data, err2 = run(['tar', '-xOf', path], C_ENV)
-    if rc2 != 0 or err2:
-        v.errors.append('tar -xO exit %d: %s' % (rc2, err2.decode('utf-8', 'replace')))
+    # one run: -xvv -O writes the files' bytes to stdout and the -tv style
+    # listing to stderr, among its own "tar: ..." messages
+    rc, data, err = run(['tar', '--quoting-style=escape', '--numeric-owner', '--utc', '-xvvOf', path], C_ENV)
+    listing = [l for l in err.split(b'\n') if l and not l.startswith(b'tar: ')]
+    msgs = [l for l in err.split(b'\n') if l.startswith(b'tar: ')]
+    if rc != 0 or msgs:
+        v.errors.append('tar -x exit %d: %s' % (rc, b' / '.join(msgs).decode('utf-8', 'replace')))
+    out = b'\n'.join(listing)
     pos = 0
     for line in out.split(b'\n'):
         if not line:
             continue
         m = TV_RE.match(line)
         if not m:
-            v.errors.append('tar -tv line not understood: %r' % line[:100])
+            v.errors.append('tar -vv line not understood: %r' % line[:100])
             continue
         t, size, rest = m.group(1), m.group(3), m.group(5)
         link = None
@@ -581,9 +568,10 @@ def main():
     t_start = time.time()
     def evaluate(r):
         """Reads one tar with the three readers, writes its artifact, asks
-        artifactfs --status.  Runs in a small thread pool (it is all child
-        processes); the mounts then run one at a time, in case order."""
-        c, wrap = r
+        artifactfs --status, and mounts it when the readers agree and
+        artifactfs accepts it.  Runs in a small thread pool (it is nearly all
+        child processes and FUSE); the report is printed in case order."""
+        (c, wrap), idx = r
         label = c['name'] if wrap == 'data' else 'hdr:' + c['name']
         tar_path = os.path.join(tars, c['name'] + ('.tar' if wrap == 'data' else '.hdr.tar'))
         raw = open(tar_path, 'rb').read()
@@ -599,11 +587,16 @@ def main():
         with open(art, 'wb') as fh:
             fh.write(art_bytes)
         rc, verdict, reasons, lines = status(exe, art)
-        return c, wrap, label, views, agree, art, rc, verdict, reasons
+        mount_problem = None
+        if agree and verdict != 'invalid' and not no_mount:
+            mnt = os.path.join(mnt_root, 'm%d' % idx)
+            mount_problem = check_mount(exe, art, mnt, 'data/0000' if wrap == 'data' else 'header',
+                                        views[0].entries)
+        return c, wrap, label, views, agree, art, rc, verdict, reasons, mount_problem
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
-        results = list(pool.map(evaluate, runs))
-    for c, wrap, label, views, agree, art, rc, verdict, reasons in results:
+        results = list(pool.map(evaluate, zip(runs, range(len(runs)))))
+    for c, wrap, label, views, agree, art, rc, verdict, reasons, mount_problem in results:
         stats['agree' if agree else 'disagree'] += 1
         if verdict != 'invalid':
             stats['accepted'] += 1
@@ -617,9 +610,7 @@ def main():
             refused_agree.append('%s: %s' % (label, reasons[0] if reasons else '(no reason line)'))
         elif agree and not no_mount:
             stats['mounted'] += 1
-            mnt = os.path.join(mnt_root, 'm%d' % (npass + nfail))
-            problem = check_mount(exe, art, mnt, 'data/0000' if wrap == 'data' else 'header',
-                                  views[0].entries)
+            problem = mount_problem
         if problem is None:
             npass += 1
             if verbose:
