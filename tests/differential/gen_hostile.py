@@ -157,6 +157,9 @@ CASES = []
 
 def case(name, core, tail=EOA, desc='', control=False, hdr_too=False):
     assert not any(c['name'] == name for c in CASES), name
+    # size and path conflicts are also tried in the header tar, where a name
+    # decides what becomes a state script
+    hdr_too = hdr_too or (name.startswith(('size-', 'path-')) and tail == EOA)
     CASES.append({'name': name, 'desc': desc, 'core': core, 'tail': tail,
                   'control': control, 'hdr': hdr_too})
 
