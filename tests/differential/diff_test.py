@@ -577,34 +577,51 @@ def main():
         raw = open(tar_path, 'rb').read()
         views = [read_bsdtar(lib, tar_path), read_gnutar(tar_path), read_tarfile(tar_path)]
         agree = views_agree(views)
-        view = views[2]   # Python tarfile's view writes the manifest when they disagree
-        files = [(n, h) for t, n, s, h, l in view.entries if t == 'f']
-        if wrap == 'data':
-            art_bytes = artifact(std_header, raw, files)
-        else:
-            art_bytes = artifact(raw, EMPTY_TAR, [])
-        art = os.path.join(arts, label.replace(':', '-') + '.mender')
-        with open(art, 'wb') as fh:
-            fh.write(art_bytes)
-        rc, verdict, reasons, lines = status(exe, art)
+        # The manifest lists the files as the readers read them.  When they
+        # disagree there is no one list: the first artifact takes Python
+        # tarfile's, and one more is made for each reader that read other
+        # files (bsdtar's, GNU tar's), so that artifactfs cannot pass by
+        # refusing a manifest that is not the view it happens to share; every
+        # one of them must be invalid.
+        manifests = []
+        for v in (views[2], views[0], views[1]):
+            files = [(n, h) for t, n, s, h, l in v.entries if t == 'f' and h is not None]
+            if wrap == 'header':
+                files = []
+            if all(files != f for r, f in manifests):
+                manifests.append((v.reader, files))
+        verdicts = []   # (reader whose view the manifest follows, art, rc, verdict, reasons)
+        for i, (reader, files) in enumerate(manifests):
+            if wrap == 'data':
+                art_bytes = artifact(std_header, raw, files)
+            else:
+                art_bytes = artifact(raw, EMPTY_TAR, [])
+            art = os.path.join(arts, label.replace(':', '-') + ('' if i == 0 else '.' + reader) + '.mender')
+            with open(art, 'wb') as fh:
+                fh.write(art_bytes)
+            verdicts.append((reader, art) + status(exe, art)[:3])
         mount_problem = None
+        reader, art, rc, verdict, reasons = verdicts[0]
         if agree and verdict != 'invalid' and not no_mount:
             mnt = os.path.join(mnt_root, 'm%d' % idx)
             mount_problem = check_mount(exe, art, mnt, 'data/0000' if wrap == 'data' else 'header',
                                         views[0].entries)
-        return c, wrap, label, views, agree, art, rc, verdict, reasons, mount_problem
+        return c, wrap, label, views, agree, verdicts, mount_problem
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
         results = list(pool.map(evaluate, zip(runs, range(len(runs)))))
-    for c, wrap, label, views, agree, art, rc, verdict, reasons, mount_problem in results:
+    for c, wrap, label, views, agree, verdicts, mount_problem in results:
+        reader, art, rc, verdict, reasons = verdicts[0]
         stats['agree' if agree else 'disagree'] += 1
-        if verdict != 'invalid':
+        accepted = [v for v in verdicts if v[3] != 'invalid']
+        if accepted:
             stats['accepted'] += 1
         problem = None
         if c['control'] and wrap == 'data' and verdict != 'unsigned':
             problem = 'a benign control must be unsigned, artifactfs says %s %s' % (verdict, reasons[:1])
-        elif not agree and verdict != 'invalid':
-            problem = 'readers disagree, artifactfs says %s (not invalid)' % verdict
+        elif not agree and accepted:
+            problem = 'readers disagree, artifactfs says %s (not invalid)' % ', '.join(
+                '%s with the manifest of %s\'s view' % (v[3], v[0]) for v in accepted)
         elif agree and verdict == 'invalid':
             stats['agree_refused'] += 1
             refused_agree.append('%s: %s' % (label, reasons[0] if reasons else '(no reason line)'))
@@ -614,7 +631,8 @@ def main():
         if problem is None:
             npass += 1
             if verbose:
-                print('ok: %s: %s, artifactfs %s' % (label, 'AGREE' if agree else 'DISAGREE', verdict))
+                print('ok: %s: %s, artifactfs %s' % (label, 'AGREE' if agree else 'DISAGREE',
+                                                      ', '.join(v[3] for v in verdicts)))
         else:
             nfail += 1
             failures.append(label)
@@ -622,7 +640,9 @@ def main():
             print('    case: %s' % c['desc'])
             for v in views:
                 print('    %-8s %s' % (v.reader + ':', v.short()))
-            print('    artifactfs: %s (exit %d)%s' % (verdict, rc, (' ' + reasons[0]) if reasons else ''))
+            for reader, art, rc, verdict, reasons in verdicts:
+                print('    artifactfs (manifest of %s\'s view): %s (exit %d)%s' % (
+                    reader, verdict, rc, (' ' + reasons[0]) if reasons else ''))
     shutil.rmtree(mnt_root, ignore_errors=True)
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
