@@ -679,7 +679,8 @@ def main():
             print('    ' + r)
     print('summary: %d cases (%d tars: %d as data/0000.tar, %d as header.tar) in %.0f s; '
           'readers AGREE on %d, DISAGREE on %d; artifactfs accepted (not invalid) %d, '
-          'of which %d mounted and compared; refused %d that the readers agree on'
+          'of which %d mounted and compared; refused %d that the readers agree on '
+          '(mounted too: nothing shown beyond what they read)'
           % (len(cases), len(runs), len([r for r in runs if r[1] == 'data']),
              len([r for r in runs if r[1] == 'header']), time.time() - t_start,
              stats['agree'], stats['disagree'], stats['accepted'], stats['mounted'],
