@@ -429,13 +429,20 @@ def mounted_tree(root, out):
             except FileNotFoundError:
                 tree[rel] = ('phantom',)     # listed by readdir, but no such file
                 continue
+            except OSError as e:
+                tree[rel] = ('unreadable', e.strerror)   # listed, but shows nothing
+                continue
             if os.path.islink(full):
                 tree[rel] = ('l', os.readlink(full))
             elif os.path.isdir(full):
                 tree[rel] = ('d',)
             elif os.path.isfile(full):
-                with open(full, 'rb') as fh:
-                    d = fh.read()
+                try:
+                    with open(full, 'rb') as fh:
+                        d = fh.read()
+                except OSError as e:
+                    tree[rel] = ('unreadable', e.strerror)   # shows no bytes
+                    continue
                 if len(d) != st.st_size:
                     tree[rel] = ('f', 'st_size %d but read %d bytes' % (st.st_size, len(d)), sha(d))
                 else:
@@ -487,8 +494,8 @@ def check_mount(exe, art, mnt, subdir, entries, subset=False):
         diffs = []
         for k in sorted(set(want) | set(got)):
             if subset:
-                if got.get(k) == ('phantom',):
-                    continue    # listed by readdir but not there: it shows no bytes
+                if got.get(k) == ('phantom',) or got.get(k, ('',))[0] == 'unreadable':
+                    continue    # listed by readdir but not there or not readable: no bytes
                 if k in got and got[k] != want.get(k) and got[k] not in alts.get(k, ()):
                     diffs.append('%s: the readers have %s, the mount of an invalid artifact shows %s' % (
                         k.decode('utf-8', 'backslashreplace'), fmt_node(want.get(k)), fmt_node(got[k])))
