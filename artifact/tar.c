@@ -338,6 +338,24 @@ refused(struct af_tar *t, int r, char *why, size_t whylen)
 	return AF_EFORMAT;
 }
 
+/* The typeflag that stands for what libarchive read. */
+static char
+libarchive_type(struct archive_entry *ae)
+{
+	if (archive_entry_hardlink(ae) != NULL)
+		return '1';
+	switch (archive_entry_filetype(ae)) {
+	case AE_IFREG: return '0';
+	case AE_IFLNK: return '2';
+	case AE_IFCHR: return '3';
+	case AE_IFBLK: return '4';
+	case AE_IFDIR: return '5';
+	case AE_IFIFO: return '6';
+	case 0: return '1';	/* libarchive leaves a hard link's type unset */
+	default: return '?';
+	}
+}
+
 /* Copies what libarchive read into e. */
 static enum af_err
 take_entry(struct af_tar *t, struct archive_entry *ae, struct af_tar_entry *e)
@@ -351,6 +369,7 @@ take_entry(struct af_tar *t, struct archive_entry *ae, struct af_tar_entry *e)
 	e->uid = (uint64_t)archive_entry_uid(ae);
 	e->gid = (uint64_t)archive_entry_gid(ae);
 	e->mtime = (int64_t)archive_entry_mtime(ae);
+	e->type = libarchive_type(ae);
 	e->name = strdup(name != NULL ? name : "");
 	return e->name == NULL ? AF_ENOMEM : AF_OK;
 }

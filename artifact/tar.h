@@ -31,7 +31,7 @@ struct af_tar_source {
 
 struct af_tar_entry {
 	char *name;		/* the path as libarchive reads it */
-	char type;		/* typeflag: '0' file, '5' dir, '2' symlink, ... */
+	char type;		/* what libarchive read, as a typeflag: '0' file, '5' dir, ... */
 	bool name_has_nul;	/* a PAX path with an embedded NUL (refused by the lint) */
 	bool sparse;		/* GNU or PAX sparse file (refused by the lint) */
 	uint32_t mode;
@@ -83,9 +83,9 @@ bool af_tar_padded(uint64_t size, uint64_t *out);
 /*
  * The lint (tar_lint.c): checks the raw blocks of one entry, blocks[0..len)
  * being everything from its first extension header to its last header block,
- * against what libarchive read (name, size).  Returns false with why filled
- * in when readers may disagree or the entry is of a kind mender-artifact
- * never writes.  Fills in e->type, e->sparse and e->name_has_nul.
+ * against what libarchive read (name, size, type).  Returns false with why
+ * filled in when readers may disagree or the entry is of a kind
+ * mender-artifact never writes.  Fills in e->sparse and e->name_has_nul.
  */
 bool af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e,
     char *why, size_t whylen);

@@ -308,7 +308,7 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
     char *why, size_t whylen)
 {
 	uint64_t v, size;
-	char *name;
+	char *name, type;
 	bool same;
 
 	if (!parse_number(b + MODE, 8, &v) || !parse_number(b + UID, 8, &v) ||
@@ -318,11 +318,11 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
 		    "read it differently");
 		return false;
 	}
-	e->type = (char)b[TYPEFLAG];
-	e->sparse = e->type == 'S';
-	if (e->type != '\0' && (e->type < '0' || e->type > '6')) {
+	type = b[TYPEFLAG] == '\0' ? '0' : (char)b[TYPEFLAG];
+	e->sparse = type == 'S';
+	if (type < '0' || type > '6') {
 		say(why, whylen, "has typeflag '%c', which mender-artifact never writes and tar "
-		    "readers treat differently", e->type > ' ' && e->type < 127 ? e->type : '?');
+		    "readers treat differently", type > ' ' && type < 127 ? type : '?');
 		return false;
 	}
 	if (x->has_size && (x->size < USTAR_SIZE_LIMIT ? size != x->size :
@@ -333,12 +333,12 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
 	}
 	if (x->has_size)
 		size = x->size;
-	if (!carries_data(e->type) && size != 0) {
+	if (!carries_data(type) && size != 0) {
 		say(why, whylen, "is %s with a size of %llu; tar readers differ on whether "
 		    "data follows", af_tar_type_word(e), (unsigned long long)size);
 		return false;
 	}
-	if (carries_data(e->type) && size != e->size) {
+	if (carries_data(type) && size != e->size) {
 		say(why, whylen, "has size %llu in its header but libarchive reads %llu",
 		    (unsigned long long)size, (unsigned long long)e->size);
 		return false;
@@ -359,7 +359,7 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
 		say(why, whylen, "out of memory");
 		return false;
 	}
-	if (carries_data(e->type) && name[0] != '\0' && name[strlen(name) - 1] == '/') {
+	if (carries_data(type) && name[0] != '\0' && name[strlen(name) - 1] == '/') {
 		say(why, whylen, "is a regular file whose name ends in '/': libarchive and GNU "
 		    "tar read a directory there, Python's tarfile a file");
 		free(name);
@@ -370,6 +370,12 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
 		say(why, whylen, "is named '%.100s' by its header but '%.100s' by libarchive",
 		    name, e->name);
 	free(name);
+	if (same && type != e->type) {
+		struct af_tar_entry raw = { .type = type };
+		say(why, whylen, "is %s to libarchive but %s by its typeflag", af_tar_type_word(e),
+		    af_tar_type_word(&raw));
+		return false;
+	}
 	return same;
 }
 
