@@ -117,7 +117,7 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 	struct af_stream *s = af_stream_new(a->fd, m->data_offset, m->size, m->comp);
 	size_t cap = 64u << 10, got;
 	enum af_err err = AF_OK;
-	char why[200];
+	char why[400];
 	uint8_t *buf = NULL, *grown;
 
 	*len = 0;
