@@ -294,6 +294,7 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 {
 	struct inflate_state *g = &c->gz->g;
 	bool input_over = *in_len == 0;
+	uint8_t *out0 = *out;
 	int rc;
 
 	if (g->block_state == ISAL_BLOCK_FINISH) {
@@ -327,7 +328,8 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 		snprintf(why, whylen, "gzip: %s", isal_text(rc));
 		return AF_ECORRUPT;
 	}
-	if (input_over && g->block_state != ISAL_BLOCK_FINISH && c->at->member > 1)
+	if (input_over && g->block_state != ISAL_BLOCK_FINISH && c->at->member > 1 &&
+	    *out == out0)	/* not still flushing: stuck */
 		return trailing(c, c->at->end_of_last, "a gzip member cut short", why, whylen);
 	if (g->block_state != ISAL_BLOCK_FINISH)
 		return AF_OK;
@@ -490,7 +492,7 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 		c->at->member++;
 		c->at->member_start = c->at->end_of_last;
 	}
-	if (input_over && !c->frame_end && c->at->complete > 0)
+	if (input_over && !c->frame_end && c->at->complete > 0 && ob.pos == 0)
 		return trailing(c, c->at->end_of_last, "a zstd frame cut short", why, whylen);
 	if (c->frame_end && input_over)
 		c->ended = true;

@@ -236,9 +236,9 @@ ParameterizedTestParameters(codec, concatenated)
 }
 
 /* Two members, gap zero bytes between them and tail after them, decoded in
- * steps of in_step: both members' data, in order. */
+ * steps of in_step with out_step of room: both members' data, in order. */
 static void
-decode_two(enum af_compression comp, size_t gap, size_t tail, size_t in_step)
+decode_two(enum af_compression comp, size_t gap, size_t tail, size_t in_step, size_t out_step)
 {
 	size_t la = 70000, lb = 30001, za, zb, outlen;
 	uint8_t *a = tb_pattern(la, 1), *b = tb_pattern(lb, 2);
@@ -251,7 +251,7 @@ decode_two(enum af_compression comp, size_t gap, size_t tail, size_t in_step)
 	cr_assert_not_null(both);
 	memcpy(both, ca, za);
 	memcpy(both + za + gap, cb, zb);
-	out = codec_all(c, both, za + gap + zb + tail, in_step, 100000, la + lb, &outlen, &err,
+	out = codec_all(c, both, za + gap + zb + tail, in_step, out_step, la + lb, &outlen, &err,
 	    why, sizeof(why));
 	cr_assert_not_null(out, "%s %s", af_strerror(err), why);
 	cr_assert_eq(outlen, la + lb);
@@ -269,8 +269,11 @@ decode_two(enum af_compression comp, size_t gap, size_t tail, size_t in_step)
 /* gzip members, xz streams and zstd frames may follow each other. */
 ParameterizedTest(struct comp_param *p, codec, concatenated)
 {
-	decode_two(p->comp, 0, 0, 100000);
-	decode_two(p->comp, 0, 0, 5);
+	decode_two(p->comp, 0, 0, 100000, 100000);
+	decode_two(p->comp, 0, 0, 5, 100000);
+	/* all the input at once, the output in small steps: the last member is
+	 * still being flushed after the input is over */
+	decode_two(p->comp, 0, 0, 1u << 20, 7);
 }
 
 Test(codec, zlib_stream_is_not_gzip)
@@ -441,8 +444,9 @@ ParameterizedTest(struct trail_param *p, codec, data_after_the_end)
  * of the format. */
 Test(codec, xz_stream_padding_is_allowed)
 {
-	decode_two(AF_COMP_XZ, 8, 4, 3);
-	decode_two(AF_COMP_XZ, 4, 0, 100000);
+	decode_two(AF_COMP_XZ, 8, 4, 3, 100000);
+	decode_two(AF_COMP_XZ, 4, 0, 100000, 100000);
+	decode_two(AF_COMP_XZ, 4, 4, 1u << 20, 7);
 }
 
 /* xz: the last block's CRC64 sits before the index; the footer holds the
