@@ -283,7 +283,7 @@ trailer_mismatch(struct af_codec *c, char *why, size_t whylen)
 			    "(data, bytes mod 2^32);", le32(at->tail + 4), g->total_out);
 	}
 	snprintf(why, whylen, "gzip member %u (from byte %llu) does not match its trailer:%s%s "
-	    "the payload is corrupt: rebuild the artifact", at->member,
+	    "rebuild the artifact", at->member,
 	    (unsigned long long)at->member_start, crc, isize);
 	return AF_ECORRUPT;
 }
@@ -364,7 +364,7 @@ lzma_text(struct af_codec *c, lzma_ret rc, char *why, size_t whylen)
 	case LZMA_DATA_ERROR:
 		/* liblzma verifies each block's check and says only this */
 		snprintf(why, whylen, "xz stream %u (from byte %llu): corrupt data, or a block "
-		    "that does not match its %s; the payload is corrupt: rebuild the artifact",
+		    "that does not match its %s; rebuild the artifact",
 		    c->at->member, (unsigned long long)c->at->member_start,
 		    check_name(lzma_get_check(&c->x)));
 		return;
@@ -467,7 +467,7 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	*out_len -= ob.pos;
 	if (ZSTD_isError(rc) && ZSTD_getErrorCode(rc) == ZSTD_error_checksum_wrong) {
 		snprintf(why, whylen, "zstd frame %u (from byte %llu): its content checksum "
-		    "(XXH64) does not match its data; the payload is corrupt: rebuild the artifact",
+		    "(XXH64) does not match its data; rebuild the artifact",
 		    c->at->member, (unsigned long long)c->at->member_start);
 		return AF_ECORRUPT;
 	}

@@ -257,8 +257,8 @@ explain_trailing(const struct af_stream *s, struct cursor *c)
 		return;
 	snprintf(what, sizeof(what), "%.100s", c->why);
 	snprintf(c->why, sizeof(c->why), "%llu bytes at offset %llu follow the end of the %s "
-	    "data and are not another complete %s %s%s%s; Mender tools never write them: "
-	    "rebuild the artifact", (unsigned long long)(s->length - at), (unsigned long long)at,
+	    "data and are not a complete %s %s%s%s; rebuild the artifact",
+	    (unsigned long long)(s->length - at), (unsigned long long)at,
 	    name, name, s->comp == AF_COMP_ZSTD ? "frame" : s->comp == AF_COMP_XZ ? "stream" :
 	    "member", what[0] != '\0' ? ": " : "", what);
 }
