@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "artifact/artifact_impl.h"
+#include "artifact/json.h"
 
 #define CAP_VERSION (4u << 10)
 #define CAP_MANIFEST (1u << 20)
@@ -52,11 +53,14 @@ parse_version(struct artifact *a)
 	static const char *const known[] = { "format", "version" };
 	const struct small_member *v = &a->small[AF_MEMBER_VERSION];
 	const cJSON *format, *number, *item;
+	size_t extra_at, extra_len;
 	cJSON *json;
 
 	if (v->bytes == NULL)
 		return;
-	json = cJSON_ParseWithLength((const char *)v->bytes, v->len);
+	json = af_json_parse(v->bytes, v->len, &extra_at, &extra_len);
+	if (json != NULL && extra_len > 0)
+		af_problem_add(a->problems, AF_ERROR, "version", AF_JSON_EXTRA, extra_len, extra_at);
 	if (!cJSON_IsObject(json)) {
 		af_problem_add(a->problems, AF_ERROR, "version", "is not a JSON object like "
 		    "{\"format\":\"mender\",\"version\":3}; read as version 3");
@@ -117,7 +121,7 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 	struct af_stream *s = af_stream_new(a->fd, m->data_offset, m->size, m->comp);
 	size_t cap = 64u << 10, got;
 	enum af_err err = AF_OK;
-	char why[200];
+	char why[400];
 	uint8_t *buf = NULL, *grown;
 
 	*len = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 /*
  * Decoder memory is set by the compressed data: cap it.  mender-artifact
@@ -15,12 +16,39 @@
 #define XZ_MEMLIMIT (80ull << 20)
 #define ZSTD_WINDOW_LOG_MAX 25	/* 32 MiB */
 
+/*
+ * Where decoding stands in the compressed input: which member (gzip member,
+ * xz stream, zstd frame) and where it began, and the last bytes consumed,
+ * which at the end of a gzip member are its trailer.  Part of a checkpoint.
+ */
+struct position {
+	uint64_t in_total;	/* compressed bytes consumed since the start */
+	uint64_t member_start;	/* offset of the member being decoded */
+	uint64_t end_of_last;	/* offset just past the last complete member */
+	unsigned member;	/* 1, 2, ...: the member being decoded */
+	unsigned complete;	/* members decoded to their end */
+	uint8_t tail[8];
+	unsigned tail_len;	/* bytes of tail that belong to this member */
+};
+
+/* gzip: ISA-L, ~1.5x zlib's speed; its state is self-contained, so a copy of
+ * it (and of where it stands) is a checkpoint. */
+struct gzip_state {
+	struct inflate_state g;
+	struct position at;
+};
+
 struct af_codec {
 	enum af_compression comp;
 	bool ended;
 	bool frame_end;		/* zstd: the last frame so far is complete */
-	struct inflate_state *g;	/* gzip: ISA-L, ~1.5x zlib's speed; its state is
-					 * self-contained, so a copy is a checkpoint */
+	bool after_end;		/* xz: a stream ended; padding or another may follow */
+	uint64_t padding;	/* xz: zero bytes since the last stream ended */
+	bool trailing;		/* the error is in bytes after the first complete member */
+	uint64_t trailing_at;
+	struct gzip_state *gz;
+	struct position own;	/* xz, zstd, none: gz->at for gzip */
+	struct position *at;
 	lzma_stream x;
 	ZSTD_DStream *zs;
 };
@@ -79,18 +107,24 @@ af_codec_reset(struct af_codec *c)
 {
 	c->ended = false;
 	c->frame_end = false;
+	c->after_end = false;
+	c->padding = 0;
+	c->trailing = false;
+	memset(c->at, 0, sizeof(*c->at));
+	c->at->member = 1;
 	switch (c->comp) {
 	case AF_COMP_NONE:
 		return AF_OK;
 	case AF_COMP_GZIP:
-		isal_inflate_reset(c->g);
-		c->g->crc_flag = ISAL_GZIP;	/* header parsed, CRC and length verified */
+		isal_inflate_reset(&c->gz->g);
+		c->gz->g.crc_flag = ISAL_GZIP;	/* header parsed, CRC32 and ISIZE verified */
 		return AF_OK;
 	case AF_COMP_XZ:
+		/* one stream at a time: run_xz sees where each ends (LZMA_CONCATENATED
+		 * would hide it) and starts the next */
 		lzma_end(&c->x);
 		c->x = (lzma_stream)LZMA_STREAM_INIT;
-		return lzma_stream_decoder(&c->x, XZ_MEMLIMIT, LZMA_CONCATENATED) == LZMA_OK ?
-		    AF_OK : AF_ENOMEM;
+		return lzma_stream_decoder(&c->x, XZ_MEMLIMIT, 0) == LZMA_OK ? AF_OK : AF_ENOMEM;
 	case AF_COMP_ZSTD:
 		return ZSTD_isError(ZSTD_DCtx_reset(c->zs, ZSTD_reset_session_only)) ?
 		    AF_ENOMEM : AF_OK;
@@ -107,15 +141,19 @@ af_codec_new(enum af_compression comp)
 		return NULL;
 	c->comp = comp;
 	c->x = (lzma_stream)LZMA_STREAM_INIT;
+	c->at = &c->own;
+	c->at->member = 1;
 	switch (comp) {
 	case AF_COMP_GZIP:
-		if ((c->g = malloc(sizeof(*c->g))) == NULL)
+		if ((c->gz = calloc(1, sizeof(*c->gz))) == NULL)
 			goto fail;
-		isal_inflate_init(c->g);
-		c->g->crc_flag = ISAL_GZIP;
+		isal_inflate_init(&c->gz->g);
+		c->gz->g.crc_flag = ISAL_GZIP;
+		c->at = &c->gz->at;
+		c->at->member = 1;
 		break;
 	case AF_COMP_XZ:
-		if (lzma_stream_decoder(&c->x, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK)
+		if (lzma_stream_decoder(&c->x, XZ_MEMLIMIT, 0) != LZMA_OK)
 			goto fail;
 		break;
 	case AF_COMP_ZSTD:
@@ -140,7 +178,7 @@ af_codec_free(struct af_codec *c)
 		return;
 	end_streams(c);
 	ZSTD_freeDStream(c->zs);
-	free(c->g);
+	free(c->gz);
 	free(c);
 }
 
@@ -153,7 +191,7 @@ isal_text(int rc)
 	case ISAL_INVALID_LOOKBACK: return "invalid back-reference distance";
 	case ISAL_INVALID_WRAPPER: return "not gzip data (bad header)";
 	case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
-	case ISAL_INCORRECT_CHECKSUM: return "CRC mismatch: the data is corrupt";
+	case ISAL_INCORRECT_CHECKSUM: return "the data does not match the member's trailer";
 	default: return "corrupt data";
 	}
 }
@@ -173,22 +211,103 @@ clear_upper_vector_state(void)
 #endif
 }
 
+/* Counts n consumed bytes ending at end, keeping the last 8 of the member. */
+static void
+consumed(struct position *at, const uint8_t *end, size_t n)
+{
+	size_t keep = n < sizeof(at->tail) ? n : sizeof(at->tail);
+
+	at->in_total += n;
+	if (keep < sizeof(at->tail))
+		memmove(at->tail, at->tail + keep, sizeof(at->tail) - keep);
+	memcpy(at->tail + sizeof(at->tail) - keep, end - keep, keep);
+	at->tail_len = at->tail_len + keep > sizeof(at->tail) ? (unsigned)sizeof(at->tail) :
+	    at->tail_len + (unsigned)keep;
+}
+
+/* The next member (gzip member, xz stream, zstd frame) starts here. */
+static void
+next_member(struct position *at)
+{
+	at->member++;
+	at->member_start = at->in_total;
+	at->tail_len = 0;
+}
+
+static void
+member_done(struct position *at)
+{
+	at->complete++;
+	at->end_of_last = at->in_total;
+}
+
+/*
+ * The bytes from at on are not another complete member: the caller (which
+ * knows the member's length) says how many there are.  what, if not empty,
+ * is the decoder's complaint about them.
+ */
+static enum af_err
+trailing(struct af_codec *c, uint64_t at, const char *what, char *why, size_t whylen)
+{
+	c->trailing = true;
+	c->trailing_at = at;
+	if (what != why)
+		snprintf(why, whylen, "%s", what);
+	return AF_ECORRUPT;
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The member's trailer (CRC32, ISIZE) disagrees with what ISA-L computed as it
+ * inflated: say which, with both values. */
+static enum af_err
+trailer_mismatch(struct af_codec *c, char *why, size_t whylen)
+{
+	const struct inflate_state *g = &c->gz->g;
+	const struct position *at = c->at;
+	char crc[80] = "", isize[100] = "";
+
+	if (at->tail_len < sizeof(at->tail)) {	/* only after a restore inside the trailer */
+		snprintf(crc, sizeof(crc), " its data has CRC32 %08x and ISIZE %u;", g->crc,
+		    g->total_out);
+	} else {
+		if (le32(at->tail) != g->crc)
+			snprintf(crc, sizeof(crc), " CRC32 expected %08x (trailer), actual %08x "
+			    "(data);", le32(at->tail), g->crc);
+		if (le32(at->tail + 4) != g->total_out)
+			snprintf(isize, sizeof(isize), " ISIZE expected %u (trailer), actual %u "
+			    "(data, bytes mod 2^32);", le32(at->tail + 4), g->total_out);
+	}
+	snprintf(why, whylen, "gzip member %u (from byte %llu) does not match its trailer:%s%s "
+	    "rebuild the artifact", at->member,
+	    (unsigned long long)at->member_start, crc, isize);
+	return AF_ECORRUPT;
+}
+
 static enum af_err
 run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
     size_t *out_len, char *why, size_t whylen)
 {
-	struct inflate_state *g = c->g;
+	struct inflate_state *g = &c->gz->g;
+	bool input_over = *in_len == 0;
+	uint8_t *out0 = *out;
 	int rc;
 
 	if (g->block_state == ISAL_BLOCK_FINISH) {
 		/* gzip allows concatenated members; ISA-L stops after each */
-		if (*in_len > 0 && (*in)[0] == 0x1f) {
-			isal_inflate_reset(g);
-			g->crc_flag = ISAL_GZIP;
-		} else {
+		if (input_over) {
 			c->ended = true;
 			return AF_OK;
 		}
+		if ((*in)[0] != 0x1f)
+			return trailing(c, c->at->end_of_last, "", why, whylen);
+		isal_inflate_reset(g);
+		g->crc_flag = ISAL_GZIP;
+		next_member(c->at);
 	}
 	g->next_in = (uint8_t *)*in;
 	g->avail_in = *in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*in_len;
@@ -196,59 +315,139 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	g->avail_out = *out_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*out_len;
 	rc = isal_inflate(g);
 	clear_upper_vector_state();
+	consumed(c->at, g->next_in, (size_t)(g->next_in - *in));
 	*in_len -= (size_t)(g->next_in - *in);
 	*in = g->next_in;
 	*out_len -= (size_t)(g->next_out - *out);
 	*out = g->next_out;
+	if (rc == ISAL_INCORRECT_CHECKSUM)
+		return trailer_mismatch(c, why, whylen);
+	if (rc < 0 && c->at->member > 1)
+		return trailing(c, c->at->end_of_last, isal_text(rc), why, whylen);
 	if (rc < 0) {
 		snprintf(why, whylen, "gzip: %s", isal_text(rc));
 		return AF_ECORRUPT;
 	}
+	if (input_over && g->block_state != ISAL_BLOCK_FINISH && c->at->member > 1 &&
+	    *out == out0)	/* not still flushing: stuck */
+		return trailing(c, c->at->end_of_last, "a gzip member cut short", why, whylen);
+	if (g->block_state != ISAL_BLOCK_FINISH)
+		return AF_OK;
+	if (c->at->complete < c->at->member)
+		member_done(c->at);
 	/* At the end of a member with no input left, another member may follow in
 	 * the next buffer: the next call, with input or with none, decides. */
-	if (g->block_state == ISAL_BLOCK_FINISH && *in_len > 0 && (*in)[0] != 0x1f)
-		c->ended = true;
+	if (*in_len > 0 && (*in)[0] != 0x1f)
+		return trailing(c, c->at->end_of_last, "", why, whylen);
 	return AF_OK;
 }
 
 static const char *
-lzma_text(lzma_ret rc)
+check_name(lzma_check check)
 {
-	switch (rc) {
-	case LZMA_FORMAT_ERROR: return "not xz data";
-	case LZMA_DATA_ERROR: return "corrupt data";
-	case LZMA_BUF_ERROR: return "unexpected end of data";
-	case LZMA_MEM_ERROR: return "out of memory";
-	case LZMA_MEMLIMIT_ERROR: return "needs more than 80 MiB of memory (a dictionary "
-	    "larger than any Mender tool writes); refused";
-	case LZMA_OPTIONS_ERROR: return "unsupported options";
-	default: return "decoder error";
+	switch (check) {
+	case LZMA_CHECK_NONE: return "no check";
+	case LZMA_CHECK_CRC32: return "CRC32";
+	case LZMA_CHECK_CRC64: return "CRC64";
+	case LZMA_CHECK_SHA256: return "SHA-256";
+	default: return "check";
 	}
+}
+
+static void
+lzma_text(struct af_codec *c, lzma_ret rc, char *why, size_t whylen)
+{
+	const char *text;
+
+	switch (rc) {
+	case LZMA_FORMAT_ERROR: text = "not xz data"; break;
+	case LZMA_DATA_ERROR:
+		/* liblzma verifies each block's check and says only this */
+		snprintf(why, whylen, "xz stream %u (from byte %llu): corrupt data, or a block "
+		    "that does not match its %s; rebuild the artifact",
+		    c->at->member, (unsigned long long)c->at->member_start,
+		    check_name(lzma_get_check(&c->x)));
+		return;
+	case LZMA_BUF_ERROR: text = "unexpected end of data"; break;
+	case LZMA_MEM_ERROR: text = "out of memory"; break;
+	case LZMA_MEMLIMIT_ERROR: text = "needs more than 80 MiB of memory (a dictionary "
+	    "larger than any Mender tool writes); refused"; break;
+	case LZMA_OPTIONS_ERROR: text = "unsupported options"; break;
+	default: text = "decoder error"; break;
+	}
+	snprintf(why, whylen, "xz: %s", text);
+}
+
+/* After the end of an xz stream: Stream Padding (zero bytes, a multiple of
+ * four) and further streams may follow; anything else may not. */
+static enum af_err
+xz_after_end(struct af_codec *c, const uint8_t **in, size_t *in_len, bool input_over,
+    char *why, size_t whylen)
+{
+	size_t n = 0;
+
+	while (n < *in_len && (*in)[n] == 0)
+		n++;
+	c->padding += n;
+	consumed(c->at, *in + n, n);
+	*in += n;
+	*in_len -= n;
+	if (*in_len == 0 && !input_over)
+		return AF_OK;
+	if (c->padding % 4 != 0)
+		return trailing(c, c->at->end_of_last, "zero padding that is not a multiple of "
+		    "4 bytes", why, whylen);
+	if (*in_len == 0) {
+		c->ended = true;
+		return AF_OK;
+	}
+	if ((*in)[0] != 0xfd)	/* the first byte of an xz stream's magic */
+		return trailing(c, c->at->end_of_last, "", why, whylen);
+	if (lzma_stream_decoder(&c->x, XZ_MEMLIMIT, 0) != LZMA_OK) {
+		snprintf(why, whylen, "xz: out of memory");
+		return AF_ENOMEM;
+	}
+	c->after_end = false;
+	c->padding = 0;
+	next_member(c->at);
+	return AF_OK;
 }
 
 static enum af_err
 run_xz(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
     size_t *out_len, char *why, size_t whylen)
 {
+	bool input_over = *in_len == 0;
+	enum af_err err;
 	lzma_ret rc;
 
+	if (c->after_end && ((err = xz_after_end(c, in, in_len, input_over, why, whylen)) !=
+	    AF_OK || c->after_end || c->ended))
+		return err;
 	c->x.next_in = *in;
 	c->x.avail_in = *in_len;
 	c->x.next_out = *out;
 	c->x.avail_out = *out_len;
 	/* LZMA_FINISH once the caller has no more input tells xz the end is real. */
-	rc = lzma_code(&c->x, *in_len == 0 ? LZMA_FINISH : LZMA_RUN);
+	rc = lzma_code(&c->x, input_over ? LZMA_FINISH : LZMA_RUN);
+	consumed(c->at, c->x.next_in, *in_len - c->x.avail_in);
 	*in_len = c->x.avail_in;
 	*in = c->x.next_in;
 	*out_len = c->x.avail_out;
 	*out = c->x.next_out;
 	if (rc == LZMA_STREAM_END) {
-		c->ended = true;
+		member_done(c->at);
+		c->after_end = true;
+		c->ended = input_over;
 		return AF_OK;
 	}
 	if (rc == LZMA_OK)
 		return AF_OK;
-	snprintf(why, whylen, "xz: %s", lzma_text(rc));
+	if (c->at->member > 1 && rc != LZMA_MEM_ERROR && rc != LZMA_MEMLIMIT_ERROR) {
+		lzma_text(c, rc, why, whylen);
+		return trailing(c, c->at->end_of_last, why, why, whylen);
+	}
+	lzma_text(c, rc, why, whylen);
 	return AF_ECORRUPT;
 }
 
@@ -261,10 +460,19 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	bool input_over = *in_len == 0;
 	size_t rc = ZSTD_decompressStream(c->zs, &ob, &ib);
 
+	consumed(c->at, *in + ib.pos, ib.pos);
 	*in += ib.pos;
 	*in_len -= ib.pos;
 	*out += ob.pos;
 	*out_len -= ob.pos;
+	if (ZSTD_isError(rc) && ZSTD_getErrorCode(rc) == ZSTD_error_checksum_wrong) {
+		snprintf(why, whylen, "zstd frame %u (from byte %llu): its content checksum "
+		    "(XXH64) does not match its data; rebuild the artifact",
+		    c->at->member, (unsigned long long)c->at->member_start);
+		return AF_ECORRUPT;
+	}
+	if (ZSTD_isError(rc) && c->at->complete > 0)
+		return trailing(c, c->at->end_of_last, ZSTD_getErrorName(rc), why, whylen);
 	if (ZSTD_isError(rc)) {
 		snprintf(why, whylen, "zstd: %s", ZSTD_getErrorName(rc));
 		return AF_ECORRUPT;
@@ -272,10 +480,20 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	/* rc == 0: a frame ended and was flushed; another may follow, so only
 	 * the caller's end of input makes it the end of the stream.  A call with
 	 * no input after a complete frame returns a size hint, not 0. */
-	if (rc == 0)
+	if (rc == 0 && (ib.pos > 0 || !c->frame_end)) {
+		if (c->frame_end) {	/* a whole frame more, in this one call */
+			c->at->member++;
+			c->at->member_start = c->at->end_of_last;
+		}
 		c->frame_end = true;
-	else if (ib.pos > 0)
+		member_done(c->at);
+	} else if (rc != 0 && ib.pos > 0 && c->frame_end) {
 		c->frame_end = false;
+		c->at->member++;
+		c->at->member_start = c->at->end_of_last;
+	}
+	if (input_over && !c->frame_end && c->at->complete > 0 && ob.pos == 0)
+		return trailing(c, c->at->end_of_last, "a zstd frame cut short", why, whylen);
 	if (c->frame_end && input_over)
 		c->ended = true;
 	return AF_OK;
@@ -320,25 +538,36 @@ af_codec_run(struct af_codec *c, const uint8_t **in, size_t *in_len,
 size_t
 af_codec_snapshot_size(const struct af_codec *c)
 {
-	return c->comp == AF_COMP_GZIP ? sizeof(*c->g) : 0;
+	return c->comp == AF_COMP_GZIP ? sizeof(*c->gz) : 0;
 }
 
 bool
 af_codec_snapshot(const struct af_codec *c, void *buf)
 {
-	if (c->comp != AF_COMP_GZIP || c->ended)
+	if (c->comp != AF_COMP_GZIP || c->ended || c->trailing)
 		return false;
-	memcpy(buf, c->g, sizeof(*c->g));
+	memcpy(buf, c->gz, sizeof(*c->gz));
 	return true;
 }
 
 void
 af_codec_restore(struct af_codec *c, const void *buf)
 {
-	memcpy(c->g, buf, sizeof(*c->g));
-	c->g->next_in = NULL;
-	c->g->avail_in = 0;
-	c->g->next_out = NULL;
-	c->g->avail_out = 0;
+	struct inflate_state *g = &c->gz->g;
+
+	memcpy(c->gz, buf, sizeof(*c->gz));
+	g->next_in = NULL;
+	g->avail_in = 0;
+	g->next_out = NULL;
+	g->avail_out = 0;
 	c->ended = false;
+	c->trailing = false;
+}
+
+bool
+af_codec_trailing(const struct af_codec *c, uint64_t *at)
+{
+	if (c->trailing)
+		*at = c->trailing_at;
+	return c->trailing;
 }

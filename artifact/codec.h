@@ -36,15 +36,28 @@ enum af_err af_codec_reset(struct af_codec *codec);
 
 /*
  * Decompresses from *in (advancing it and *in_len) into *out (advancing it and
- * *out_len).  Sets *done when the compressed stream ended; what follows it is
- * not data.  A call with *in_len == 0 says the input is over: it flushes what
+ * *out_len).  Sets *done when the input is over and ended with a complete
+ * stream.  A call with *in_len == 0 says the input is over: it flushes what
  * is pending and sets *done only if the stream was complete, so a caller that
  * gets neither output nor *done then has a truncated stream.  On AF_ECORRUPT,
  * why says what the decoder reported.
+ *
+ * Integrity is checked end to end: a gzip member's CRC32 and ISIZE (computed
+ * by ISA-L as it inflates), the checks of xz blocks and the content checksums
+ * of zstd frames.  A stream may be several complete members (gzip members, xz
+ * streams with their padding, zstd frames); anything else after the first is
+ * an error too, for which af_codec_trailing says where it starts.
  */
 enum af_err af_codec_run(struct af_codec *codec, const uint8_t **in,
     size_t *in_len, uint8_t **out, size_t *out_len, bool *done,
     char *why, size_t whylen);
+
+/*
+ * After AF_ECORRUPT: whether the error is in the bytes after the last complete
+ * member (they are not another whole member of the format); *at gets their
+ * offset in the compressed input.  The caller knows how long the input is.
+ */
+bool af_codec_trailing(const struct af_codec *codec, uint64_t *at);
 
 /*
  * Checkpoints: a copy of a decoder's whole state between two calls, from

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "artifact/header.h"
+#include "artifact/json.h"
 
 #define MAX_JSON (1u << 20)
 
@@ -31,6 +32,8 @@ static cJSON *
 load(struct ctx *c, const char *path, bool required)
 {
 	const struct af_header_file *f = af_header_find(c->h, path);
+	size_t extra_at, extra_len;
+	char text[300];
 	cJSON *json;
 
 	if (f == NULL) {
@@ -43,7 +46,11 @@ load(struct ctx *c, const char *path, bool required)
 		    "not parsed");
 		return NULL;
 	}
-	json = cJSON_ParseWithLength((const char *)f->data, f->size);
+	json = af_json_parse(f->data, f->size, &extra_at, &extra_len);
+	if (json != NULL && extra_len > 0) {
+		snprintf(text, sizeof(text), AF_JSON_EXTRA, extra_len, extra_at);
+		err_at(c, path, AF_ERROR, text);
+	}
 	if (json == NULL)
 		err_at(c, path, AF_ERROR, "is not valid JSON (or nested too deeply)");
 	else if (!cJSON_IsObject(json)) {

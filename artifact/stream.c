@@ -57,7 +57,7 @@ struct cursor {
 	uint64_t filled;
 	bool ended;
 	enum af_err error;	/* sticky until the cursor restarts */
-	char why[160];
+	char why[320];
 	/* Under the stream lock. */
 	bool decoding;
 	unsigned copiers;
@@ -70,7 +70,7 @@ struct cursor {
 		uint64_t pos, filled;
 		bool ended;
 		enum af_err error;
-		char why[160];
+		char why[320];
 	} seen;
 };
 
@@ -244,6 +244,25 @@ cursor_resume(struct af_stream *s, struct cursor *c, const struct af_checkpoint_
 	return true;
 }
 
+/* The codec failed on bytes after the end of the compressed data: say where
+ * they are and how many, which only the stream knows. */
+static void
+explain_trailing(const struct af_stream *s, struct cursor *c)
+{
+	const char *name = af_compression_name(s->comp);
+	char what[120];
+	uint64_t at;
+
+	if (!af_codec_trailing(c->codec, &at) || at > s->length)
+		return;
+	snprintf(what, sizeof(what), "%.100s", c->why);
+	snprintf(c->why, sizeof(c->why), "%llu bytes at offset %llu follow the end of the %s "
+	    "data and are not a complete %s %s%s%s; rebuild the artifact",
+	    (unsigned long long)(s->length - at), (unsigned long long)at,
+	    name, name, s->comp == AF_COMP_ZSTD ? "frame" : s->comp == AF_COMP_XZ ? "stream" :
+	    "member", what[0] != '\0' ? ": " : "", what);
+}
+
 /* Decompresses up to room bytes of output into the window. */
 static enum af_err
 produce(struct af_stream *s, struct cursor *c, size_t room)
@@ -270,6 +289,8 @@ produce(struct af_stream *s, struct cursor *c, size_t room)
 	c->pos += made;
 	c->filled = c->filled + made > c->size ? c->size : c->filled + made;
 	atomic_fetch_add(&s->produced, made);
+	if (err == AF_ECORRUPT)
+		explain_trailing(s, c);
 	if (err != AF_OK)
 		return err;
 	if (done) {

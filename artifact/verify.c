@@ -111,7 +111,7 @@ hash_payload_file(struct job *j, struct af_check *c, struct af_payload *p,
 {
 	uint64_t off = 0;
 	size_t got;
-	char why[200];
+	char why[400];
 
 	while (off < f->size) {
 		size_t want = f->size - off < CHUNK ? (size_t)(f->size - off) : CHUNK;
@@ -169,6 +169,35 @@ mark_unreadable(struct af_checks *checks, unsigned index)
 	}
 }
 
+static void
+look_only(void *ctx, const uint8_t *bytes, size_t len)
+{
+	(void)ctx, (void)bytes, (void)len;
+}
+
+/*
+ * Decodes the member to its very end, from off (where its last file ends):
+ * only there are a gzip member's CRC32 and ISIZE, an xz stream's last checks
+ * and a zstd frame's checksum compared, and only there is it seen whether
+ * anything follows the compressed data.  A few blocks of tar padding, as a
+ * rule, already decoded by the read-ahead.
+ */
+static void
+check_stream_end(struct job *j, const struct af_member *m, struct af_payload *p, uint64_t off)
+{
+	char why[400];
+	size_t got;
+
+	do {
+		if (af_stream_visit(af_payload_stream(p), CHUNK, off, look_only, NULL, &got, why,
+		    sizeof(why)) != AF_OK) {
+			af_problem_add(artifact_problems(j->a), AF_ERROR, m->name, "%s", why);
+			return;
+		}
+		off += got;
+	} while (got == CHUNK);
+}
+
 static enum af_err
 check_payload(struct job *j, const struct af_member *m)
 {
@@ -177,11 +206,14 @@ check_payload(struct job *j, const struct af_member *m)
 	struct af_check *c;
 	enum af_err err;
 	char name[300];
+	uint64_t end = 0;
 	size_t i;
 
 	for (i = 0; p != NULL; i++) {
-		if ((err = af_payload_at(p, i, &f)) == AF_END)
+		if ((err = af_payload_at(p, i, &f)) == AF_END) {
+			check_stream_end(j, m, p, end);
 			break;
+		}
 		if (err == AF_ENOMEM)
 			return err;
 		if (err != AF_OK) {
@@ -196,6 +228,8 @@ check_payload(struct job *j, const struct af_member *m)
 		}
 		if ((err = hash_payload_file(j, c, p, f)) != AF_OK)
 			return err;
+		if (f->data_offset + f->size > end)
+			end = f->data_offset + f->size;
 	}
 	return AF_OK;
 }

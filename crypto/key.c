@@ -1,9 +1,11 @@
 #include "crypto/key.h"
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +109,86 @@ public_from_block(const char *label, const unsigned char *der, long len)
 	return pkey;
 }
 
+/*
+ * An RSA public key with e < 3, an even e or an even n verifies what nobody
+ * signed (with e = 1 a "signature" is just the padded digest): say why it is
+ * unusable.  An odd e other than 65537 works, but is worth a warning.
+ */
+static void
+check_rsa(struct cr_key *k)
+{
+	BIGNUM *e = NULL, *n = NULL;
+	char *dec = NULL;
+
+	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1 ||
+	    EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    (dec = BN_bn2dec(e)) == NULL)
+		snprintf(k->unusable, sizeof(k->unusable), "its modulus and exponent cannot be read");
+	else if (BN_cmp(e, BN_value_one()) <= 0 || (BN_is_word(e, 2)))
+		snprintf(k->unusable, sizeof(k->unusable), "its public exponent is %.20s, below 3: "
+		    "it proves nothing (with e=1 the padded digest itself verifies, and anyone can "
+		    "make that); use the real public key of the signer", dec);
+	else if (!BN_is_odd(e))
+		snprintf(k->unusable, sizeof(k->unusable), "its public exponent %.20s is even: no "
+		    "RSA key has one", dec);
+	else if (!BN_is_odd(n))
+		snprintf(k->unusable, sizeof(k->unusable), "its modulus is even: not an RSA "
+		    "modulus");
+	else if (!BN_is_word(e, RSA_F4))
+		snprintf(k->param_warning, sizeof(k->param_warning), "has public exponent "
+		    "e=%.40s%s, not 65537: it verifies, but openssl and other common tools make "
+		    "65537, and some verifiers refuse other exponents; make a new key pair "
+		    "(openssl genrsa 3072)", dec, strlen(dec) > 40 ? "..." : "");
+	OPENSSL_free(dec);
+	BN_free(e);
+	BN_free(n);
+}
+
+/* An EC key with explicit curve parameters: OpenSSL names the curve only
+ * when they are exactly a known one (describe() then sees P-256). */
+static void
+check_ec(struct cr_key *k)
+{
+	char encoding[32] = "";
+	size_t len = 0;
+
+	if (EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
+	    sizeof(encoding), &len) != 1 || strcmp(encoding, OSSL_PKEY_EC_ENCODING_EXPLICIT) != 0)
+		return;
+	if (k->type != CR_KEY_EC_P256) {
+		snprintf(k->unusable, sizeof(k->unusable), "its curve is given by explicit "
+		    "parameters that are not those of P-256");
+		k->type = CR_KEY_EC_OTHER;
+		return;
+	}
+	snprintf(k->param_warning, sizeof(k->param_warning), "gives the P-256 curve by "
+	    "explicit parameters: mender-artifact refuses that form; convert it to the named "
+	    "curve: openssl ec -pubin -in KEY -param_enc named_curve -pubout -out KEY.pub");
+}
+
+/* What a public key can be trusted to do: OpenSSL's public-key check, and
+ * the rules above. */
+static void
+check_public(struct cr_key *k)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+	unsigned long e;
+
+	if (k->type == CR_KEY_RSA)
+		check_rsa(k);
+	else if (k->type == CR_KEY_EC_P256 || k->type == CR_KEY_EC_OTHER)
+		check_ec(k);
+	ERR_clear_error();
+	if (k->unusable[0] == '\0' && (ctx == NULL || EVP_PKEY_public_check(ctx) != 1)) {
+		e = ERR_peek_last_error();
+		snprintf(k->unusable, sizeof(k->unusable), "it fails OpenSSL's public-key check "
+		    "(%s)", e != 0 && ERR_reason_error_string(e) != NULL ?
+		    ERR_reason_error_string(e) : "not a valid public key");
+	}
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+}
+
 /* mender-artifact and the C++ client read only SubjectPublicKeyInfo. */
 static const char *
 form_warning(const char *label)
@@ -128,9 +210,14 @@ is_private_label(const char *label)
 	return n >= 11 && strcmp(label + n - 11, "PRIVATE KEY") == 0;
 }
 
-int
-cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why,
-    size_t whylen)
+/*
+ * The public keys of at most max PEM blocks of pem (the first max that hold
+ * one, or with first_only just the first block); *blocks gets how many
+ * blocks there are in all.  As cr_keys_load_public.
+ */
+static int
+load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
+    struct cr_key ***out, char *why, size_t whylen)
 {
 	BIO *bio = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
 	char *label = NULL, *header = NULL;
@@ -146,12 +233,20 @@ cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why
 		free(keys);
 		return -1;
 	}
-	while (n < MAX_KEYS && PEM_read_bio(bio, &label, &header, &der, &der_len) == 1) {
-		EVP_PKEY *pkey = public_from_block(label, der, der_len);
+	*blocks = 0;
+	while (PEM_read_bio(bio, &label, &header, &der, &der_len) == 1) {
+		EVP_PKEY *pkey = n < max && (!first_only || *blocks == 0) ?
+		    public_from_block(label, der, der_len) : NULL;
 		saw_block = true;
 		saw_private |= is_private_label(label);
-		if (pkey != NULL && (keys[n] = wrap(pkey, false)) != NULL)
-			keys[n++]->form_warning = form_warning(label);
+		if (first_only && *blocks == 0 && pkey == NULL)
+			snprintf(why, whylen, "its first PEM block (\"%.40s\") is not a public key, "
+			    "and Mender clients read only the first block", label);
+		++*blocks;
+		if (pkey != NULL && (keys[n] = wrap(pkey, false)) != NULL) {
+			keys[n]->form_warning = form_warning(label);
+			check_public(keys[n++]);
+		}
 		OPENSSL_free(label);
 		OPENSSL_free(header);
 		OPENSSL_free(der);
@@ -165,13 +260,35 @@ cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why
 		return 0;
 	}
 	if (n == 0) {
-		snprintf(why, whylen, "%s", saw_block ? "has no public key in a form Mender uses "
-		    "(PEM \"PUBLIC KEY\")" : "is not a PEM public key");
+		if (!first_only || !saw_block)
+			snprintf(why, whylen, "%s", saw_block ? "has no public key in a form Mender "
+			    "uses (PEM \"PUBLIC KEY\")" : "is not a PEM public key");
 		free(keys);
 		return 0;
 	}
 	*out = keys;
 	return n;
+}
+
+int
+cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why,
+    size_t whylen)
+{
+	int blocks;
+
+	return load_public(pem, len, MAX_KEYS, false, &blocks, out, why, whylen);
+}
+
+struct cr_key *
+cr_key_load_public_file(const char *pem, size_t len, int *blocks, char *why, size_t whylen)
+{
+	struct cr_key **keys, *k;
+
+	if (load_public(pem, len, 1, true, blocks, &keys, why, whylen) <= 0)
+		return NULL;
+	k = keys[0];
+	free(keys);
+	return k;
 }
 
 /* Refuses a passphrase prompt: keys here are never encrypted. */
@@ -243,8 +360,25 @@ cr_key_form_warning(const struct cr_key *k)
 }
 
 const char *
+cr_key_param_warning(const struct cr_key *k)
+{
+	return k->param_warning[0] != '\0' ? k->param_warning : NULL;
+}
+
+bool
+cr_key_same(const struct cr_key *a, const struct cr_key *b)
+{
+	bool same = EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+
+	ERR_clear_error();
+	return same;
+}
+
+const char *
 cr_key_unsupported(const struct cr_key *k)
 {
+	if (k->unusable[0] != '\0')
+		return k->unusable;
 	switch (k->type) {
 	case CR_KEY_RSA:
 	case CR_KEY_EC_P256:

@@ -33,6 +33,15 @@ int cr_keys_load_public(const char *pem, size_t len, struct cr_key ***keys,
     char *why, size_t whylen);
 
 /*
+ * Loads a verify-key file the way a Mender client reads one: its first PEM
+ * block only, which must hold a public key (forms as above).  *blocks gets
+ * the number of PEM blocks in the text (the client ignores all but the
+ * first).  NULL with why set on failure.
+ */
+struct cr_key *cr_key_load_public_file(const char *pem, size_t len, int *blocks,
+    char *why, size_t whylen);
+
+/*
  * Loads one private key: RSA PRIVATE KEY (PKCS#1), EC PRIVATE KEY (SEC1, with
  * or without an EC PARAMETERS block before it), PRIVATE KEY (PKCS#8).
  * Encrypted keys are refused.  NULL with why set on failure.
@@ -52,7 +61,15 @@ const char *cr_key_fingerprint(const struct cr_key *key);
 /* Why Mender's own tools could not load this key as given (a PKCS#1 public
  * key, a certificate), or NULL. */
 const char *cr_key_form_warning(const struct cr_key *key);
-/* Why Mender cannot verify with this key, or NULL if it can. */
+/* Why Mender cannot verify with this key, or NULL if it can: a type Mender
+ * does not use, or (public keys) one that fails OpenSSL's public-key check,
+ * an RSA exponent under 3 or even, an even modulus, explicit EC parameters
+ * that are not P-256. */
 const char *cr_key_unsupported(const struct cr_key *key);
+/* A usable public key in an unusual form (RSA e other than 65537, P-256 by
+ * explicit parameters): what to do about it, or NULL. */
+const char *cr_key_param_warning(const struct cr_key *key);
+/* The same public key (whatever the PEM form it came in). */
+bool cr_key_same(const struct cr_key *a, const struct cr_key *b);
 
 #endif

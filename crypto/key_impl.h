@@ -11,6 +11,8 @@ struct cr_key {
 	enum cr_key_type type;
 	bool is_private;
 	const char *form_warning;	/* a PEM form Mender's own tools refuse, or NULL */
+	char unusable[200];		/* public keys: why it can verify nothing, or "" */
+	char param_warning[240];	/* public keys: an odd exponent or curve form, or "" */
 	char description[48];
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 };

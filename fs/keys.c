@@ -12,6 +12,7 @@ struct fs_keyring {
 	pthread_mutex_t lock;
 	struct cr_key **keys;	/* command-line keys first, then control keys */
 	char **sources;
+	char **notes;		/* about the file a key came from, or NULL */
 	size_t count;
 	size_t fixed;		/* how many come from the command line */
 	unsigned long generation;
@@ -35,6 +36,7 @@ drop_from(struct fs_keyring *r, size_t first)
 	for (i = first; i < r->count; i++) {
 		cr_key_free(r->keys[i]);
 		free(r->sources[i]);
+		free(r->notes[i]);
 	}
 	r->count = first;
 }
@@ -47,29 +49,52 @@ fs_keyring_free(struct fs_keyring *r)
 	drop_from(r, 0);
 	free(r->keys);
 	free(r->sources);
+	free(r->notes);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 
-/* Appends keys (taking them), each with source; the caller holds the lock. */
 static bool
-append(struct fs_keyring *r, struct cr_key **keys, int n, const char *source)
+known(const struct fs_keyring *r, const struct cr_key *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->count; i++)
+		if (cr_key_same(r->keys[i], key))
+			return true;
+	return false;
+}
+
+/* Appends keys (taking them), each with source and note (may be NULL); a
+ * key already in the ring is listed once, where it came first.  The caller
+ * holds the lock. */
+static bool
+append(struct fs_keyring *r, struct cr_key **keys, int n, const char *source,
+    const char *note)
 {
 	struct cr_key **k = reallocarray(r->keys, r->count + (size_t)n, sizeof(*k));
 	char **s = k != NULL ? reallocarray(r->sources, r->count + (size_t)n, sizeof(*s)) : NULL;
+	char **t = s != NULL ? reallocarray(r->notes, r->count + (size_t)n, sizeof(*t)) : NULL;
 	int i;
 
 	if (k != NULL)
 		r->keys = k;
 	if (s != NULL)
 		r->sources = s;
-	if (k == NULL || s == NULL) {
+	if (t != NULL)
+		r->notes = t;
+	if (k == NULL || s == NULL || t == NULL) {
 		cr_keys_free(keys, (size_t)n);
 		return false;
 	}
 	for (i = 0; i < n; i++) {
+		if (known(r, keys[i])) {
+			cr_key_free(keys[i]);
+			continue;
+		}
 		r->keys[r->count] = keys[i];
 		r->sources[r->count] = strdup(source);
+		r->notes[r->count] = note != NULL ? strdup(note) : NULL;
 		r->count++;
 	}
 	free(keys);
@@ -102,31 +127,43 @@ read_small_file(const char *path, size_t *len, char *why, size_t whylen)
 	return buf;
 }
 
+/* A key file is read as a Mender client reads it: its first PEM block. */
 bool
 fs_keyring_add_file(struct fs_keyring *r, const char *path, char *why, size_t whylen)
 {
 	struct cr_key **keys;
-	char *pem, *source;
+	char *pem, *source, *note = NULL;
 	size_t len;
-	int n;
+	int blocks;
 	bool ok;
 
 	if ((pem = read_small_file(path, &len, why, whylen)) == NULL)
 		return false;
-	n = cr_keys_load_public(pem, len, &keys, why, whylen);
-	free(pem);
-	if (n <= 0)
+	keys = malloc(sizeof(*keys));
+	if (keys == NULL || (keys[0] = cr_key_load_public_file(pem, len, &blocks, why,
+	    whylen)) == NULL) {
+		free(pem);
+		free(keys);
 		return false;
+	}
+	free(pem);
+	if (blocks > 1 && asprintf(&note, "comes from a file of %d PEM blocks: the Mender client "
+	    "(and mender-artifact) reads only the first, so the others are ignored here too; give "
+	    "each key a file of its own (csplit -z -f key- %s '/-----BEGIN/' '{*}') and each file "
+	    "its own -o verify_key=", blocks, path) < 0)
+		note = NULL;
 	if (asprintf(&source, "-o verify_key=%s", path) < 0) {
-		cr_keys_free(keys, (size_t)n);
+		cr_keys_free(keys, 1);
+		free(note);
 		return false;
 	}
 	pthread_mutex_lock(&r->lock);
 	drop_from(r, r->fixed);	/* none yet: options come before control writes */
-	ok = append(r, keys, n, source);
+	ok = append(r, keys, 1, source, note);
 	r->fixed = r->count;
 	pthread_mutex_unlock(&r->lock);
 	free(source);
+	free(note);
 	return ok;
 }
 
@@ -138,13 +175,24 @@ fs_keyring_set_control(struct fs_keyring *r, const char *pem, size_t len, char *
 	int n = 0;
 	bool ok = true;
 
+	int i;
+
 	if (len > 0 && (n = cr_keys_load_public(pem, len, &keys, why, whylen)) <= 0)
 		return false;
+	for (i = 0; i < n; i++) {
+		if (cr_key_unsupported(keys[i]) != NULL) {
+			snprintf(why, whylen, "key %d (%s %s) cannot verify anything: %s", i + 1,
+			    cr_key_description(keys[i]), cr_key_fingerprint(keys[i]),
+			    cr_key_unsupported(keys[i]));
+			cr_keys_free(keys, (size_t)n);
+			return false;
+		}
+	}
 	pthread_mutex_lock(&r->lock);
 	drop_from(r, r->fixed);
 	r->generation++;
 	if (n > 0)
-		ok = append(r, keys, n, "control/verify-key");
+		ok = append(r, keys, n, "control/verify-key", NULL);
 	pthread_mutex_unlock(&r->lock);
 	return ok;
 }
@@ -154,6 +202,7 @@ void fs_keyring_unlock(struct fs_keyring *r) { pthread_mutex_unlock(&r->lock); }
 size_t fs_keyring_count(const struct fs_keyring *r) { return r->count; }
 struct cr_key *const *fs_keyring_keys(const struct fs_keyring *r) { return r->keys; }
 const char *fs_keyring_source(const struct fs_keyring *r, size_t i) { return r->sources[i]; }
+const char *fs_keyring_note(const struct fs_keyring *r, size_t i) { return r->notes[i]; }
 unsigned long fs_keyring_generation(const struct fs_keyring *r) { return r->generation; }
 
 char *

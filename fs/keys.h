@@ -16,10 +16,12 @@ struct fs_keyring;
 struct fs_keyring *fs_keyring_new(void);
 void fs_keyring_free(struct fs_keyring *ring);
 
-/* Adds the public keys of a PEM file; false with why (one clause) on failure. */
+/* Adds the public key of a PEM file (its first block, as a Mender client reads
+ * it); false with why (one clause) on failure.  A key given twice is listed once. */
 bool fs_keyring_add_file(struct fs_keyring *ring, const char *path, char *why,
     size_t whylen);
-/* Replaces the control/verify-key keys by those in pem; empty text removes them. */
+/* Replaces the control/verify-key keys by those in pem (every PEM block a key);
+ * empty text removes them.  Refuses keys that can verify nothing. */
 bool fs_keyring_set_control(struct fs_keyring *ring, const char *pem, size_t len,
     char *why, size_t whylen);
 
@@ -29,6 +31,8 @@ void fs_keyring_unlock(struct fs_keyring *ring);
 size_t fs_keyring_count(const struct fs_keyring *ring);
 struct cr_key *const *fs_keyring_keys(const struct fs_keyring *ring);
 const char *fs_keyring_source(const struct fs_keyring *ring, size_t i);
+/* What to know about the file key i came from (more PEM blocks), or NULL. */
+const char *fs_keyring_note(const struct fs_keyring *ring, size_t i);
 /* Changes whenever the key set does. */
 unsigned long fs_keyring_generation(const struct fs_keyring *ring);
 

@@ -88,6 +88,12 @@ render_keys(struct report *r, const struct fs_status_input *in)
 		if (cr_key_form_warning(keys[i]) != NULL)
 			fprintf(r->warnings, "warning: key %zu %s\n", i + 1,
 			    cr_key_form_warning(keys[i]));
+		if (cr_key_param_warning(keys[i]) != NULL)
+			fprintf(r->warnings, "warning: key %zu %s\n", i + 1,
+			    cr_key_param_warning(keys[i]));
+		if (fs_keyring_note(in->ring, i) != NULL)
+			fprintf(r->warnings, "warning: key %zu %s\n", i + 1,
+			    fs_keyring_note(in->ring, i));
 		if (cr_key_type(keys[i]) == CR_KEY_RSA && cr_key_bits(keys[i]) < MIN_GOOD_RSA_BITS)
 			fprintf(r->warnings, "warning: key %zu is %s: RSA keys under 2048 bits are "
 			    "weak, and newer Mender tools refuse them\n", i + 1,
@@ -96,6 +102,9 @@ render_keys(struct report *r, const struct fs_status_input *in)
 			const struct cr_verify_result *v = &sig->per_key[i];
 			fprintf(r->body, ": %s%s%s\n", status_word(v->status),
 			    v->status == CR_VERIFY_OK ? "" : ": ", v->detail);
+		} else if (cr_key_unsupported(keys[i]) != NULL) {
+			fprintf(r->body, ": %s: the key is %s: %s\n", status_word(CR_VERIFY_UNSUPPORTED),
+			    cr_key_description(keys[i]), cr_key_unsupported(keys[i]));
 		} else {
 			fputc('\n', r->body);
 		}

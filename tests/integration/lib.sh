@@ -213,3 +213,24 @@ EOF
 tarlist() {
     python3 "$T_TARLIST_PY" "$@"
 }
+
+# repack DIR SRC OUT: the members in DIR, in SRC's member order, like mender-artifact
+repack() {
+    local dir=$1 src=$2 out=$3 order
+    mapfile -t order < <(tar -tf "$src")
+    (cd "$dir" && tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 \
+        --mode=0600 -cf "$out" "${order[@]}")
+}
+
+# flip a byte of NAME inside the tar file TAR (python: exact data offset)
+flip_in_tar() {
+    python3 - "$1" "$2" "$3" <<'EOF'
+import sys, tarfile
+path, name, at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with tarfile.open(path, 'r:') as t:
+    m = t.getmember(name)
+    off = m.offset_data + min(at, m.size - 1)
+with open(path, 'r+b') as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0xff]))
+EOF
+}

@@ -1129,6 +1129,54 @@ Test(synth, version_contents)
 	}
 }
 
+/* One JSON value and nothing but white space after it: the C++ client's
+ * parser refuses the rest (mender-artifact ignores it). */
+Test(synth, version_with_bytes_after_its_json)
+{
+	static const char v[] = "{\"format\":\"mender\",\"version\":3}";
+	static const struct {
+		const char *tail;
+		size_t at;	/* offset of the first extra byte in the member */
+	} cases[] = {
+		{ "garbage", 0 }, { " {}", 1 }, { "\n\n}", 2 }, { "\t3", 1 }, { "\0", 0 },
+	};
+	char text[100], want[80];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct synth s;
+		struct artifact *a;
+
+		len = (size_t)snprintf(text, sizeof(text), "%s%s", v, cases[i].tail);
+		if (cases[i].tail[0] == '\0')
+			len++;	/* the NUL itself */
+		synth_default(&s, AF_COMP_GZIP);
+		synth_set(&s, "version", text, len);
+		a = synth_open_ok(&s);
+		snprintf(want, sizeof(want), "has %zu bytes from byte %zu on", len -
+		    (sizeof(v) - 1 + cases[i].at), sizeof(v) - 1 + cases[i].at);
+		expect_problem(a, AF_ERROR, "version", want);
+		expect_problem(a, AF_ERROR, "version", "the Mender client refuses");
+		cr_assert_eq(artifact_format_version(a), 3, "still read as what it says");
+		artifact_close(a);
+		synth_free(&s);
+	}
+}
+
+Test(synth, version_with_white_space_around_its_json)
+{
+	static const char v[] = " \r\n{\"format\":\"mender\",\"version\":3} \t\r\n\n";
+	struct synth s;
+	struct artifact *a;
+
+	synth_default(&s, AF_COMP_GZIP);
+	synth_set(&s, "version", v, sizeof(v) - 1);
+	a = synth_open_ok(&s);
+	expect_no_problems(a);
+	artifact_close(a);
+	synth_free(&s);
+}
+
 Test(synth, format_version_2)
 {
 	static const char v2[] = "{\"format\":\"mender\",\"version\":2}";

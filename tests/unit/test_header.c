@@ -486,6 +486,50 @@ Test(header, meta_data_must_be_object)
 	hdr_free(&r);
 }
 
+/* Each JSON member holds one value and nothing after it but white space. */
+Test(header, json_members_with_bytes_after_the_value)
+{
+	static const char *const files[] = { "header-info", "headers/0000/type-info",
+	    "headers/0000/meta-data" };
+	char info[400], type[200], meta[100], where[80], want[80];
+	const char *aug;
+	size_t i, at;
+	int augment;
+
+	for (augment = 0; augment < 2; augment++) {
+		for (i = 0; i < 3; i++) {
+			struct hdr r;
+			struct tb t;
+
+			aug = augment ? "header-augment" : "header";
+			snprintf(info, sizeof(info), "%s%s", SYNTH_HEADER_INFO, i == 0 ? " x" : "\n");
+			snprintf(type, sizeof(type), "%s%s", SYNTH_TYPE_INFO, i == 1 ? "{}" : "  ");
+			snprintf(meta, sizeof(meta), "{\"a\":1}%s", i == 2 ? "\r\n]" : "\r\n");
+			standard(&t, info, NULL, type, meta);
+			parse_tb(&r, &t, 3, augment);
+			snprintf(where, sizeof(where), "%s/%s", aug, files[i]);
+			at = i == 0 ? strlen(SYNTH_HEADER_INFO) + 1 : i == 1 ?
+			    strlen(SYNTH_TYPE_INFO) : strlen("{\"a\":1}\r\n");
+			snprintf(want, sizeof(want), "from byte %zu on", at);
+			expect_error(&r, where, want);
+			cr_assert_eq(af_problems_errors(r.p), 1, "only %s; problems:\n%s", where,
+			    problems_str(r.p));
+			hdr_free(&r);
+		}
+	}
+}
+
+Test(header, json_members_with_white_space_after_the_value)
+{
+	struct hdr r;
+	struct tb t;
+
+	standard(&t, SYNTH_HEADER_INFO "\n", NULL, SYNTH_TYPE_INFO " \t", "{\"a\":1}\r\n");
+	parse_tb(&r, &t, 3, false);
+	expect_clean(&r);
+	hdr_free(&r);
+}
+
 Test(header, type_info_maps)
 {
 	static const struct {

@@ -235,20 +235,24 @@ ParameterizedTestParameters(codec, concatenated)
 	return cr_make_param_array(struct comp_param, real_comps, 3);
 }
 
-/* gzip members, xz streams and zstd frames may follow each other. */
-ParameterizedTest(struct comp_param *p, codec, concatenated)
+/* Two members, gap zero bytes between them and tail after them, decoded in
+ * steps of in_step with out_step of room: both members' data, in order. */
+static void
+decode_two(enum af_compression comp, size_t gap, size_t tail, size_t in_step, size_t out_step)
 {
 	size_t la = 70000, lb = 30001, za, zb, outlen;
 	uint8_t *a = tb_pattern(la, 1), *b = tb_pattern(lb, 2);
-	uint8_t *ca = tb_compress(p->comp, a, la, &za), *cb = tb_compress(p->comp, b, lb, &zb);
-	uint8_t *both = malloc(za + zb), *out;
-	struct af_codec *c = af_codec_new(p->comp);
+	uint8_t *ca = tb_compress(comp, a, la, &za), *cb = tb_compress(comp, b, lb, &zb);
+	uint8_t *both = calloc(1, za + gap + zb + tail), *out;
+	struct af_codec *c = af_codec_new(comp);
 	enum af_err err;
-	char why[128] = "";
+	char why[400] = "";
 
+	cr_assert_not_null(both);
 	memcpy(both, ca, za);
-	memcpy(both + za, cb, zb);
-	out = codec_all(c, both, za + zb, 100000, 100000, la + lb, &outlen, &err, why, sizeof(why));
+	memcpy(both + za + gap, cb, zb);
+	out = codec_all(c, both, za + gap + zb + tail, in_step, out_step, la + lb, &outlen, &err,
+	    why, sizeof(why));
 	cr_assert_not_null(out, "%s %s", af_strerror(err), why);
 	cr_assert_eq(outlen, la + lb);
 	cr_assert_eq(memcmp(out, a, la), 0);
@@ -260,6 +264,16 @@ ParameterizedTest(struct comp_param *p, codec, concatenated)
 	free(ca);
 	free(cb);
 	free(both);
+}
+
+/* gzip members, xz streams and zstd frames may follow each other. */
+ParameterizedTest(struct comp_param *p, codec, concatenated)
+{
+	decode_two(p->comp, 0, 0, 100000, 100000);
+	decode_two(p->comp, 0, 0, 5, 100000);
+	/* all the input at once, the output in small steps: the last member is
+	 * still being flushed after the input is over */
+	decode_two(p->comp, 0, 0, 1u << 20, 7);
 }
 
 Test(codec, zlib_stream_is_not_gzip)
@@ -304,6 +318,185 @@ ParameterizedTest(struct comp_param *p, codec, garbage_input)
 	cr_assert_eq(err, AF_ECORRUPT, "%s", af_strerror(err));
 	cr_assert(strncmp(why, prefix[p->comp], strlen(prefix[p->comp])) == 0, "why: %s", why);
 	af_codec_free(c);
+}
+
+/* ---- integrity checks and what follows the compressed data ---- */
+
+static uint32_t
+get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Runs the codec over a gzip member whose trailer had one byte changed at
+ * trailer offset at (0-3 CRC32, 4-7 ISIZE), in steps of in_step. */
+static void
+gzip_trailer_case(size_t at, size_t in_step, const char *field)
+{
+	size_t len = 100000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 41), *z = tb_compress(AF_COMP_GZIP, orig, len, &zlen);
+	uint32_t crc = (uint32_t)crc32(0, orig, (uInt)len), want_crc, want_isize;
+	struct af_codec *c = af_codec_new(AF_COMP_GZIP);
+	char why[400] = "", expect[200];
+	enum af_err err;
+	uint64_t where;
+	uint8_t *out;
+
+	cr_assert_eq(get_le32(z + zlen - 8), crc, "zlib wrote the CRC32 of the data");
+	z[zlen - 8 + at] ^= 0x5a;
+	want_crc = get_le32(z + zlen - 8);
+	want_isize = get_le32(z + zlen - 4);
+	out = codec_all(c, z, zlen, in_step, 65536, len, &outlen, &err, why, sizeof(why));
+	cr_assert_null(out, "a %s mismatch decodes without error", field);
+	cr_assert_eq(err, AF_ECORRUPT);
+	cr_assert_not(af_codec_trailing(c, &where), "not a trailing-data error");
+	if (at < 4)
+		snprintf(expect, sizeof(expect), "CRC32 expected %08x (trailer), actual %08x (data)",
+		    want_crc, crc);
+	else
+		snprintf(expect, sizeof(expect), "ISIZE expected %u (trailer), actual %zu (data",
+		    want_isize, len);
+	cr_assert(strstr(why, expect) != NULL, "why: %s\nwant: %s", why, expect);
+	cr_assert(strstr(why, "gzip member 1 ") != NULL, "why: %s", why);
+	cr_assert(strstr(why, at < 4 ? "ISIZE" : "CRC32") == NULL, "only the bad field: %s", why);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+}
+
+Test(codec, gzip_crc32_mismatch_gives_both_values)
+{
+	gzip_trailer_case(0, 1u << 20, "CRC32");
+	gzip_trailer_case(3, 1, "CRC32");	/* the trailer arrives a byte at a time */
+	gzip_trailer_case(2, 4093, "CRC32");
+}
+
+Test(codec, gzip_isize_mismatch_gives_both_values)
+{
+	gzip_trailer_case(4, 1u << 20, "ISIZE");
+	gzip_trailer_case(7, 3, "ISIZE");
+}
+
+struct trail_param {
+	enum af_compression comp;
+	char tail[12];		/* bytes after the stream (in the struct: criterion
+				 * copies parameters into another process) */
+	size_t tail_len;
+	size_t in_step;
+};
+
+static struct trail_param trail_params[] = {
+	{ AF_COMP_GZIP, "GARBAGE", 7, 1u << 20 },
+	{ AF_COMP_GZIP, "G", 1, 1 },
+	{ AF_COMP_GZIP, "\0\0\0\0", 4, 1u << 20 },	/* zeros are not a member either */
+	{ AF_COMP_GZIP, "\x1f\x8b\x08\0\0\0", 6, 1u << 20 },	/* a member cut short */
+	{ AF_COMP_GZIP, "\x1fXYZ", 4, 2 },	/* starts like one, is not */
+	{ AF_COMP_XZ, "GARBAGE", 7, 1u << 20 },
+	{ AF_COMP_XZ, "\0\0\0", 3, 1 },	/* stream padding is whole 4-byte groups */
+	{ AF_COMP_XZ, "\0\0\0\0\xfd" "7zXZ", 9, 5 },	/* padding, then a stream cut short */
+	{ AF_COMP_ZSTD, "GARBAGE!", 8, 1u << 20 },
+	{ AF_COMP_ZSTD, "\x28\xb5\x2f\xfd", 4, 1u << 20 },	/* a frame cut short */
+};
+
+ParameterizedTestParameters(codec, data_after_the_end)
+{
+	return cr_make_param_array(struct trail_param, trail_params,
+	    sizeof(trail_params) / sizeof(trail_params[0]));
+}
+
+/* After the last complete member: an error that says where, in any steps. */
+ParameterizedTest(struct trail_param *p, codec, data_after_the_end)
+{
+	size_t len = 60000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 43), *z = tb_compress(p->comp, orig, len, &zlen), *out;
+	uint8_t *in = malloc(zlen + p->tail_len);
+	struct af_codec *c = af_codec_new(p->comp);
+	char why[400] = "";
+	enum af_err err;
+	uint64_t at = 0;
+
+	cr_assert_not_null(in);
+	memcpy(in, z, zlen);
+	memcpy(in + zlen, p->tail, p->tail_len);
+	out = codec_all(c, in, zlen + p->tail_len, p->in_step, 65536, len, &outlen, &err, why,
+	    sizeof(why));
+	cr_assert_null(out, "%s: %zu bytes after the end are accepted",
+	    af_compression_name(p->comp), p->tail_len);
+	cr_assert_eq(err, AF_ECORRUPT, "%s: %s %s", af_compression_name(p->comp), af_strerror(err),
+	    why);
+	cr_assert(af_codec_trailing(c, &at), "%s: %s", af_compression_name(p->comp), why);
+	cr_assert_eq(at, zlen, "%s: trailing data at %llu, the stream is %zu bytes",
+	    af_compression_name(p->comp), (unsigned long long)at, zlen);
+	/* a reset forgets it */
+	cr_assert_eq(af_codec_reset(c), AF_OK);
+	cr_assert_not(af_codec_trailing(c, &at));
+	out = codec_all(c, z, zlen, p->in_step, 65536, len, &outlen, &err, why, sizeof(why));
+	cr_assert_not_null(out, "%s %s", af_strerror(err), why);
+	cr_assert_eq(outlen, len);
+	free(out);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+	free(in);
+}
+
+/* xz Stream Padding (zero bytes in fours) between and after streams is part
+ * of the format. */
+Test(codec, xz_stream_padding_is_allowed)
+{
+	decode_two(AF_COMP_XZ, 8, 4, 3, 100000);
+	decode_two(AF_COMP_XZ, 4, 0, 100000, 100000);
+	decode_two(AF_COMP_XZ, 4, 4, 1u << 20, 7);
+}
+
+/* xz: the last block's CRC64 sits before the index; the footer holds the
+ * index size (Backward Size: size / 4 - 1) 8 bytes from the end. */
+static size_t
+xz_last_check(const uint8_t *z, size_t zlen)
+{
+	return zlen - 12 - ((size_t)get_le32(z + zlen - 8) + 1) * 4 - 8;
+}
+
+/* zstd: a frame's last 4 bytes are its content checksum. */
+static size_t
+zstd_checksum(const uint8_t *z, size_t zlen)
+{
+	(void)z;
+	return zlen - 4;
+}
+
+/* A byte of the stored check changed: an error, only at the very end (where
+ * the check is read), that names the check; not a trailing-data error. */
+static void
+check_mismatch(enum af_compression comp, size_t (*where)(const uint8_t *, size_t),
+    const char *word)
+{
+	size_t len = 80000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 46), *z = tb_compress(comp, orig, len, &zlen), *out;
+	struct af_codec *c = af_codec_new(comp);
+	char why[400] = "";
+	enum af_err err;
+	uint64_t at;
+
+	z[where(z, zlen)] ^= 1;
+	out = codec_all(c, z, zlen, 1u << 20, 1u << 20, len, &outlen, &err, why, sizeof(why));
+	cr_assert_null(out);
+	cr_assert_eq(err, AF_ECORRUPT);
+	cr_assert_not(af_codec_trailing(c, &at));
+	cr_assert(strstr(why, word) != NULL, "why: %s", why);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+}
+
+Test(codec, xz_block_check_mismatch)
+{
+	check_mismatch(AF_COMP_XZ, xz_last_check, "CRC64");
+}
+
+Test(codec, zstd_content_checksum_mismatch)
+{
+	check_mismatch(AF_COMP_ZSTD, zstd_checksum, "content checksum");
 }
 
 /* ---- stream ---- */
@@ -824,4 +1017,42 @@ ParameterizedTest(struct comp_param *p, stream, truncated_read_stays_failed)
 	m.s = af_stream_new(m.fd, PREFIX, m.zlen * 2 / 3, p->comp);
 	expect_sticky(&m, AF_ETRUNC);
 	member_free(&m);
+}
+
+ParameterizedTestParameters(stream, data_after_the_end_says_offset_and_length)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+/* The stream knows the member's length, so it says how many bytes follow
+ * the compressed data, and from where; the data before them still reads. */
+ParameterizedTest(struct comp_param *p, stream, data_after_the_end_says_offset_and_length)
+{
+	size_t len = 300000, zlen, got;
+	uint8_t *orig = tb_pattern(len, 48), *z = tb_compress(p->comp, orig, len, &zlen);
+	uint8_t *file = malloc(zlen + 1000), *buf = malloc(len + 10);
+	struct af_stream *s;
+	char why[400] = "", expect[120];
+	enum af_err err;
+	int fd;
+
+	cr_assert(file != NULL && buf != NULL);
+	memcpy(file, z, zlen);
+	memset(file + zlen, 'x', 1000);
+	fd = tb_temp_fd(file, zlen + 1000);
+	s = af_stream_new(fd, 0, zlen + 777, p->comp);
+	err = af_stream_pread(s, buf, 1000, 0, &got, why, sizeof(why));
+	cr_assert_eq(err, AF_OK, "%s", why);
+	cr_assert_eq(memcmp(buf, orig, 1000), 0);
+	err = af_stream_pread(s, buf, len + 10, 0, &got, why, sizeof(why));
+	cr_assert_eq(err, AF_ECORRUPT, "%s: %s", af_strerror(err), why);
+	snprintf(expect, sizeof(expect), "777 bytes at offset %zu follow the end of the %s data",
+	    zlen, af_compression_name(p->comp));
+	cr_assert(strstr(why, expect) != NULL, "why: %s\nwant: %s", why, expect);
+	af_stream_free(s);
+	close(fd);
+	free(orig);
+	free(z);
+	free(file);
+	free(buf);
 }
