@@ -16,6 +16,7 @@ struct fs_signer {
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 	uint8_t *signature;	/* binary */
 	size_t signature_len;
+	size_t verified;	/* checksums that matched before it was signed */
 	struct af_rewrite *job;	/* the re-signed copy, written since staging */
 };
 
@@ -71,17 +72,17 @@ fs_signer_staged(struct fs_signer *s)
 
 /* Signs and starts writing the re-signed copy; what was staged is gone. */
 static bool
-stage_locked(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
-    char *why, size_t whylen)
+stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
+    const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
 {
 	const uint8_t *manifest;
 	size_t manifest_len = 0, sig_len = 0;
 	struct cr_key *key;
 	const char *refusal;
 	uint8_t *sig = NULL;
-	char *text = NULL, started[512];
+	char *text = NULL, started[512], buf[400];
 
-	if ((refusal = af_rewrite_refusal(a)) != NULL) {
+	if ((refusal = af_rewrite_refusal(a, place, checks, buf, sizeof(buf))) != NULL) {
 		snprintf(why, whylen, "cannot be used: %s", refusal);
 		return false;
 	}
@@ -92,13 +93,15 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const char *pem, siz
 	if (sig != NULL && (text = cr_base64_encode(sig, sig_len)) == NULL)
 		snprintf(why, whylen, "out of memory");
 	if (text != NULL &&
-	    (s->job = af_rewrite_start(a, text, strlen(text), started, sizeof(started))) == NULL)
+	    (s->job = af_rewrite_start(a, place, text, strlen(text), started,
+	    sizeof(started))) == NULL)
 		snprintf(why, whylen, "cannot be used: %s", started);
 	if (s->job != NULL) {
 		snprintf(s->description, sizeof(s->description), "%s", cr_key_description(key));
 		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", cr_key_fingerprint(key));
 		s->signature = sig;
 		s->signature_len = sig_len;
+		s->verified = checks->count;
 		s->staged = true;
 		sig = NULL;
 	}
@@ -111,14 +114,14 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const char *pem, siz
 /* Under the lock throughout: a staging replaces the copy that the one before
  * started, so two of them must not overlap. */
 bool
-fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
-    char *why, size_t whylen)
+fs_signer_stage(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
+    const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
 {
 	bool ok;
 
 	pthread_mutex_lock(&s->lock);
 	cancel_locked(s);
-	ok = stage_locked(s, a, pem, len, why, whylen);
+	ok = stage_locked(s, a, place, checks, pem, len, why, whylen);
 	pthread_mutex_unlock(&s->lock);
 	return ok;
 }
@@ -168,13 +171,16 @@ char *
 fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ring)
 {
 	char *text = NULL, verdict[200];
+	const char *note;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->staged) {
 		verifier_of(s, a, ring, verdict, sizeof(verdict));
-		if (asprintf(&text, "pending: re-sign at unmount with %s %s (%s, %zu bytes); %s\n",
-		    s->description, s->fingerprint, s->signature_len == 64 ? "ECDSA raw r||s" :
-		    "RSA PKCS#1 v1.5", s->signature_len, verdict) < 0)
+		note = af_rewrite_note(s->job);
+		if (asprintf(&text, "pending: re-sign at unmount with %s %s (%s, %zu bytes); the %zu "
+		    "checksums were verified first; %s%s%s\n", s->description, s->fingerprint,
+		    s->signature_len == 64 ? "ECDSA raw r||s" : "RSA PKCS#1 v1.5", s->signature_len,
+		    s->verified, verdict, note != NULL ? "; " : "", note != NULL ? note : "") < 0)
 			text = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);
