@@ -103,7 +103,7 @@ fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off)
 		h->written = grown;
 		h->written_cap = cap;
 	}
-	memcpy(h->written + off, buf, size);
+	cr_secure_copy(h->written + off, buf, size);
 	h->unapplied = true;
 	if (off + size > h->written_len)
 		h->written_len = off + size;

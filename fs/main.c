@@ -19,6 +19,7 @@
 
 #include "artifact/rewrite.h"
 #include "crypto/secure.h"
+#include "crypto/sign_child.h"
 #include "fs/live.h"
 #include "fs/log.h"
 #include "fs/status.h"
@@ -297,7 +298,10 @@ out:
 int
 main(int argc, char *argv[])
 {
-	/* before any key can arrive: the locked arena private keys are parsed in */
+	/* the process a mount runs to parse a private key and sign with it */
+	if (argc == 2 && strcmp(argv[1], CR_SIGN_CHILD_ARG) == 0)
+		return cr_sign_child_main();
+	/* before any key can arrive: the locked arena key files are written into */
 	if (!cr_secure_init())
 		fprintf(stderr, "artifactfs: warning: could not set up locked memory for keys\n");
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);

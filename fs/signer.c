@@ -7,7 +7,11 @@
 
 #include "artifact/rewrite.h"
 #include "crypto/base64.h"
+#include "crypto/sign_child.h"
 #include "crypto/signature.h"
+
+/* The signing child is this program, run again (see main.c). */
+#define SELF "/proc/self/exe"
 
 struct fs_signer {
 	pthread_mutex_t lock;
@@ -70,43 +74,47 @@ fs_signer_staged(struct fs_signer *s)
 	return staged;
 }
 
-/* Signs and starts writing the re-signed copy; what was staged is gone. */
+/*
+ * Signs and starts writing the re-signed copy; what was staged is gone.  The
+ * key is parsed and used in a child process (crypto/sign_child.h): this
+ * process only passes its PEM text on, from locked memory, and gets back the
+ * signature and the public key.
+ */
 static bool
 stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
     const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
 {
 	const uint8_t *manifest;
-	size_t manifest_len = 0, sig_len = 0;
-	struct cr_key *key;
+	size_t manifest_len = 0;
+	struct cr_signed signed_ = { 0 };
 	const char *refusal;
-	uint8_t *sig = NULL;
 	char *text = NULL, started[512], buf[400];
 
 	if ((refusal = af_rewrite_refusal(a, place, checks, buf, sizeof(buf))) != NULL) {
 		snprintf(why, whylen, "cannot be used: %s", refusal);
 		return false;
 	}
-	if ((key = cr_key_load_private(pem, len, why, whylen)) == NULL)
-		return false;
 	manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
-	sig = cr_sign(key, manifest, manifest_len, &sig_len, why, whylen);
-	if (sig != NULL && (text = cr_base64_encode(sig, sig_len)) == NULL)
+	if (!cr_sign_in_child(SELF, pem, len, manifest, manifest_len, &signed_, why, whylen))
+		return false;
+	if ((text = cr_base64_encode(signed_.sig, signed_.sig_len)) == NULL)
 		snprintf(why, whylen, "out of memory");
 	if (text != NULL &&
 	    (s->job = af_rewrite_start(a, place, text, strlen(text), started,
 	    sizeof(started))) == NULL)
 		snprintf(why, whylen, "cannot be used: %s", started);
 	if (s->job != NULL) {
-		snprintf(s->description, sizeof(s->description), "%s", cr_key_description(key));
-		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", cr_key_fingerprint(key));
-		s->signature = sig;
-		s->signature_len = sig_len;
+		snprintf(s->description, sizeof(s->description), "%s",
+		    cr_key_description(signed_.key));
+		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s",
+		    cr_key_fingerprint(signed_.key));
+		s->signature = signed_.sig;
+		s->signature_len = signed_.sig_len;
 		s->verified = checks->count;
 		s->staged = true;
-		sig = NULL;
+		signed_.sig = NULL;
 	}
-	cr_key_free(key);	/* the private key is wiped here: only the signature stays */
-	free(sig);
+	cr_signed_clear(&signed_);
 	free(text);
 	return s->staged;
 }

@@ -221,5 +221,134 @@ else
 fi
 rm -f "$BIG"
 
+# ---------------------------------------------------------------- 3. no key bytes in the daemon
+# memscan.py PID KEY...: reads every readable mapping of /proc/PID/mem and
+# looks for any 16-byte window of each key's secrets: the private scalar
+# (EC), the primes and the private exponent (RSA), and the PEM base64 text
+# (as in the file, and with its line breaks removed).  Prints what it found
+# and how much it read; exits 1 on a find.  Mappings over 1 GiB (ASan's
+# shadow and allocator reserves) are counted and left out.
+MS_PY="$T_ROOT/memscan.py"
+cat > "$MS_PY" <<'PY'
+import sys, re, subprocess
+pid, keys = sys.argv[1], sys.argv[2:]
+W, A = 16, 8
+secrets = {}
+for k in keys:
+    text = subprocess.run(['openssl', 'pkey', '-in', k, '-text', '-noout'],
+                          capture_output=True, text=True, check=True).stdout
+    for field in ('priv', 'prime1', 'prime2', 'privateExponent'):
+        m = re.search(r'^%s:\s*\n((?:\s+[0-9a-f:]+\n)+)' % field, text, re.M)
+        if m:
+            b = bytes.fromhex(re.sub(r'[\s:]', '', m.group(1)))
+            secrets['%s %s' % (k, field)] = b[1:] if len(b) > 1 and b[0] == 0 else b
+    body = [l for l in open(k).read().splitlines() if l and not l.startswith('-----')]
+    secrets['%s PEM text' % k] = '\n'.join(body).encode()
+    secrets['%s PEM base64' % k] = ''.join(body).encode()
+# every 16-byte window of a secret holds an 8-byte window at an 8-aligned
+# address of the memory: look those up, then extend each hit both ways
+index = {}
+for name, sec in secrets.items():
+    for i in range(len(sec) - A + 1):
+        index.setdefault(sec[i:i + A], []).append((name, i))
+def hits(buf, base, found):
+    mv = memoryview(buf)[:len(buf) // A * A]
+    chunks = set(mv.cast('Q')) if len(mv) else set()
+    for c in chunks & keyints:
+        needle = c.to_bytes(8, sys.byteorder)
+        at = buf.find(needle)
+        while at >= 0:
+            if at % A == 0:
+                for name, i in index[needle]:
+                    sec = secrets[name]
+                    l = 0
+                    while l < i and at - l - 1 >= 0 and buf[at - l - 1] == sec[i - l - 1]:
+                        l += 1
+                    r = 0
+                    while i + A + r < len(sec) and at + A + r < len(buf) and buf[at + A + r] == sec[i + A + r]:
+                        r += 1
+                    if l + A + r >= W:
+                        found.add('%s at 0x%x (%d bytes)' % (name, base + at - l, l + A + r))
+            at = buf.find(needle, at + 1)
+keyints = {int.from_bytes(w, sys.byteorder) for w in index}
+found, read, skipped = set(), 0, 0
+mem = open('/proc/%s/mem' % pid, 'rb', buffering=0)
+for line in open('/proc/%s/maps' % pid):
+    f = line.split()
+    lo, hi = (int(x, 16) for x in f[0].split('-'))
+    if f[1][0] != 'r' or (len(f) > 5 and f[5] in ('[vvar]', '[vsyscall]', '[vvar_vclock]')):
+        continue
+    if hi - lo > 1 << 30:
+        skipped += hi - lo
+        continue
+    step = 64 << 20
+    for off in range(lo, hi, step):
+        end = min(hi, off + step + W)
+        try:
+            mem.seek(off)
+            buf = mem.read(end - off)
+        except OSError:
+            continue
+        read += len(buf)
+        hits(buf, off, found)
+for x in sorted(found):
+    print('found ' + x)
+print('read %d MiB of %s, %d GiB of reserves left out; %d secrets, %d bytes' % (
+    read >> 20, pid, skipped >> 30, len(secrets), sum(len(s) for s in secrets.values())))
+sys.exit(1 if found or read == 0 else 0)
+PY
+(
+    cd "$KD" || exit 1
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out scan-rsa.pem 2>/dev/null
+    openssl rsa -in scan-rsa.pem -traditional -out scan-rsa3072.pem 2>/dev/null   # RSA PRIVATE KEY
+    openssl ecparam -genkey -name prime256v1 -noout -out scan-ec.pem              # EC PRIVATE KEY
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out scan-pkcs8.pem  # PRIVATE KEY
+    for k in scan-rsa3072 scan-ec scan-pkcs8; do openssl pkey -in $k.pem -pubout -out $k.pub; done
+) 2>/dev/null
+check "memory scan: setup: three keys" test -s "$KD/scan-pkcs8.pub"
+SCAN_KEYS=("$KD/scan-rsa3072.pem" "$KD/scan-ec.pem" "$KD/scan-pkcs8.pem")
+# The scanner finds what is there: a process holding the keys' PEM text and
+# DER bytes (primes and scalars are contiguous in DER).
+python3 -c '
+import sys, time
+held = [open(k, "rb").read() for k in sys.argv[1:]]
+held += [__import__("subprocess").run(["openssl", "pkey", "-in", k, "-outform", "DER"],
+         capture_output=True).stdout for k in sys.argv[1:]]
+sys.stdout.write("ready\n"); sys.stdout.flush(); time.sleep(60)' "${SCAN_KEYS[@]}" > "$T_ROOT/holder.out" &
+holder=$!
+for i in $(seq 100); do grep -q ready "$T_ROOT/holder.out" && break; sleep 0.05; done
+out=$(python3 "$MS_PY" "$holder" "${SCAN_KEYS[@]}")
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+for what in 'scan-rsa3072.pem prime1' 'scan-rsa3072.pem prime2' 'scan-ec.pem priv' \
+    'scan-pkcs8.pem priv' 'scan-rsa3072.pem PEM text' 'scan-pkcs8.pem PEM text'; do
+    check "memory scan finds the $what in a process that holds it" grep -q "found .*$what" <<<"$out"
+done
+w=$(workdir)
+cp "$F/rootfs-gzip.mender" "$w/a.mender"
+if mount_art "$w/a.mender" "$w/mnt"; then
+    pid=${T_PIDS[$w/mnt]}
+    staged=()
+    for k in "${SCAN_KEYS[@]}"; do
+        staged+=("$k")
+        n=$(basename "$k" .pem)
+        check "memory scan: stage $n" cp "$k" "$w/mnt/control/sign-key"
+        check "memory scan: $n staged" grep -q "SHA256:$(fingerprint "$k"): staged" "$w/mnt/control/sign-key"
+        out=$(python3 "$MS_PY" "$pid" "${staged[@]}" 2>&1)
+        if [ $? -eq 0 ]; then
+            pass "memory scan after staging $n: no 16-byte window of any key staged so far"
+            [ -n "${VERBOSE:-}" ] && echo "memory scan after staging $n: $out"
+        else
+            fail "memory scan after staging $n: no 16-byte window of any key staged so far" \
+                "$(head -8 <<<"$out")"
+        fi
+    done
+    umount_art "$w/mnt"
+    check "memory scan: the result is signed with the last key, mender-artifact validates" \
+        ma_validate "$KD/scan-pkcs8.pub" "$w/a.mender"
+else
+    fail "memory scan: mount" "$(head -c 400 "$T_MOUNT_ERR")"
+fi
+
 [ -n "${VERBOSE:-}" ] && echo "time: $((SECONDS - T_START)) s"
 finish
