@@ -350,5 +350,69 @@ else
     fail "memory scan: mount" "$(head -c 400 "$T_MOUNT_ERR")"
 fi
 
+# ---------------------------------------------------------------- 4. owners
+# A user (uid 1234, group 1234, in no other group) re-signs their own
+# artifact whose group (2345) they are not in: like cp -p, the owner is
+# kept, the group becomes theirs, the outcome line says so.  An artifact of
+# another user is refused, and the refusal says what to do.  Where uid 1234
+# cannot open /dev/fuse (libfuse then does not fall back to fusermount3),
+# root without CAP_CHOWN stands in for the user: the same fchown fails the
+# same way (EPERM), the user's group is then 0.
+if setpriv --reuid=1234 --regid=1234 --clear-groups test -r /dev/fuse -a -w /dev/fuse; then
+    as_user() { setpriv --reuid=1234 --regid=1234 --clear-groups "$@"; }
+    U_UID=1234 U_GID=1234
+else
+    echo "note: owners: uid 1234 cannot open /dev/fuse here; root without CAP_CHOWN stands in"
+    as_user() { setpriv --bounding-set=-chown "$@"; }
+    U_UID=0 U_GID=0
+fi
+# user_mount W: as_user mounts W/d/a.mender on W/mnt (stderr in W/err); sets UPID
+user_mount() {
+    as_user "$ARTIFACTFS" -f "$1/d/a.mender" "$1/mnt" 2> "$1/err" &
+    UPID=$!
+    for i in $(seq 100); do mountpoint -q "$1/mnt" && return 0; sleep 0.05; done
+    kill "$UPID" 2>/dev/null
+    wait "$UPID" 2>/dev/null
+    return 1
+}
+w=$(workdir)
+chmod 755 "$T_ROOT" "$w"
+mkdir "$w/d" "$w/mnt" "$w/k"
+cp "$F/rootfs-gzip.mender" "$w/d/a.mender"
+cp "$KD/ec.pem" "$w/k/"
+chown -R "$U_UID:$U_GID" "$w/d" "$w/mnt" "$w/k"
+chown "$U_UID:2345" "$w/d/a.mender"
+chmod 2640 "$w/d/a.mender"
+if user_mount "$w"; then
+    check "user not in the group: stage" as_user cp "$w/k/ec.pem" "$w/mnt/control/sign-key"
+    check "user not in the group: pending: says the group changes" \
+        as_user grep -q "^pending: .*its group is now $U_GID (was 2345)" "$w/mnt/signature-status"
+    as_user fusermount3 -u "$w/mnt"
+    wait "$UPID"
+    check_eq "user not in the group: daemon exit status 0" 0 $?
+    check "user not in the group: the outcome line says the group changed" \
+        grep -q "re-signed; its group is now $U_GID (was 2345): you are not in group 2345" "$w/err"
+    check_eq "user not in the group: owner kept, group the user's, mode kept but setgid" \
+        "$U_UID $U_GID 640" "$(stat -c '%u %g %a' "$w/d/a.mender")"
+    check "user not in the group: mender-artifact validates" ma_validate "$KD/ec.pub" "$w/d/a.mender"
+else
+    fail "user not in the group: mount" "$(head -c 400 "$w/err")"
+fi
+chown 4321:"$U_GID" "$w/d/a.mender"
+chmod 664 "$w/d/a.mender"
+cp "$w/d/a.mender" "$w/orig.mender"
+if user_mount "$w"; then
+    check_not "another user's artifact: staging fails" as_user cp "$w/k/ec.pem" "$w/mnt/control/sign-key"
+    check "another user's artifact: the refusal says what to do" as_user grep -q \
+        '^control: .*cannot keep the owner of the artifact (uid 4321): only root can give a file to another user; re-sign it as uid 4321 or as root' \
+        "$w/mnt/signature-status"
+    as_user fusermount3 -u "$w/mnt"
+    wait "$UPID"
+    check_cmp "another user's artifact: untouched" "$w/orig.mender" "$w/d/a.mender"
+    check "another user's artifact: nothing else in the directory" test "$(ls -A "$w/d")" = a.mender
+else
+    fail "another user's artifact: mount" "$(head -c 400 "$w/err")"
+fi
+
 [ -n "${VERBOSE:-}" ] && echo "time: $((SECONDS - T_START)) s"
 finish
