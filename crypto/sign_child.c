@@ -189,7 +189,11 @@ spawn(struct child *c, const char *exe, char *why, size_t whylen)
 	c->to = in[1];
 	c->from = out[0];
 	if (err != 0) {
-		c->pid = -1;
+		if (c->to >= 0)
+			close(c->to);
+		if (c->from >= 0)
+			close(c->from);
+		c->to = c->from = c->pid = -1;
 		snprintf(why, whylen, "could not be used: cannot start the signing process %s: %s",
 		    exe, strerror(err));
 		return false;
