@@ -132,7 +132,7 @@ if mount_art "$t/a.mender" "$t/mnt" -o verify_key="$KD/rsa.pub"; then
     fi
     check "while the pass runs: pending: after it" grep_status "$t/mnt" '^pending: .*checksums were verified first'
     umount_art "$t/mnt"
-    check "while the pass runs: re-signed, valid" af_status_valid "$KD/rsa.pub" "$t/a.mender"
+    check "while the pass runs: re-signed, mender-artifact validates" ma_validate "$KD/rsa.pub" "$t/a.mender"
 else
     fail "while the pass runs: mount" "$(head -c 400 "$T_MOUNT_ERR")"
 fi
@@ -343,6 +343,8 @@ if mount_art "$w/a.mender" "$w/mnt"; then
                 "$(head -8 <<<"$out")"
         fi
     done
+    check_eq "memory scan: every signing child was reaped (children of the daemon)" "" \
+        "$(ps -o pid=,stat=,args= --ppid "$pid")"
     umount_art "$w/mnt"
     check "memory scan: the result is signed with the last key, mender-artifact validates" \
         ma_validate "$KD/scan-pkcs8.pub" "$w/a.mender"
