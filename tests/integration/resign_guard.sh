@@ -145,9 +145,10 @@ rm -rf "$t"
 # other receives nothing, and the artifact is re-signed in its own directory.
 swap() { mv "$1/DIR" "$1/DIR.real" && ln -s other "$1/DIR"; }
 back() { rm "$1/DIR" && mv "$1/DIR.real" "$1/DIR"; }
-# swapped LABEL SRC DECOY STEPS...: each step is stage, swap, back, unmount
+# swapped LABEL SRC DECOY STEPS...: each step is stage, swap, back, unmount,
+# or copyswap (stage, and swap the moment the copy's file appears)
 swapped() {
-    local label=$1 src=$2 decoy=$3 w step other_before size
+    local label=$1 src=$2 decoy=$3 w step other_before size cpid
     shift 3
     w=$(workdir)
     mkdir "$w/DIR" "$w/other"
@@ -164,8 +165,16 @@ swapped() {
             stage) check "$label: stage" cp "$KD/rsa.pem" "$w/mnt/control/sign-key" ;;
             swap) check "$label: swap DIR for a symlink" swap "$w" ;;
             back) check "$label: put DIR back" back "$w" ;;
-            copying)
-                size=$(stat -c %s "$(ls -d "$w"/DIR*/.a.mender.artifactfs-* 2>/dev/null | head -1)" 2>/dev/null)
+            copyswap)   # stage; swap as soon as the copy's file appears
+                cp "$KD/rsa.pem" "$w/mnt/control/sign-key" &
+                cpid=$!
+                while ! compgen -G "$w/DIR/.a.mender.artifactfs-*" > /dev/null; do
+                    kill -0 "$cpid" 2>/dev/null || break
+                done
+                check "$label: swap DIR for a symlink" swap "$w"
+                size=$(stat -c %s "$(compgen -G "$w/DIR.real/.a.mender.artifactfs-*" | head -1)" 2>/dev/null)
+                wait "$cpid"
+                check_eq "$label: stage" 0 $?
                 [ -n "$size" ] && [ "$size" -lt "$(stat -c %s "$src")" ] ||
                     echo "note: $label: the copy was complete before the swap (${size:-no} bytes)" ;;
             unmount)
@@ -196,9 +205,9 @@ swapped "swapped after staging, still at unmount, decoy" "$F/rootfs-gzip.mender"
 swapped "swapped before staging, still at unmount" "$F/rootfs-gzip.mender" decoy \
     swap stage unmount
 swapped "swapped during the copy, back before unmount" "$BIG" decoy \
-    stage swap copying back unmount
+    copyswap back unmount
 swapped "swapped during the copy, still at unmount" "$BIG" none \
-    stage swap copying unmount
+    copyswap unmount
 
 # The artifact's own name replaced by a symlink to an identical copy
 # elsewhere: another file (fstatat does not follow it), so nothing is written.
