@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,7 +149,7 @@ cr_sign_child_main(void)
 
 struct child {
 	pid_t pid;
-	int to, from;		/* our ends of its stdin and stdout */
+	int to, from;		/* our ends of its stdin (a socket) and stdout (a pipe) */
 	struct timespec deadline;
 	char *reply;
 	size_t reply_len;
@@ -163,7 +164,10 @@ spawn(struct child *c, const char *exe, char *why, size_t whylen)
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err = 0;
 	sigset_t none, all;
 
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+	/* the request goes over a socket, so that sending to a child that is
+	 * gone fails with EPIPE instead of raising SIGPIPE in the caller */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0 ||
+	    pipe2(out, O_CLOEXEC) != 0) {
 		err = errno;
 	} else {
 		sigemptyset(&none);
@@ -234,7 +238,7 @@ send_all(struct child *c, const void *buf, size_t len)
 	while (len > 0) {
 		if (!await(c, c->to, POLLOUT))
 			return false;
-		if ((n = write(c->to, p, len)) < 0) {
+		if ((n = send(c->to, p, len, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return false;
@@ -266,7 +270,7 @@ receive_all(struct child *c)
 }
 
 /* Closes the pipes and reaps the child (killed first if asked); its exit
- * status, or -1. */
+ * status, or minus the signal that ended it. */
 static int
 reap(struct child *c, bool kill_it)
 {
@@ -284,7 +288,7 @@ reap(struct child *c, bool kill_it)
 	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		continue;
 	c->pid = -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
 /* The next length-prefixed part of the reply, or NULL. */
@@ -365,9 +369,12 @@ cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t
 	status = reap(&c, !talked);
 	if (talked && status == 0)
 		ok = take_reply(&c, msg, msg_len, out, why, whylen);
-	if (!ok && (!talked || status != 0))
-		snprintf(why, whylen, "could not be used: the signing process %s", !talked ?
-		    "stopped answering and was killed" : "failed");
+	if (!talked)
+		snprintf(why, whylen, "could not be used: the signing process ended or hung "
+		    "before it answered");
+	else if (status != 0)
+		snprintf(why, whylen, "could not be used: the signing process failed (%s %d)",
+		    status > 0 ? "exit status" : "killed by signal", status > 0 ? status : -status);
 	free(c.reply);
 	if (!ok)
 		cr_signed_clear(out);

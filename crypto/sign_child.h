@@ -3,8 +3,8 @@
  * parses a private key: OpenSSL's PEM and DER decoders copy the key through
  * buffers they free without clearing, so the parsing and the signing happen
  * in a short-lived child (this same program, run as `artifactfs
- * --sign-child`), which receives the PEM text and the message over a pipe and
- * returns only the signature and the public key.  The parent checks the
+ * --sign-child`), which receives the PEM text and the message over a socket
+ * and returns only the signature and the public key.  The parent checks the
  * signature with that public key before it trusts it.
  */
 #ifndef CR_SIGN_CHILD_H
