@@ -14,48 +14,155 @@
 #include <unistd.h>
 
 #include "artifact/artifact_impl.h"
+#include "artifact/sigcheck.h"
 #include "artifact/tar.h"
 
 #define TEMP_TAG ".artifactfs-"
 
-struct target {
-	int dirfd;
-	char *dir, *base;
-	char temp[300];		/* name of the temp file once it has one */
+struct af_place {
+	int dirfd;		/* the directory, opened at mount */
+	char *dir, *base;	/* its path (for messages only) and the artifact's name */
+	dev_t dev;		/* the artifact mounted: identity and size */
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	int unwritable;		/* errno when the directory could only be opened O_PATH */
 };
 
-static bool
-split_path(const char *path, struct target *t)
+struct af_place *
+af_place_open(const struct artifact *a, char *why, size_t whylen)
 {
-	char *a = strdup(path), *b = strdup(path);
+	const struct stat *st = artifact_stat(a);
+	struct af_place *p = calloc(1, sizeof(*p));
+	char *d = strdup(artifact_path(a)), *b = strdup(artifact_path(a));
+	struct stat now;
 
-	t->dirfd = -1;
-	t->temp[0] = '\0';
-	if (a == NULL || b == NULL) {
-		free(a);
-		free(b);
-		return false;
+	if (p != NULL)
+		p->dirfd = -1;
+	if (p == NULL || d == NULL || b == NULL ||
+	    (p->dir = strdup(dirname(d))) == NULL || (p->base = strdup(basename(b))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto fail;
 	}
-	t->dir = strdup(dirname(a));
-	t->base = strdup(basename(b));
-	free(a);
+	p->dev = st->st_dev;
+	p->ino = st->st_ino;
+	p->size = st->st_size;
+	p->mtime = st->st_mtim;
+	p->ctime = st->st_ctim;
+	/* read access makes the fsync possible; without it the artifact can still
+	 * be looked at, and staging says why it cannot be re-signed */
+	if ((p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		p->unwritable = errno;
+		p->dirfd = open(p->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (p->dirfd < 0) {
+		snprintf(why, whylen, "cannot open its directory %s: %s", p->dir, strerror(errno));
+		goto fail;
+	}
+	/* the name must still be the file opened (the path was resolved once) */
+	if (fstatat(p->dirfd, p->base, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    now.st_dev != p->dev || now.st_ino != p->ino) {
+		snprintf(why, whylen, "was moved or replaced while it was being opened; "
+		    "mount it again");
+		goto fail;
+	}
+	free(d);
 	free(b);
-	return t->dir != NULL && t->base != NULL;
+	return p;
+fail:
+	free(d);
+	free(b);
+	af_place_close(p);
+	return NULL;
 }
 
-static void
-target_clear(struct target *t)
+void
+af_place_close(struct af_place *p)
 {
-	if (t->dirfd >= 0)
-		close(t->dirfd);
-	free(t->dir);
-	free(t->base);
+	if (p == NULL)
+		return;
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	free(p->dir);
+	free(p->base);
+	free(p);
+}
+
+static bool
+same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 const char *
-af_rewrite_refusal(const struct artifact *a)
+af_place_changed(const struct af_place *p, char *buf, size_t len)
+{
+	struct stat now;
+
+	if (fstatat(p->dirfd, p->base, &now, AT_SYMLINK_NOFOLLOW) != 0) {
+		snprintf(buf, len, "it is gone: %s", strerror(errno));
+		return buf;
+	}
+	if (now.st_dev != p->dev || now.st_ino != p->ino) {
+		snprintf(buf, len, "another file was put in its place");
+		return buf;
+	}
+	if (now.st_size != p->size || !same_time(now.st_mtim, p->mtime) ||
+	    !same_time(now.st_ctim, p->ctime)) {
+		snprintf(buf, len, "it was modified in place");
+		return buf;
+	}
+	return NULL;
+}
+
+/* The first failed checksum, the first broken rule or a damaged signature:
+ * what stops a signature; NULL if nothing does. */
+static const char *
+unverified(const struct artifact *a, const struct af_checks *checks, char *buf, size_t len)
+{
+	const struct af_problems *problems = artifact_problems(a);
+	const struct af_problem *pr;
+	struct af_sigcheck sig;
+	bool damaged;
+	size_t i;
+
+	for (i = 0; i < checks->count; i++) {
+		const struct af_check *c = &checks->items[i];
+		if (c->result == AF_CHECK_OK)
+			continue;
+		snprintf(buf, len, "checksum %s: %s (%zu of %zu checksums failed; see "
+		    "signature-status): artifactfs signs only an artifact whose checksums all "
+		    "match; rebuild it, or copy it again", c->name,
+		    af_check_result_word(c->result), checks->failed, checks->count);
+		return buf;
+	}
+	for (i = 0; i < af_problems_count(problems); i++) {
+		if ((pr = af_problems_get(problems, i))->severity != AF_ERROR)
+			continue;
+		snprintf(buf, len, "it breaks a format rule: %s: %s (%zu errors; see "
+		    "signature-status): artifactfs signs only an artifact that breaks none",
+		    pr->where, pr->text, af_problems_errors(problems));
+		return buf;
+	}
+	if (af_check_signature(a, NULL, 0, &sig) != AF_OK) {
+		snprintf(buf, len, "out of memory");
+		return buf;
+	}
+	damaged = sig.present && !sig.decoded;
+	if (damaged)
+		snprintf(buf, len, "its manifest.sig is damaged (%s): only an unsigned artifact or "
+		    "one signed with another key is re-signed; rebuild it, or re-sign it with "
+		    "mender-artifact sign -f", sig.loaded ? "not base64" : "unreadable");
+	af_sigcheck_clear(&sig);
+	return damaged ? buf : NULL;
+}
+
+const char *
+af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
+    const struct af_checks *checks, char *buf, size_t len)
 {
 	const struct af_manifest *m = artifact_manifest(a, false);
+	char changed[128];
 	size_t i;
 
 	if (m == NULL)
@@ -67,7 +174,12 @@ af_rewrite_refusal(const struct artifact *a)
 	for (i = 0; i < a->count; i++)
 		if (a->members[i].truncated)
 			return "the artifact is truncated; copy it again";
-	return NULL;
+	if (af_place_changed(p, changed, sizeof(changed)) != NULL) {
+		snprintf(buf, len, "the artifact changed on disk since it was mounted (%s); "
+		    "unmount and mount it again", changed);
+		return buf;
+	}
+	return unverified(a, checks, buf, len);
 }
 
 static void
@@ -113,7 +225,9 @@ signature_header(unsigned char block[AF_TAR_BLOCK], size_t size)
 
 struct af_rewrite {
 	const struct artifact *a;
-	struct target t;
+	const struct af_place *p;
+	char temp[300];		/* name of the temp file while it has one */
+	char note[200];		/* what af_rewrite_note says, or "" */
 	int fd;			/* the temporary file */
 	uint64_t written;	/* its size so far */
 	char *sig;		/* base64, what manifest.sig will hold */
@@ -265,9 +379,9 @@ write_members(struct af_rewrite *r)
 static void
 drop_temp(struct af_rewrite *r)
 {
-	if (r->t.temp[0] != '\0')
-		unlinkat(r->t.dirfd, r->t.temp, 0);
-	r->t.temp[0] = '\0';
+	if (r->temp[0] != '\0')
+		unlinkat(r->p->dirfd, r->temp, 0);
+	r->temp[0] = '\0';
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
@@ -293,44 +407,85 @@ work(void *arg)
 }
 
 /*
- * A named file next to the artifact.  Not O_TMPFILE: on ext4, copy_file_range
- * into an unnamed file runs about 7 times slower (measured: 1.1 s against
- * 0.17 s for 415 MiB).  A killed run leaves the name; the next mount removes it.
+ * The owner and group as `cp -p` keeps them: root keeps both; a user keeps
+ * the owner (themselves) and the group if they are in it, and otherwise the
+ * file keeps the group it was made with, which the note says.  The set-ID
+ * bits go with a group that is not kept.
  */
-static const char *
-make_temp(struct af_rewrite *r)
+static bool
+keep_owner(struct af_rewrite *r, char *why, size_t whylen)
 {
-	const struct stat *st = &r->a->st;
+	const struct stat *st = artifact_stat(r->a);
+	mode_t mode = st->st_mode & 07777;
+	struct stat got;
 
-	if ((r->t.dirfd = open(r->t.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return "open the directory";
-	snprintf(r->t.temp, sizeof(r->t.temp), ".%s" TEMP_TAG "%d.tmp", r->t.base, (int)getpid());
-	if ((r->fd = openat(r->t.dirfd, r->t.temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-	    0600)) < 0) {
-		r->t.temp[0] = '\0';
-		return "create a temporary file";
+	if (fchown(r->fd, st->st_uid, st->st_gid) != 0) {
+		if (errno == EPERM && st->st_uid != geteuid()) {
+			snprintf(why, whylen, "cannot keep the owner of the artifact (uid %u): only "
+			    "root can give a file to another user; re-sign it as uid %u or as root, "
+			    "or mount a copy of your own", (unsigned)st->st_uid, (unsigned)st->st_uid);
+			return false;
+		}
+		if (errno != EPERM || fstat(r->fd, &got) != 0) {
+			snprintf(why, whylen, "cannot keep the owner of the artifact in %s: %s",
+			    r->p->dir, strerror(errno));
+			return false;
+		}
+		snprintf(r->note, sizeof(r->note), "its group is now %u (was %u): you are not in "
+		    "group %u, so, as cp -p does, the new file keeps the group it was made with",
+		    (unsigned)got.st_gid, (unsigned)st->st_gid, (unsigned)st->st_gid);
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
-	if (fchown(r->fd, st->st_uid, st->st_gid) != 0)
-		return "keep the owner of the artifact";
-	if (fchmod(r->fd, st->st_mode & 07777) != 0)
-		return "keep the mode of the artifact";
-	return NULL;
+	if (fchmod(r->fd, mode) != 0) {
+		snprintf(why, whylen, "cannot keep the mode of the artifact in %s: %s", r->p->dir,
+		    strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A named file next to the artifact, made through the mount-time directory
+ * fd.  Not O_TMPFILE: on ext4, copy_file_range into an unnamed file runs
+ * about 7 times slower (measured: 1.1 s against 0.17 s for 415 MiB).  A
+ * killed run leaves the name; the next mount removes it.
+ */
+static bool
+make_temp(struct af_rewrite *r, char *why, size_t whylen)
+{
+	const struct af_place *p = r->p;
+
+	if (p->unwritable != 0) {
+		snprintf(why, whylen, "cannot open the directory %s, where the re-signed artifact "
+		    "must be made: %s", p->dir, strerror(p->unwritable));
+		return false;
+	}
+	snprintf(r->temp, sizeof(r->temp), ".%s" TEMP_TAG "%d.tmp", p->base, (int)getpid());
+	if ((r->fd = openat(p->dirfd, r->temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0) {
+		r->temp[0] = '\0';
+		snprintf(why, whylen, "cannot create a temporary file in %s, where the re-signed "
+		    "artifact must be made: %s", p->dir, strerror(errno));
+		return false;
+	}
+	return keep_owner(r, why, whylen);
 }
 
 static struct af_rewrite *
-job_new(const struct artifact *a, const char *sig, size_t sig_len)
+job_new(const struct artifact *a, const struct af_place *p, const char *sig, size_t sig_len)
 {
 	struct af_rewrite *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	r->a = a;
+	r->p = p;
 	r->fd = -1;
 	atomic_init(&r->stop, false);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->progressed, NULL);
 	r->sig_len = sig_len;
-	if ((r->sig = malloc(sig_len)) == NULL || !split_path(a->path, &r->t)) {
+	if ((r->sig = malloc(sig_len)) == NULL) {
 		af_rewrite_abort(r);
 		return NULL;
 	}
@@ -339,30 +494,34 @@ job_new(const struct artifact *a, const char *sig, size_t sig_len)
 }
 
 struct af_rewrite *
-af_rewrite_start(const struct artifact *a, const char *sig, size_t sig_len, char *why,
-    size_t whylen)
+af_rewrite_start(const struct artifact *a, const struct af_place *p, const char *sig,
+    size_t sig_len, char *why, size_t whylen)
 {
-	struct af_rewrite *r = job_new(a, sig, sig_len);
-	const char *failed;
+	struct af_rewrite *r = job_new(a, p, sig, sig_len);
 	int err;
 
 	if (r == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	if ((failed = make_temp(r)) == NULL &&
-	    (err = pthread_create(&r->thread, NULL, work, r)) != 0) {
-		errno = err;
-		failed = "start a thread to write";
+	if (!make_temp(r, why, whylen)) {
+		af_rewrite_abort(r);
+		return NULL;
 	}
-	if (failed != NULL) {
-		snprintf(why, whylen, "cannot %s in %s, where the re-signed artifact must be "
-		    "made: %s", failed, r->t.dir, strerror(errno));
+	if ((err = pthread_create(&r->thread, NULL, work, r)) != 0) {
+		snprintf(why, whylen, "cannot start a thread to write the re-signed artifact: %s",
+		    strerror(err));
 		af_rewrite_abort(r);
 		return NULL;
 	}
 	r->started = true;
 	return r;
+}
+
+const char *
+af_rewrite_note(const struct af_rewrite *r)
+{
+	return r->note[0] != '\0' ? r->note : NULL;
 }
 
 /* Stops the thread if it is still copying; returns once it is gone. */
@@ -383,7 +542,6 @@ af_rewrite_abort(struct af_rewrite *r)
 		return;
 	join(r, true);
 	drop_temp(r);
-	target_clear(&r->t);
 	free(r->sig);
 	pthread_cond_destroy(&r->progressed);
 	pthread_mutex_destroy(&r->lock);
@@ -429,7 +587,7 @@ complete(struct af_rewrite *r, char *changed, size_t len)
 {
 	/* Checked before the wait, to stop a copy made in vain, and again right
 	 * before the rename. */
-	if (artifact_changed(r->a, changed, len) != NULL) {
+	if (af_place_changed(r->p, changed, len) != NULL) {
 		join(r, true);
 		return CHANGED;
 	}
@@ -439,12 +597,12 @@ complete(struct af_rewrite *r, char *changed, size_t len)
 		errno = r->error;
 		return r->failed;
 	}
-	if (artifact_changed(r->a, changed, len) != NULL)
+	if (af_place_changed(r->p, changed, len) != NULL)
 		return CHANGED;
-	if (renameat(r->t.dirfd, r->t.temp, r->t.dirfd, r->t.base) != 0)
+	if (renameat(r->p->dirfd, r->temp, r->p->dirfd, r->p->base) != 0)
 		return "rename over the artifact";
-	r->t.temp[0] = '\0';
-	if (fsync(r->t.dirfd) != 0)
+	r->temp[0] = '\0';
+	if (fsync(r->p->dirfd) != 0)
 		return AFTER_RENAME;
 	return NULL;
 }
@@ -461,10 +619,12 @@ af_rewrite_finish(struct af_rewrite *r, char *why, size_t whylen)
 		    "mounted (%s); it is left as it is", changed);
 	else if (failed == AFTER_RENAME)
 		snprintf(why, whylen, "re-signed, but flushing %s failed: %s; the new artifact "
-		    "is in place but may not survive a crash: run sync", r->t.dir, strerror(saved));
+		    "is in place but may not survive a crash: run sync", r->p->dir, strerror(saved));
 	else if (failed != NULL)
 		snprintf(why, whylen, "not re-signed: could not %s in %s: %s; the artifact is "
-		    "unchanged", failed, r->t.dir, strerror(saved));
+		    "unchanged", failed, r->p->dir, strerror(saved));
+	else
+		snprintf(why, whylen, "%s", r->note);
 	af_rewrite_abort(r);
 	if (failed == NULL)
 		return AF_OK;
@@ -490,19 +650,19 @@ is_stale_temp(const char *entry, const char *base)
 }
 
 void
-af_rewrite_cleanup(const char *path)
+af_rewrite_cleanup(const struct af_place *p)
 {
-	struct target t;
 	struct dirent *e;
 	DIR *d;
+	int fd = openat(p->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!split_path(path, &t) || (d = opendir(t.dir)) == NULL) {
-		target_clear(&t);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL)
-		if (is_stale_temp(e->d_name, t.base))
-			unlinkat(dirfd(d), e->d_name, 0);
+		if (is_stale_temp(e->d_name, p->base))
+			unlinkat(p->dirfd, e->d_name, 0);
 	closedir(d);
-	target_clear(&t);
 }

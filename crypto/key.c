@@ -328,6 +328,20 @@ cr_key_load_private(const char *pem, size_t len, char *why, size_t whylen)
 	return wrap(pkey, true);
 }
 
+struct cr_key *
+cr_key_load_spki(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pkey = len <= INT32_MAX ? d2i_PUBKEY(NULL, &p, (long)len) : NULL;
+
+	ERR_clear_error();
+	if (pkey != NULL && p != der + len) {	/* bytes after the key */
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	return wrap(pkey, false);
+}
+
 void
 cr_key_free(struct cr_key *k)
 {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum cr_key_type {
 	CR_KEY_RSA,
@@ -48,6 +49,10 @@ struct cr_key *cr_key_load_public_file(const char *pem, size_t len, int *blocks,
  */
 struct cr_key *cr_key_load_private(const char *pem, size_t len, char *why,
     size_t whylen);
+
+/* The public half of a signing key, as DER SubjectPublicKeyInfo (what the
+ * signing child returns, crypto/sign_child.h); NULL if it is not one. */
+struct cr_key *cr_key_load_spki(const uint8_t *der, size_t len);
 
 void cr_key_free(struct cr_key *key);
 void cr_keys_free(struct cr_key **keys, size_t n);

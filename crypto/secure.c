@@ -29,10 +29,21 @@ cr_secure_realloc(void *p, size_t old_len, size_t new_len)
 	if (q == NULL)
 		return NULL;
 	if (p != NULL) {
-		memcpy(q, p, old_len < new_len ? old_len : new_len);
+		cr_secure_copy(q, p, old_len < new_len ? old_len : new_len);
 		OPENSSL_secure_clear_free(p, old_len);
 	}
 	return q;
+}
+
+void
+cr_secure_copy(void *dst, const void *src, size_t len)
+{
+	volatile unsigned char *d = dst;
+	const volatile unsigned char *s = src;
+
+	/* byte by byte through volatile pointers: never vectorized */
+	while (len-- > 0)
+		*d++ = *s++;
 }
 
 void

@@ -13,6 +13,11 @@ bool cr_secure_init(void);
 void *cr_secure_alloc(size_t len);
 void *cr_secure_realloc(void *p, size_t old_len, size_t new_len);
 void cr_secure_free(void *p, size_t len);
+/* Copies a secret without passing it through vector registers: memcpy's
+ * would keep 16 or 32 bytes of it in %xmm/%ymm registers, which the next
+ * lazy symbol binding or signal saves on the thread's stack, where nothing
+ * wipes it. */
+void cr_secure_copy(void *dst, const void *src, size_t len);
 /* Whether p lies in the locked arena (tests use it). */
 bool cr_secure_owns(const void *p);
 

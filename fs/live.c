@@ -33,7 +33,7 @@ status_text(struct fs_mount *m)
 	pthread_mutex_unlock(&m->control_lock);
 	free(staged);
 	text = fs_status_report(m->artifact, m->keys, checks,
-	    artifact_changed(m->artifact, changed, sizeof(changed)), pending, &verdict);
+	    af_place_changed(m->place, changed, sizeof(changed)), pending, &verdict);
 	free(pending);
 	return text;
 }
@@ -59,6 +59,7 @@ fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags)
 		if (h->entry.kind == FS_CONTROL_SIGN_KEY)
 			prctl(PR_SET_DUMPABLE, 0);
 		h->writable = true;
+		h->unapplied = true;
 		return 0;
 	}
 	switch (h->entry.kind) {
@@ -102,10 +103,20 @@ fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off)
 		h->written = grown;
 		h->written_cap = cap;
 	}
-	memcpy(h->written + off, buf, size);
+	cr_secure_copy(h->written + off, buf, size);
+	h->unapplied = true;
 	if (off + size > h->written_len)
 		h->written_len = off + size;
 	return (int)size;
+}
+
+/* Clears and frees what was written (cr_secure_free wipes it). */
+static void
+wipe_written(struct fs_handle *h)
+{
+	cr_secure_free(h->written, h->written_cap);
+	h->written = NULL;
+	h->written_len = h->written_cap = 0;
 }
 
 static void
@@ -126,23 +137,37 @@ int
 fs_live_flush(struct fs_mount *m, struct fs_handle *h)
 {
 	const char *text = h->written != NULL ? h->written : "";
+	const struct af_checks *checks;
 	const char *file;
 	char why[256];
 	bool ok;
 
-	if (!h->writable)
-		return 0;
+	if (!h->writable || !h->unapplied)
+		return 0;	/* a second close of the same open file: nothing new */
+	h->unapplied = false;
 	if (h->entry.kind == FS_CONTROL_SIGN_KEY && h->written_len == 0) {
 		file = "control/sign-key";	/* emptied: same as rm */
 		fs_signer_cancel(m->signer);
 		ok = true;
 	} else if (h->entry.kind == FS_CONTROL_SIGN_KEY) {
 		file = "control/sign-key";
-		ok = fs_signer_stage(m->signer, m->artifact, text, h->written_len, why, sizeof(why));
+		/* only what verified is signed: wait for the checksum pass (its
+		 * progress is in control/progress) */
+		if ((checks = fs_verifier_wait(m->verifier)) == NULL) {
+			fs_signer_cancel(m->signer);
+			snprintf(why, sizeof(why), "could not be used: out of memory while checking "
+			    "the artifact");
+			ok = false;
+		} else {
+			ok = fs_signer_stage(m->signer, m->artifact, m->place, checks, text,
+			    h->written_len, why, sizeof(why));
+		}
 	} else {
 		file = "control/verify-key";
 		ok = fs_keyring_set_control(m->keys, text, h->written_len, why, sizeof(why));
 	}
+	/* a key is used once: its bytes are wiped now, not at release */
+	wipe_written(h);
 	set_control_error(m, file, ok ? NULL : why);
 	return ok ? 0 : -EINVAL;
 }
@@ -153,6 +178,6 @@ fs_handle_free(struct fs_handle *h)
 	if (h == NULL)
 		return;
 	free(h->text);
-	cr_secure_free(h->written, h->written_cap);
+	wipe_written(h);
 	free(h);
 }

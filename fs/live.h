@@ -17,9 +17,10 @@ struct fs_handle {
 	struct fs_entry entry;
 	char *text;		/* what a live file reads as */
 	size_t text_len;
-	char *written;		/* what was written to a control file */
+	char *written;		/* what was written to a control file (locked memory) */
 	size_t written_len, written_cap;
 	bool writable;
+	bool unapplied;		/* opened for writing or written since the last flush */
 };
 
 /* Fills h->text for reading, or prepares h for writing; a negative errno. */

@@ -19,6 +19,7 @@
 
 #include "artifact/rewrite.h"
 #include "crypto/secure.h"
+#include "crypto/sign_child.h"
 #include "fs/live.h"
 #include "fs/log.h"
 #include "fs/status.h"
@@ -229,15 +230,16 @@ in_foreground(struct fuse_args *args)
 static bool
 commit(struct fs_mount *m)
 {
-	char why[512];
+	char why[512] = "";
 	bool written;
 
 	if (!fs_signer_commit(m->signer, &written, why, sizeof(why))) {
 		fs_log(LOG_ERR, "%s: %s", artifact_path(m->artifact), why);
 		return false;
 	}
-	if (written)
-		fs_log(LOG_NOTICE, "%s: re-signed", artifact_path(m->artifact));
+	if (written)	/* why: what else changed (the group), or "" */
+		fs_log(LOG_NOTICE, "%s: re-signed%s%s", artifact_path(m->artifact),
+		    why[0] != '\0' ? "; " : "", why);
 	return true;
 }
 
@@ -245,13 +247,17 @@ static int
 run_mount(struct fuse_args *args, const struct options *o)
 {
 	struct fs_mount m = { .uid = getuid(), .gid = getgid(), .read_only = o->read_only };
-	char *fsname = NULL, *opts = NULL;
+	char *fsname = NULL, *opts = NULL, why[512];
 	int rc = 1;
 
 	pthread_mutex_init(&m.control_lock, NULL);
 	if ((m.keys = load_keys(o)) == NULL || (m.artifact = open_artifact(o->artifact)) == NULL)
 		goto out;
-	af_rewrite_cleanup(artifact_path(m.artifact));	/* what a killed re-sign left */
+	if ((m.place = af_place_open(m.artifact, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "artifactfs: %s: %s\n", o->artifact, why);
+		goto out;
+	}
+	af_rewrite_cleanup(m.place);	/* what a killed re-sign left */
 	if ((m.root = fs_tree_build(m.artifact)) == NULL ||
 	    (m.verifier = fs_verifier_new(m.artifact)) == NULL ||
 	    (m.signer = fs_signer_new()) == NULL) {
@@ -282,6 +288,7 @@ out:
 	fs_signer_free(m.signer);
 	fs_verifier_free(m.verifier);
 	fs_tree_free(m.root);
+	af_place_close(m.place);
 	artifact_close(m.artifact);
 	fs_keyring_free(m.keys);
 	pthread_mutex_destroy(&m.control_lock);
@@ -291,7 +298,10 @@ out:
 int
 main(int argc, char *argv[])
 {
-	/* before any key can arrive: the locked arena private keys are parsed in */
+	/* the process a mount runs to parse a private key and sign with it */
+	if (argc == 2 && strcmp(argv[1], CR_SIGN_CHILD_ARG) == 0)
+		return cr_sign_child_main();
+	/* before any key can arrive: the locked arena key files are written into */
 	if (!cr_secure_init())
 		fprintf(stderr, "artifactfs: warning: could not set up locked memory for keys\n");
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "artifact/artifact.h"
+#include "artifact/rewrite.h"
 #include "fs/keys.h"
 #include "fs/signer.h"
 #include "fs/tree.h"
@@ -16,6 +17,7 @@
 
 struct fs_mount {
 	struct artifact *artifact;
+	struct af_place *place;		/* its directory, opened at mount */
 	struct fs_node *root;
 	struct fs_keyring *keys;
 	struct fs_verifier *verifier;

@@ -7,7 +7,11 @@
 
 #include "artifact/rewrite.h"
 #include "crypto/base64.h"
+#include "crypto/sign_child.h"
 #include "crypto/signature.h"
+
+/* The signing child is this program, run again (see main.c). */
+#define SELF "/proc/self/exe"
 
 struct fs_signer {
 	pthread_mutex_t lock;
@@ -16,6 +20,7 @@ struct fs_signer {
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 	uint8_t *signature;	/* binary */
 	size_t signature_len;
+	size_t verified;	/* checksums that matched before it was signed */
 	struct af_rewrite *job;	/* the re-signed copy, written since staging */
 };
 
@@ -69,41 +74,47 @@ fs_signer_staged(struct fs_signer *s)
 	return staged;
 }
 
-/* Signs and starts writing the re-signed copy; what was staged is gone. */
+/*
+ * Signs and starts writing the re-signed copy; what was staged is gone.  The
+ * key is parsed and used in a child process (crypto/sign_child.h): this
+ * process only passes its PEM text on, from locked memory, and gets back the
+ * signature and the public key.
+ */
 static bool
-stage_locked(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
-    char *why, size_t whylen)
+stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
+    const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
 {
 	const uint8_t *manifest;
-	size_t manifest_len = 0, sig_len = 0;
-	struct cr_key *key;
+	size_t manifest_len = 0;
+	struct cr_signed signed_ = { 0 };
 	const char *refusal;
-	uint8_t *sig = NULL;
-	char *text = NULL, started[512];
+	char *text = NULL, started[512], buf[400];
 
-	if ((refusal = af_rewrite_refusal(a)) != NULL) {
+	if ((refusal = af_rewrite_refusal(a, place, checks, buf, sizeof(buf))) != NULL) {
 		snprintf(why, whylen, "cannot be used: %s", refusal);
 		return false;
 	}
-	if ((key = cr_key_load_private(pem, len, why, whylen)) == NULL)
-		return false;
 	manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
-	sig = cr_sign(key, manifest, manifest_len, &sig_len, why, whylen);
-	if (sig != NULL && (text = cr_base64_encode(sig, sig_len)) == NULL)
+	if (!cr_sign_in_child(SELF, pem, len, manifest, manifest_len, &signed_, why, whylen))
+		return false;
+	if ((text = cr_base64_encode(signed_.sig, signed_.sig_len)) == NULL)
 		snprintf(why, whylen, "out of memory");
 	if (text != NULL &&
-	    (s->job = af_rewrite_start(a, text, strlen(text), started, sizeof(started))) == NULL)
+	    (s->job = af_rewrite_start(a, place, text, strlen(text), started,
+	    sizeof(started))) == NULL)
 		snprintf(why, whylen, "cannot be used: %s", started);
 	if (s->job != NULL) {
-		snprintf(s->description, sizeof(s->description), "%s", cr_key_description(key));
-		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", cr_key_fingerprint(key));
-		s->signature = sig;
-		s->signature_len = sig_len;
+		snprintf(s->description, sizeof(s->description), "%s",
+		    cr_key_description(signed_.key));
+		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s",
+		    cr_key_fingerprint(signed_.key));
+		s->signature = signed_.sig;
+		s->signature_len = signed_.sig_len;
+		s->verified = checks->count;
 		s->staged = true;
-		sig = NULL;
+		signed_.sig = NULL;
 	}
-	cr_key_free(key);	/* the private key is wiped here: only the signature stays */
-	free(sig);
+	cr_signed_clear(&signed_);
 	free(text);
 	return s->staged;
 }
@@ -111,14 +122,14 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const char *pem, siz
 /* Under the lock throughout: a staging replaces the copy that the one before
  * started, so two of them must not overlap. */
 bool
-fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem, size_t len,
-    char *why, size_t whylen)
+fs_signer_stage(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
+    const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
 {
 	bool ok;
 
 	pthread_mutex_lock(&s->lock);
 	cancel_locked(s);
-	ok = stage_locked(s, a, pem, len, why, whylen);
+	ok = stage_locked(s, a, place, checks, pem, len, why, whylen);
 	pthread_mutex_unlock(&s->lock);
 	return ok;
 }
@@ -168,13 +179,16 @@ char *
 fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ring)
 {
 	char *text = NULL, verdict[200];
+	const char *note;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->staged) {
 		verifier_of(s, a, ring, verdict, sizeof(verdict));
-		if (asprintf(&text, "pending: re-sign at unmount with %s %s (%s, %zu bytes); %s\n",
-		    s->description, s->fingerprint, s->signature_len == 64 ? "ECDSA raw r||s" :
-		    "RSA PKCS#1 v1.5", s->signature_len, verdict) < 0)
+		note = af_rewrite_note(s->job);
+		if (asprintf(&text, "pending: re-sign at unmount with %s %s (%s, %zu bytes); the %zu "
+		    "checksums were verified first; %s%s%s\n", s->description, s->fingerprint,
+		    s->signature_len == 64 ? "ECDSA raw r||s" : "RSA PKCS#1 v1.5", s->signature_len,
+		    s->verified, verdict, note != NULL ? "; " : "", note != NULL ? note : "") < 0)
 			text = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);

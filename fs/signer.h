@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "artifact/artifact.h"
+#include "artifact/rewrite.h"
 #include "fs/keys.h"
 
 struct fs_signer;
@@ -20,9 +21,12 @@ struct fs_signer *fs_signer_new(void);
 void fs_signer_free(struct fs_signer *s);
 
 /* Signs a's manifest with the private key in pem; replaces what was staged.
- * False with why (a clause: "is RSA-1024; ...") if the key or the artifact
- * cannot be used; what was staged before is then dropped too. */
-bool fs_signer_stage(struct fs_signer *s, const struct artifact *a, const char *pem,
+ * checks is the finished checksum pass: an artifact that did not verify
+ * (af_rewrite_refusal) is not signed.  False with why (a clause: "is
+ * RSA-1024; ...") if the key or the artifact cannot be used; what was staged
+ * before is then dropped too. */
+bool fs_signer_stage(struct fs_signer *s, const struct artifact *a,
+    const struct af_place *place, const struct af_checks *checks, const char *pem,
     size_t len, char *why, size_t whylen);
 void fs_signer_cancel(struct fs_signer *s);
 bool fs_signer_staged(struct fs_signer *s);

@@ -1,0 +1,43 @@
+/*
+ * Signing with a private key in a process of its own.  The daemon never
+ * parses a private key: OpenSSL's PEM and DER decoders copy the key through
+ * buffers they free without clearing, so the parsing and the signing happen
+ * in a short-lived child (this same program, run as `artifactfs
+ * --sign-child`), which receives the PEM text and the message over a socket
+ * and returns only the signature and the public key.  The parent checks the
+ * signature with that public key before it trusts it.
+ */
+#ifndef CR_SIGN_CHILD_H
+#define CR_SIGN_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/key.h"
+
+/* The argument that makes main() run cr_sign_child_main() and nothing else. */
+#define CR_SIGN_CHILD_ARG "--sign-child"
+
+struct cr_signed {
+	struct cr_key *key;	/* the public half of the key that signed */
+	uint8_t *sig;		/* as cr_sign makes it */
+	size_t sig_len;
+};
+
+/*
+ * Runs exe (normally "/proc/self/exe") with CR_SIGN_CHILD_ARG, sends it pem
+ * and msg, and waits for it (killing it after 30 s).  True with out filled
+ * when the child signed and the signature verifies with the public key it
+ * returned; false with why (a clause, as cr_key_load_private and cr_sign
+ * word it) otherwise.  pem is read, never copied.
+ */
+bool cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t *msg,
+    size_t msg_len, struct cr_signed *out, char *why, size_t whylen);
+void cr_signed_clear(struct cr_signed *s);
+
+/* The child: reads the request on stdin, writes the reply on stdout, and
+ * returns the exit status.  Only the signature and the public key leave it. */
+int cr_sign_child_main(void);
+
+#endif
