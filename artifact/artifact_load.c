@@ -218,7 +218,7 @@ open_payloads(struct artifact *a)
 			len = (uint64_t)a->st.st_size - m->data_offset;
 		snprintf(dir, sizeof(dir), "data/%04u", m->index);
 		if ((s = af_stream_new(a->fd, m->data_offset, len, m->comp)) == NULL ||
-		    (a->payloads[a->payload_count] = af_payload_new(s, dir, a->problems)) == NULL)
+		    (a->payloads[a->payload_count] = af_payload_new(s, dir, m->name, a->problems)) == NULL)
 			return AF_ENOMEM;
 		a->payload_index[a->payload_count++] = m->index;
 	}

@@ -14,6 +14,7 @@
 struct af_payload {
 	struct af_stream *stream;
 	char *dir;
+	char *member;
 	struct af_problems *problems;
 	pthread_mutex_t lock;
 	struct af_payload_file **files;
@@ -27,20 +28,24 @@ static enum af_err
 stream_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 {
 	struct af_payload *p = ctx;
-	char why[160];
+	char why[400];
 	enum af_err err = af_stream_pread(p->stream, buf, len, off, got, why, sizeof(why));
 
+	/* named as the end-of-stream check in verify.c names it */
 	if (err != AF_OK)
-		af_problem_add(p->problems, AF_ERROR, p->dir, "cannot be decompressed: %s", why);
+		af_problem_add(p->problems, AF_ERROR, p->member, "%s", why);
 	return err;
 }
 
 struct af_payload *
-af_payload_new(struct af_stream *stream, const char *dir, struct af_problems *problems)
+af_payload_new(struct af_stream *stream, const char *dir, const char *member,
+    struct af_problems *problems)
 {
 	struct af_payload *p = calloc(1, sizeof(*p));
 
-	if (p == NULL || (p->dir = strdup(dir)) == NULL) {
+	if (p == NULL || (p->dir = strdup(dir)) == NULL || (p->member = strdup(member)) == NULL) {
+		if (p != NULL)
+			free(p->dir);
 		free(p);
 		af_stream_free(stream);
 		return NULL;
@@ -67,6 +72,7 @@ af_payload_free(struct af_payload *p)
 	af_stream_free(p->stream);
 	pthread_mutex_destroy(&p->lock);
 	free(p->dir);
+	free(p->member);
 	free(p);
 }
 

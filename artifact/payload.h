@@ -24,9 +24,12 @@ struct af_payload_file {
 
 struct af_payload;
 
-/* Takes ownership of stream.  dir ("data/0000") names files in problems. */
+/*
+ * Takes ownership of stream.  dir ("data/0000") names files in problems, and
+ * member ("data/0000.tar.gz") the compressed stream when it cannot be decoded.
+ */
 struct af_payload *af_payload_new(struct af_stream *stream, const char *dir,
-    struct af_problems *problems);
+    const char *member, struct af_problems *problems);
 void af_payload_free(struct af_payload *payload);
 
 /* Scans until name is found (AF_OK) or the tar ends (AF_ENOENT). */
