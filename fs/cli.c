@@ -28,21 +28,19 @@ static const struct fuse_opt option_table[] = {
 };
 
 /*
- * The -o keys libfuse 3 and the kernel take, passed on as they are.  A key
+ * The -o keys libfuse 3.14 takes (checked one by one), passed on as they are.  A key
  * ending in '=' takes a value.  Anything else is a usage error: libfuse would
  * refuse it with a less helpful message, or the kernel would ignore it.
  */
 static const char *const fuse_keys[] = {
 	"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "async", "sync",
-	"dirsync", "atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
-	"strictatime", "nostrictatime", "lazytime", "nolazytime",
-	"allow_other", "allow_root", "auto_unmount", "blkdev", "blksize=",
+	"dirsync", "atime", "noatime",
+	"allow_other", "allow_root", "auto_unmount",
 	"default_permissions", "fsname=", "subtype=", "max_read=", "context=",
 	"fscontext=", "defcontext=", "rootcontext=", "debug", "clone_fd",
-	"max_idle_threads=", "max_threads=", "hard_remove", "use_ino", "readdir_ino",
-	"direct_io", "kernel_cache", "auto_cache", "noauto_cache", "no_rofd_flush",
-	"umask=", "uid=", "gid=", "entry_timeout=", "negative_timeout=", "attr_timeout=",
-	"ac_attr_timeout=", "noforget", "remember=", "modules=",
+	"max_idle_threads=", "max_threads=", "kernel_cache", "auto_cache", "noauto_cache",
+	"no_rofd_flush", "umask=", "uid=", "gid=", "entry_timeout=", "negative_timeout=",
+	"attr_timeout=", "ac_attr_timeout=", "noforget", "remember=",
 	NULL
 };
 
