@@ -16,7 +16,7 @@ check "--help exits 0" "$ARTIFACTFS" --help
 name_line=$(sed -n 's/^\.Nd //p' "$SOURCE_ROOT/man/artifactfs.1")
 check "--help starts with the man page's NAME line" \
     grep -qx "artifactfs - $name_line" <<< "$(head -1 <<< "$help")"
-for opt in -d -f -h -V --status verify_key ro; do
+for opt in -d -f -h -u -V --status --strict --format=json verify_key ro; do
     check "--help documents $opt" grep -q -- "$opt" <<< "$help"
 done
 check "--version names the version" grep -qE '^artifactfs [0-9]+\.[0-9]+\.[0-9]+' <<< "$("$ARTIFACTFS" --version)"
