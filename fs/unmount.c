@@ -319,7 +319,9 @@ fs_unmount(const char *mountpoint)
 	int fd, code;
 
 	if ((path = realpath(mountpoint, NULL)) == NULL)
-		return refuse(mountpoint, FS_EXIT_UNUSABLE, "%s", strerror(errno));
+		return refuse(mountpoint, FS_EXIT_UNUSABLE, "%s", errno == ENOTCONN ?
+		    "Transport endpoint is not connected: its daemon died; fusermount3 -uz it" :
+		    strerror(errno));
 	if (!mounted_at(path, type, sizeof(type), source, sizeof(source)) ||
 	    strcmp(type, "fuse.artifactfs") != 0) {
 		free(path);
