@@ -131,14 +131,14 @@ run_mount(struct fuse_args *args, const struct cli *c)
 	int rc = FS_EXIT_UNUSABLE;
 
 	pthread_mutex_init(&m.control_lock, NULL);
-	if (!fs_mountpoint_usable(mountpoint, why, sizeof(why))) {
-		fprintf(stderr, "artifactfs: %s: %s\n", mountpoint, why);
-		goto out;
-	}
 	if ((m.keys = fs_load_keys(c->verify_keys, c->verify_key_count, why,
 	    sizeof(why))) == NULL ||
 	    (m.artifact = fs_open_artifact(c->operands[0], why, sizeof(why))) == NULL) {
 		fprintf(stderr, "artifactfs: %s\n", why);
+		goto out;
+	}
+	if (!fs_mountpoint_usable(mountpoint, why, sizeof(why))) {
+		fprintf(stderr, "artifactfs: %s: %s\n", mountpoint, why);
 		goto out;
 	}
 	af_rewrite_cleanup(artifact_path(m.artifact));	/* what a killed re-sign left */
