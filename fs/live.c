@@ -75,6 +75,9 @@ fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags)
 	case FS_CONTROL_PROGRESS:
 		h->text = progress_text(m);
 		break;
+	case FS_CONTROL_DAEMON:
+		h->text = fs_outcome_describe(&m->outcome);
+		break;
 	default:
 		return -EINVAL;
 	}

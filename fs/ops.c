@@ -45,6 +45,8 @@ op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 1.0;
+	mount_of()->mounted = true;
+	fs_signals_watch();	/* libfuse has set its signal handlers by now */
 	return mount_of();
 }
 

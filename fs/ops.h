@@ -13,6 +13,7 @@
 #include "fs/keys.h"
 #include "fs/signer.h"
 #include "fs/tree.h"
+#include "fs/unmount.h"
 #include "fs/verifier.h"
 
 struct fs_mount {
@@ -27,6 +28,8 @@ struct fs_mount {
 	bool read_only;
 	pthread_mutex_t control_lock;
 	char control_error[400];	/* why the last control/ write was refused */
+	struct fs_outcome outcome;	/* where artifactfs -u waits for the end */
+	bool mounted;			/* the kernel mount was made (init ran) */
 };
 
 extern const struct fuse_operations fs_operations;

@@ -130,6 +130,9 @@ add_live(struct fs_node *root, int64_t mtime)
 	if ((n = node_new(control, "progress", 8, FS_CONTROL_PROGRESS, mtime)) == NULL)
 		return false;
 	n->mode = 0400;
+	if ((n = node_new(control, "daemon", 6, FS_CONTROL_DAEMON, mtime)) == NULL)
+		return false;
+	n->mode = 0400;
 	return true;
 }
 
@@ -234,7 +237,8 @@ bool
 fs_kind_is_live(enum fs_kind kind)
 {
 	return kind == FS_STATUS || kind == FS_CONTROL_VERIFY_KEY ||
-	    kind == FS_CONTROL_SIGN_KEY || kind == FS_CONTROL_PROGRESS;
+	    kind == FS_CONTROL_SIGN_KEY || kind == FS_CONTROL_PROGRESS ||
+	    kind == FS_CONTROL_DAEMON;
 }
 
 bool

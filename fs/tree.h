@@ -22,6 +22,7 @@ enum fs_kind {
 	FS_CONTROL_VERIFY_KEY,	/* control/verify-key: writable */
 	FS_CONTROL_SIGN_KEY,	/* control/sign-key: writable, never readable back */
 	FS_CONTROL_PROGRESS,	/* control/progress: generated on open */
+	FS_CONTROL_DAEMON,	/* control/daemon: pid and outcome socket, for -u */
 };
 
 struct fs_node {

@@ -16,7 +16,7 @@ check "--help exits 0" "$ARTIFACTFS" --help
 name_line=$(sed -n 's/^\.Nd //p' "$SOURCE_ROOT/man/artifactfs.1")
 check "--help starts with the man page's NAME line" \
     grep -qx "artifactfs - $name_line" <<< "$(head -1 <<< "$help")"
-for opt in -d -f -h -V --status verify_key ro; do
+for opt in -d -f -h -u -V --status --strict --format=json verify_key ro; do
     check "--help documents $opt" grep -q -- "$opt" <<< "$help"
 done
 check "--version names the version" grep -qE '^artifactfs [0-9]+\.[0-9]+\.[0-9]+' <<< "$("$ARTIFACTFS" --version)"
@@ -32,7 +32,15 @@ else
         mount -t fuse.artifactfs "$w/a.mender" "$mnt" -o "verify_key=$w/rsa.pub"
     check_eq "mount -t: verdict with the key" valid "$(head -1 "$mnt/signature-status" 2>&1)"
     check "mount -t: listed as fuse.artifactfs" grep -q " $mnt fuse.artifactfs " /proc/mounts
-    umount_art "$mnt"
+    cp "$w/a.mender" "$w/a.orig"
+    check "mount -t: stage a key" cp "$FIXTURES/ec.pem" "$mnt/control/sign-key"
+    "$ARTIFACTFS" -u "$mnt" > "$w/u.out" 2> "$w/u.err"
+    check_eq "mount -t: artifactfs -u exits 0 (re-signed)" 0 "$?"
+    check_not "mount -t: unmounted" mountpoint -q "$mnt"
+    check "mount -t: -u says re-signed" grep -q "^artifactfs: $w/a.mender: re-signed$" "$w/u.out"
+    check_eq "mount -t: after -u, valid with the new key" valid \
+        "$("$ARTIFACTFS" --status -o "verify_key=$FIXTURES/ec.pub" "$w/a.mender" | head -1)"
+    mv "$w/a.orig" "$w/a.mender"
 
     printf '%s %s fuse.artifactfs ro,noauto,verify_key=%s 0 0\n' "$w/a.mender" "$mnt" \
         "$w/rsa.pub" > "$w/fstab"
@@ -40,7 +48,10 @@ else
     check_eq "fstab: verdict with the key" valid "$(head -1 "$mnt/signature-status" 2>&1)"
     check "fstab: ro reaches the kernel" grep -qE " $mnt fuse.artifactfs ro[,]" /proc/mounts
     check_not "fstab: ro refuses control/ writes" cp "$w/rsa.pub" "$mnt/control/verify-key"
-    umount_art "$mnt"
+    "$ARTIFACTFS" -u "$mnt" > "$w/u.out" 2>&1
+    check_eq "fstab: artifactfs -u exits 2 (nothing staged)" 2 "$?"
+    check "fstab: -u says nothing was staged" grep -q 'nothing was staged' "$w/u.out"
+    check_not "fstab: unmounted by -u" mountpoint -q "$mnt"
     [ -n "$placed" ] && rm -f "$helper"
 fi
 
@@ -52,7 +63,7 @@ check "-f: mounted while running" mountpoint -q "$mnt"
 check "-f: process still there" kill -0 "$pid"
 fusermount3 -u "$mnt"
 wait "$pid"
-check_eq "-f: exit 0 after unmount" 0 "$?"
+check_eq "-f: exit 2 after unmount (nothing staged)" 2 "$?"
 "$ARTIFACTFS" -d "$w/a.mender" "$mnt" 2> "$w/d.err" &
 pid=$!
 for i in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done

@@ -10,13 +10,13 @@ bin=$(workdir)
 ln -s "$(realpath "$ARTIFACTFS")" "$bin/artifactfs"
 export PATH="$bin:$PATH"
 
-# the cast of the examples
-cp "$SOURCE_ROOT/tests/data/sample.mender" "$w/release-1.0.mender"
-cp "$SOURCE_ROOT/tests/data/sample-key.pub" "$w/release-key.pub"
-cp "$FIXTURES/rootfs-rsa.mender" "$w/refused.mender"
-cp "$FIXTURES/rootfs-gzip.mender" "$w/build-42.mender"
-cp "$FIXTURES/rsa.pem" "$w/signing-key.pem"
-cp "$FIXTURES/rsa.pub" "$w/signing-key.pub"
+# the cast of the examples, made as the README tells a newcomer to
+check "scripts/example-artifacts makes the examples' artifacts" \
+    bash "$SOURCE_ROOT/scripts/example-artifacts" "$w"
+for f in release-1.0.mender release-key.pub refused.mender build-42.mender signing-key.pem \
+    signing-key.pub; do
+    check "example-artifacts made $f" test -s "$w/$f"
+done
 
 # Splits the README into blocks/N.sh, one per ```sh fence.
 mkdir -p "$w/blocks"
@@ -26,7 +26,7 @@ awk -v dir="$w/blocks" '
     inside { print > file }
 ' "$readme"
 count=$(ls "$w/blocks" | wc -l)
-check "README has runnable examples" test "$count" -ge 4
+check "README has runnable examples" test "$count" -ge 5
 
 for block in "$w"/blocks/*.sh; do
     name="README example $(basename "$block" .sh) ($(grep -m1 -o 'artifactfs[^|&;]*' "$block" | head -c 60))"
@@ -51,9 +51,18 @@ check "inspect: sha256sum -c passes" grep -q '^data/0000/rootfs.ext4: OK$' <(out
 check "inspect: the rootfs inside is readable" grep -q 'Demo Linux' <(out 01)
 check "inspect: jq reads the device types" grep -q '^raspberrypi4$' <(out 01)
 check "CI: release-1.0.mender is valid" grep -q '^release-1.0.mender: valid$' <(out 02)
-check "debug: refused.mender is invalid" grep -q '^invalid$' <(out 03)
-check "debug: a reason names the key" grep -q '^reason: signature does not verify with key 1' <(out 03)
-check "sign: pending line shown" grep -q '^pending: re-sign at unmount' <(out 04)
-check "sign: re-signed and valid" grep -q '^valid$' <(out 04)
+check "CI: build-42.mender is invalid (unsigned, a key is set)" grep -q '^build-42.mender: invalid$' <(out 02)
+check "CI: nightly.mender is unreadable" grep -q '^nightly.mender: unreadable$' <(out 02)
+check "CI: a reason for each failure" test "$(grep -c '^reason:' <(out 02))" -ge 2
+check "CI: the worst status is 4" grep -q '^worst status: 4$' <(out 02)
+check_eq "JSON: verdict, name, device types" "valid|demo-1.0|raspberrypi4 qemux86-64" \
+    "$(head -n 3 <(out 03) | paste -sd '|')"
+check "JSON: checksums listed" grep -q '^data/0000/rootfs.ext4 ok$' <(out 03)
+check "JSON: --strict fails on the warning" grep -q '^with --strict: invalid: warning: ' <(out 03)
+check "debug: refused.mender is invalid" grep -q '^invalid$' <(out 04)
+check "debug: a reason names the key" grep -q '^reason: signature does not verify with key 1' <(out 04)
+check "sign: pending line shown" grep -q '^pending: re-sign at unmount' <(out 05)
+check "sign: -u says re-signed" grep -q '^build-42.mender is re-signed$' <(out 05)
+check "sign: re-signed and valid" grep -q '^valid$' <(out 05)
 check "sign: mender-artifact agrees" mender-artifact validate -k "$w/signing-key.pub" "$w/build-42.mender"
 finish

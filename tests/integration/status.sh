@@ -100,7 +100,8 @@ for pk in rsa.pem ec.pem ec-pkcs8.pem; do
     rc=$?
     check_eq "private key $pk: --status exit code" 4 "$rc"
     check "private key $pk: --status error names the file" grep -qF "$K/$pk" "$d/err"
-    check_eq "private key $pk: --status prints no report" 0 "$(wc -c <"$d/out")"
+    check_eq "private key $pk: --status prints the verdict unreadable" unreadable "$(head -n 1 "$d/out")"
+    check "private key $pk: --status: the reason names the file" grep -qF "reason: $K/$pk" "$d/out"
     mount_art "$F/rootfs-rsa.mender" "$d/mnt" -o "verify_key=$K/$pk" 2>/dev/null
     rc=$?
     if [ $rc -ne 0 ]; then

@@ -1,0 +1,304 @@
+#include "fs/report.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact/verify.h"
+#include "fs/status.h"
+
+struct fs_keyring *
+fs_load_keys(char *const *paths, size_t count, char *why, size_t whylen)
+{
+	struct fs_keyring *ring = fs_keyring_new();
+	char clause[256];
+	size_t i;
+
+	if (ring == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < count; i++) {
+		if (!fs_keyring_add_file(ring, paths[i], clause, sizeof(clause))) {
+			snprintf(why, whylen, "%s: %s", paths[i], clause);
+			fs_keyring_free(ring);
+			return NULL;
+		}
+	}
+	return ring;
+}
+
+struct artifact *
+fs_open_artifact(const char *given, char *why, size_t whylen)
+{
+	struct artifact *a = NULL;
+	char clause[512] = "", *path = realpath(given, NULL);
+
+	/* absolute: the path must survive the daemon's chdir("/") */
+	if (path == NULL) {
+		snprintf(why, whylen, "%s: cannot open: %s", given, strerror(errno));
+		return NULL;
+	}
+	if (artifact_open(path, &a, clause, sizeof(clause)) != AF_OK)
+		snprintf(why, whylen, "%s: %s", given, clause);
+	free(path);
+	return a;
+}
+
+/* One artifact's outcome. */
+struct result {
+	const char *given;
+	int code;		/* its exit status */
+	char *text;		/* the report: the verdict line, then key: value lines */
+};
+
+static const char *
+word_of(int code)
+{
+	switch (code) {
+	case STATUS_VALID: return "valid";
+	case STATUS_INVALID: return "invalid";
+	case STATUS_UNSIGNED: return "unsigned";
+	case STATUS_UNVERIFIED: return "unverified";
+	default: return "unreadable";
+	}
+}
+
+/* Worst first: unreadable, invalid, unsigned, unverified, valid. */
+static int
+severity(int code)
+{
+	static const int rank[] = { [STATUS_VALID] = 0, [STATUS_UNVERIFIED] = 1,
+	    [STATUS_UNSIGNED] = 2, [STATUS_INVALID] = 3, [STATUS_UNREADABLE] = 4 };
+
+	return rank[code];
+}
+
+static size_t
+count_lines(const char *text, const char *prefix)
+{
+	size_t n = 0, len = strlen(prefix);
+	const char *p;
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL)
+		n += strncmp(p, prefix, len) == 0;
+	return n;
+}
+
+/* --strict: a warning fails like a reason; the verdict becomes invalid. */
+static void
+apply_strict(struct result *r)
+{
+	size_t n = count_lines(r->text, "warning: ");
+	char *text;
+
+	if (n == 0 || r->code == STATUS_INVALID || r->code == STATUS_UNREADABLE)
+		return;
+	if (asprintf(&text, "invalid\nreason: --strict: %zu warning%s count%s as failure%s "
+	    "(see the warning lines)\n%s", n, n == 1 ? "" : "s", n == 1 ? "s" : "",
+	    n == 1 ? "" : "s", r->text + strcspn(r->text, "\n") + 1) < 0)
+		return;
+	free(r->text);
+	r->text = text;
+	r->code = STATUS_INVALID;
+}
+
+static cJSON *
+lines_with(const char *text, const char *prefix, bool numbered)
+{
+	cJSON *list = cJSON_CreateArray();
+	size_t len = strlen(prefix);
+	const char *p, *end, *value;
+
+	for (p = strchr(text, '\n'); p != NULL && *p == '\n' && p[1] != '\0'; p = end) {
+		p++;
+		end = strchr(p, '\n');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (strncmp(p, prefix, len) != 0)
+			continue;
+		value = p + len;
+		if (numbered) {	/* "key 2: ..." */
+			value += strspn(value, "0123456789");
+			if (value[0] != ':' || value == p + len)
+				continue;
+			value += 1 + (value[1] == ' ');
+		}
+		char *copy = strndup(value, (size_t)(end - value));
+		if (copy != NULL)
+			cJSON_AddItemToArray(list, cJSON_CreateString(copy));
+		free(copy);
+	}
+	return list;
+}
+
+/* Copies the members of from[key] (an object) into into. */
+static void
+merge_object(cJSON *into, const cJSON *from, const char *key)
+{
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(from, key), *item;
+
+	if (!cJSON_IsObject(src))
+		return;
+	cJSON_ArrayForEach(item, src) {
+		cJSON_DeleteItemFromObjectCaseSensitive(into, item->string);
+		cJSON_AddItemToObject(into, item->string, cJSON_Duplicate(item, true));
+	}
+}
+
+/* provides and depends: header-info's, then each payload's type-info's, as
+ * a Mender client merges them. */
+static void
+add_header_facts(cJSON *o, const struct artifact *a)
+{
+	const struct af_header *h = a != NULL ? artifact_header(a, false) : NULL;
+	cJSON *provides = cJSON_AddObjectToObject(o, "provides");
+	cJSON *depends = cJSON_AddObjectToObject(o, "depends");
+	cJSON *types = cJSON_AddArrayToObject(o, "device_types");
+	size_t i;
+
+	cJSON_AddItemToObject(o, "artifact_name", h != NULL && h->artifact_name != NULL ?
+	    cJSON_CreateString(h->artifact_name) : cJSON_CreateNull());
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->device_type_count; i++)
+		cJSON_AddItemToArray(types, cJSON_CreateString(h->device_types[i]));
+	for (i = 0; i < h->count; i++) {
+		const struct af_header_file *f = &h->files[i];
+		cJSON *json;
+		if (strcmp(f->path, "header-info") != 0 && (strncmp(f->path, "headers/", 8) != 0 ||
+		    strcmp(f->path + strlen(f->path) - strlen("/type-info"), "/type-info") != 0))
+			continue;
+		if ((json = cJSON_ParseWithLength((const char *)f->data, f->size)) == NULL)
+			continue;
+		merge_object(provides, json, "artifact_provides");
+		merge_object(depends, json, "artifact_depends");
+		cJSON_Delete(json);
+	}
+}
+
+static void
+add_checksums(cJSON *o, const struct af_checks *checks)
+{
+	cJSON *list = cJSON_AddArrayToObject(o, "checksums"), *c;
+	size_t i;
+
+	for (i = 0; checks != NULL && i < checks->count; i++) {
+		const struct af_check *k = &checks->items[i];
+		cJSON_AddItemToArray(list, c = cJSON_CreateObject());
+		cJSON_AddStringToObject(c, "name", k->name);
+		cJSON_AddStringToObject(c, "result", af_check_result_word(k->result));
+		cJSON_AddItemToObject(c, "expected", k->expected[0] != '\0' ?
+		    cJSON_CreateString(k->expected) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "actual", k->actual[0] != '\0' ?
+		    cJSON_CreateString(k->actual) : cJSON_CreateNull());
+		cJSON_AddBoolToObject(c, "augment", k->augment);
+	}
+}
+
+static void
+print_json(const struct result *r, const struct artifact *a, const struct af_checks *checks)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(o, "artifact", r->given);
+	cJSON_AddStringToObject(o, "verdict", word_of(r->code));
+	cJSON_AddNumberToObject(o, "status", r->code);
+	cJSON_AddItemToObject(o, "reasons", lines_with(r->text, "reason: ", false));
+	cJSON_AddItemToObject(o, "warnings", lines_with(r->text, "warning: ", false));
+	cJSON_AddItemToObject(o, "keys", lines_with(r->text, "key ", true));
+	add_checksums(o, checks);
+	add_header_facts(o, a);
+	if ((text = cJSON_PrintUnformatted(o)) != NULL)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(o);
+}
+
+static char *
+unreadable_text(const char *why)
+{
+	char *text;
+
+	if (asprintf(&text, "unreadable\nreason: %s\n", why) < 0)
+		return NULL;
+	return text;
+}
+
+/* Checks one artifact; prints its JSON object at once when asked to. */
+static void
+check_one(const struct cli *c, struct fs_keyring *ring, const char *why_keys,
+    struct result *r)
+{
+	static const int codes[] = { [FS_VALID] = STATUS_VALID, [FS_INVALID] = STATUS_INVALID,
+	    [FS_UNSIGNED] = STATUS_UNSIGNED, [FS_UNVERIFIED] = STATUS_UNVERIFIED };
+	struct artifact *a = NULL;
+	struct af_checks checks = { 0 };
+	enum fs_verdict verdict = FS_INVALID;
+	char why[600];
+
+	r->code = STATUS_UNREADABLE;
+	if (ring == NULL) {
+		snprintf(why, sizeof(why), "%s", why_keys);
+	} else if ((a = fs_open_artifact(r->given, why, sizeof(why))) != NULL) {
+		artifact_read_once(a);
+		if (af_verify_checksums(a, NULL, NULL, &checks) == AF_OK &&
+		    (r->text = fs_status_report(a, ring, &checks, NULL, NULL, &verdict)) != NULL)
+			r->code = codes[verdict];
+		else
+			snprintf(why, sizeof(why), "%s: out of memory", r->given);
+	}
+	if (r->code == STATUS_UNREADABLE) {
+		fprintf(stderr, "artifactfs: %s\n", why);
+		r->text = unreadable_text(why);
+	}
+	if (r->text != NULL && c->strict)
+		apply_strict(r);
+	if (r->text != NULL && c->json)
+		print_json(r, a, &checks);
+	af_checks_clear(&checks);
+	artifact_close(a);
+}
+
+int
+fs_report_run(const struct cli *c)
+{
+	struct result *results = calloc(c->operand_count, sizeof(*results));
+	struct fs_keyring *ring;
+	char why_keys[600] = "";
+	int worst = STATUS_VALID;
+	size_t i;
+
+	if (results == NULL) {
+		fprintf(stderr, "artifactfs: out of memory\n");
+		return STATUS_UNREADABLE;
+	}
+	if ((ring = fs_load_keys(c->verify_keys, c->verify_key_count, why_keys,
+	    sizeof(why_keys))) == NULL)
+		fprintf(stderr, "artifactfs: %s\n", why_keys);
+	for (i = 0; i < c->operand_count; i++) {
+		results[i].given = c->operands[i];
+		check_one(c, ring, why_keys, &results[i]);
+		if (results[i].text == NULL)
+			results[i].code = STATUS_UNREADABLE;
+		if (severity(results[i].code) > severity(worst))
+			worst = results[i].code;
+	}
+	/* text: one artifact prints its report as signature-status reads; several
+	 * print a verdict line each, then each report under its name */
+	for (i = 0; !c->json && c->operand_count > 1 && i < c->operand_count; i++)
+		printf("%s: %s\n", results[i].given, word_of(results[i].code));
+	for (i = 0; !c->json && i < c->operand_count; i++) {
+		if (c->operand_count > 1)
+			printf("\n==> %s <==\n", results[i].given);
+		fputs(results[i].text != NULL ? results[i].text : "unreadable\n", stdout);
+	}
+	for (i = 0; i < c->operand_count; i++)
+		free(results[i].text);
+	free(results);
+	fs_keyring_free(ring);
+	return worst;
+}
