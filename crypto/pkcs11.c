@@ -329,7 +329,6 @@ static bool
 log_in(struct session *s, char *why, size_t whylen)
 {
 	CK_TOKEN_INFO *ti = &s->token.info;
-	const char *source = p11_kit_uri_get_pin_source(s->uri);
 	CK_RV rv;
 
 	if (ti->flags & CKF_USER_PIN_LOCKED) {
@@ -338,8 +337,6 @@ log_in(struct session *s, char *why, size_t whylen)
 		    "--login-type so)", s->token.label);
 		return false;
 	}
-	if (!s->pin.given && source != NULL && !read_pin_source(source, &s->pin, why, whylen))
-		return false;
 	if (!(ti->flags & CKF_LOGIN_REQUIRED) && !s->pin.given)
 		return true;
 	if (!s->pin.given && !(ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
@@ -781,6 +778,7 @@ cr_pkcs11_sign(char *text, size_t len, const uint8_t *msg, size_t msg_len,
 	CK_ULONG llen = 0;
 	uint8_t *l;
 	char object[64] = "";
+	const char *source;
 	CK_RV rv;
 	int rc;
 	bool ok = false;
@@ -810,6 +808,10 @@ cr_pkcs11_sign(char *text, size_t len, const uint8_t *msg, size_t msg_len,
 		    "module-name)");
 		goto done;
 	}
+	/* a pin-value wins over a pin-source, as in libp11 */
+	if (!s.pin.given && (source = p11_kit_uri_get_pin_source(s.uri)) != NULL &&
+	    !read_pin_source(source, &s.pin, why, whylen))
+		goto done;
 	if (!load_modules(&s, why, whylen) || !find_token(&s, why, whylen))
 		goto done;
 	if ((rv = s.token.f->C_OpenSession(s.token.slot, CKF_SERIAL_SESSION, NULL, NULL,
