@@ -235,7 +235,7 @@ static bool
 load_modules(struct session *s, char *why, size_t whylen)
 {
 	const char *path = p11_kit_uri_get_module_path(s->uri);
-	const char *name = p11_kit_uri_get_module_name(s->uri);
+	const char *name = p11_kit_uri_get_module_name(s->uri), *msg;
 	CK_RV rv;
 
 	p11_kit_be_quiet();
@@ -255,8 +255,14 @@ load_modules(struct session *s, char *why, size_t whylen)
 		}
 		return true;
 	}
-	s->modules = p11_kit_modules_load_and_initialize(0);
-	if (s->modules == NULL || s->modules[0] == NULL) {
+	if ((s->modules = p11_kit_modules_load_and_initialize(0)) == NULL) {
+		msg = p11_kit_message();
+		snprintf(why, whylen, "needs a PKCS#11 module, and p11-kit could not load those "
+		    "registered with it (%.100s): fix the module, or add ?module-path=",
+		    msg != NULL ? msg : "a critical module failed");
+		return false;
+	}
+	if (s->modules[0] == NULL) {
 		snprintf(why, whylen, "needs a PKCS#11 module, and p11-kit has none registered "
 		    "(/usr/share/p11-kit/modules): install the token's module (softhsm2, "
 		    "opensc, ...) or add ?module-path=/path/to/module.so");
