@@ -20,18 +20,20 @@
 #include <unistd.h>
 
 #include "crypto/key_impl.h"
+#include "crypto/pkcs11.h"
 #include "crypto/secure.h"
 #include "crypto/signature.h"
 
 extern char **environ;
 
 /*
- * Request: MAGIC, the PEM length, the message length (u32 each, host order:
- * both ends are this program), the PEM, the message.  Reply: a u32 status;
- * SIGNED: u32 length and signature, u32 length and DER SubjectPublicKeyInfo;
- * REFUSED: u32 length and the reason.
+ * Request: MAGIC, the key text's length, the message length (u32 each, host
+ * order: both ends are this program), the key text (PEM, or a PKCS#11 URI),
+ * the message.  Reply: a u32 status; SIGNED: u32 length and signature, u32
+ * length and DER SubjectPublicKeyInfo, u32 length and where the key is ("" for
+ * PEM, else the token and object); REFUSED: u32 length and the reason.
  */
-#define MAGIC 0x31534641u	/* "AFS1" */
+#define MAGIC 0x32534641u	/* "AFS2" */
 #define MAX_PEM (64u << 10)
 #define MAX_MSG (4u << 20)
 #define MAX_REPLY (64u << 10)
@@ -90,7 +92,8 @@ static bool
 sign_and_reply(char *pem, uint32_t pem_len, const uint8_t *msg, uint32_t msg_len)
 {
 	char why[256] = "could not sign";
-	struct cr_key *key = cr_key_load_private(pem, pem_len, why, sizeof(why));
+	struct cr_key *key = NULL;
+	struct cr_pkcs11_result token = { 0 };
 	unsigned char *spki = NULL;
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
@@ -98,18 +101,35 @@ sign_and_reply(char *pem, uint32_t pem_len, const uint8_t *msg, uint32_t msg_len
 	int spki_len = -1;
 	bool ok;
 
-	cr_secure_free(pem, (size_t)pem_len + 1);
-	if (key != NULL && (sig = cr_sign(key, msg, msg_len, &sig_len, why, sizeof(why))) != NULL &&
-	    (spki_len = i2d_PUBKEY(key->pkey, &spki)) <= 0)
-		snprintf(why, sizeof(why), "has no public key OpenSSL can write");
-	cr_key_free(key);
+	if (cr_pkcs11_is_uri(pem, pem_len)) {
+		/* the token signs; its module runs here, never in the daemon */
+		if (cr_pkcs11_sign(pem, pem_len, msg, msg_len, &token, why, sizeof(why))) {
+			sig = token.sig;
+			sig_len = token.sig_len;
+			spki = token.spki;
+			spki_len = token.spki_len;
+			token.sig = NULL;
+			token.spki = NULL;
+		}
+		cr_secure_free(pem, (size_t)pem_len + 1);
+	} else {
+		key = cr_key_load_private(pem, pem_len, why, sizeof(why));
+		cr_secure_free(pem, (size_t)pem_len + 1);
+		if (key != NULL &&
+		    (sig = cr_sign(key, msg, msg_len, &sig_len, why, sizeof(why))) != NULL &&
+		    (spki_len = i2d_PUBKEY(key->pkey, &spki)) <= 0)
+			snprintf(why, sizeof(why), "has no public key OpenSSL can write");
+		cr_key_free(key);
+	}
 	if (sig != NULL && spki_len > 0)
 		ok = write_full(1, &status, sizeof(status)) &&
-		    write_part(1, sig, (uint32_t)sig_len) && write_part(1, spki, (uint32_t)spki_len);
+		    write_part(1, sig, (uint32_t)sig_len) && write_part(1, spki, (uint32_t)spki_len) &&
+		    write_part(1, token.source, (uint32_t)strlen(token.source));
 	else
 		ok = reply_refused(why);
 	free(sig);
 	OPENSSL_free(spki);
+	cr_pkcs11_result_clear(&token);
 	ERR_clear_error();
 	return ok;
 }
@@ -313,8 +333,8 @@ static bool
 take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_signed *out,
     char *why, size_t whylen)
 {
-	const uint8_t *sig, *spki, *text;
-	uint32_t status, sig_len, spki_len, text_len;
+	const uint8_t *sig, *spki, *text, *source;
+	uint32_t status, sig_len, spki_len, text_len, source_len;
 	struct cr_verify_result check;
 	size_t at = sizeof(status);
 
@@ -326,6 +346,7 @@ take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_
 	}
 	if (status != SIGNED || (sig = part(c, &at, &sig_len)) == NULL ||
 	    (spki = part(c, &at, &spki_len)) == NULL ||
+	    (source = part(c, &at, &source_len)) == NULL ||
 	    (out->key = cr_key_load_spki(spki, spki_len)) == NULL ||
 	    (out->sig = malloc(sig_len > 0 ? sig_len : 1)) == NULL) {
 		snprintf(why, whylen, "could not be used: the signing process answered nonsense");
@@ -333,11 +354,14 @@ take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_
 	}
 	memcpy(out->sig, sig, sig_len);
 	out->sig_len = sig_len;
+	snprintf(out->source, sizeof(out->source), "%.*s", (int)source_len, (const char *)source);
 	/* Never hand out a signature the key's own public half rejects. */
 	cr_verify(out->key, msg, msg_len, out->sig, out->sig_len, &check);
 	if (check.status != CR_VERIFY_OK) {
-		snprintf(why, whylen, "made a signature its own public key does not verify: "
-		    "the key is damaged");
+		snprintf(why, whylen, out->source[0] != '\0' ? "names a key on %s whose "
+		    "signature the token's public key for it does not verify: the public key "
+		    "object beside it (same id) belongs to another key" : "made a signature its "
+		    "own public key does not verify: the key is damaged", out->source);
 		return false;
 	}
 	return true;

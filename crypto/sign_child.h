@@ -5,7 +5,9 @@
  * in a short-lived child (this same program, run as `artifactfs
  * --sign-child`), which receives the PEM text and the message over a socket
  * and returns only the signature and the public key.  The parent checks the
- * signature with that public key before it trusts it.
+ * signature with that public key before it trusts it.  The text may also
+ * be an RFC 7512 PKCS#11 URI (crypto/pkcs11.h): the child then loads the
+ * token's module and the token signs, so no module code runs in the daemon.
  */
 #ifndef CR_SIGN_CHILD_H
 #define CR_SIGN_CHILD_H
@@ -23,12 +25,13 @@ struct cr_signed {
 	struct cr_key *key;	/* the public half of the key that signed */
 	uint8_t *sig;		/* as cr_sign makes it */
 	size_t sig_len;
+	char source[160];	/* "" for a PEM key; PKCS#11 token "T", object "O" */
 };
 
 /*
  * Runs exe (normally "/proc/self/exe") with CR_SIGN_CHILD_ARG, sends it pem
- * and msg, and waits for it (killing it after 30 s).  True with out filled
- * when the child signed and the signature verifies with the public key it
+ * (PEM text, or a pkcs11: URI) and msg, and waits for it (killing it after
+ * 30 s).  True with out filled when the child signed and the signature verifies with the public key it
  * returned; false with why (a clause, as cr_key_load_private and cr_sign
  * word it) otherwise.  pem is read, never copied.
  */

@@ -17,6 +17,7 @@ struct fs_signer {
 	pthread_mutex_t lock;
 	bool staged;
 	char description[48];
+	char source[160];	/* "" for a PEM key, else the PKCS#11 token and object */
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 	uint8_t *signature;	/* binary */
 	size_t signature_len;
@@ -77,8 +78,9 @@ fs_signer_staged(struct fs_signer *s)
 /*
  * Signs and starts writing the re-signed copy; what was staged is gone.  The
  * key is parsed and used in a child process (crypto/sign_child.h): this
- * process only passes its PEM text on, from locked memory, and gets back the
- * signature and the public key.
+ * process only passes its PEM text (or a PKCS#11 URI, which the child hands to
+ * the token) on, from locked memory, and gets back the signature and the
+ * public key.
  */
 static bool
 stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
@@ -108,6 +110,7 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_plac
 		    cr_key_description(signed_.key));
 		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s",
 		    cr_key_fingerprint(signed_.key));
+		snprintf(s->source, sizeof(s->source), "%s", signed_.source);
 		s->signature = signed_.sig;
 		s->signature_len = signed_.sig_len;
 		s->verified = checks->count;
@@ -142,8 +145,9 @@ fs_signer_describe(struct fs_signer *s)
 	pthread_mutex_lock(&s->lock);
 	if (!s->staged)
 		text = strdup("");
-	else if (asprintf(&text, "%s %s: staged; the artifact is re-signed at unmount\n",
-	    s->description, s->fingerprint) < 0)
+	else if (asprintf(&text, "%s %s: staged%s%s%s; the artifact is re-signed at unmount\n",
+	    s->description, s->fingerprint, s->source[0] != '\0' ? " (" : "", s->source,
+	    s->source[0] != '\0' ? ")" : "") < 0)
 		text = NULL;
 	pthread_mutex_unlock(&s->lock);
 	return text;
@@ -185,9 +189,9 @@ fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyri
 	if (s->staged) {
 		verifier_of(s, a, ring, verdict, sizeof(verdict));
 		note = af_rewrite_note(s->job);
-		if (asprintf(&text, "pending: re-sign at unmount with %s %s (%s, %zu bytes); the %zu "
-		    "checksums were verified first; %s%s%s\n", s->description, s->fingerprint,
-		    s->signature_len == 64 ? "ECDSA raw r||s" : "RSA PKCS#1 v1.5", s->signature_len,
+		if (asprintf(&text, "pending: re-sign at unmount with %s %s%s%s (%s, %zu bytes); the "
+		    "%zu checksums were verified first; %s%s%s\n", s->description, s->fingerprint,
+		    s->source[0] != '\0' ? " on " : "", s->source, s->signature_len == 64 ? "ECDSA raw r||s" : "RSA PKCS#1 v1.5", s->signature_len,
 		    s->verified, verdict, note != NULL ? "; " : "", note != NULL ? note : "") < 0)
 			text = NULL;
 	}

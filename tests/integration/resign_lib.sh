@@ -148,6 +148,9 @@ EOF
 fingerprint() {
     openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
 }
+pubfp() {   # PUB: the same, from the public key
+    openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
 
 ma_validate() {   # PUB ART
     local out
@@ -270,7 +273,7 @@ resign() {
     else
         check "$label: stage key (cp)" cp "$priv" "$mnt/control/sign-key"
     fi
-    fp=$(fingerprint "$priv")
+    fp=$(pubfp "$pub")   # PRIV may hold a PKCS#11 URI (pkcs11.sh)
     desc=$(cat "$mnt/control/sign-key")
     check "$label: control/sign-key shows SHA256:fingerprint, staged" \
         grep -qE "^(RSA-[0-9]+|ECDSA P-256) SHA256:$fp: staged" <<<"$desc"

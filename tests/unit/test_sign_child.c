@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "crypto/pkcs11.h"
 #include "crypto/sign_child.h"
 #include "crypto/signature.h"
 
@@ -136,4 +137,36 @@ Test(sign_child, no_such_program)
 	    sizeof(message) - 1, &s, why, sizeof(why)));
 	cr_assert_not_null(strstr(why, "cannot start the signing process"), "%s", why);
 	assert_no_child();
+}
+
+/* PKCS#11 URIs go to the child too (tests/integration/pkcs11.sh signs with a
+ * SoftHSM2 token); refusals that need no token come back as clauses that say
+ * what to do, and never hold the PIN. */
+static void
+uri_refused(const char *uri, const char *expect)
+{
+	struct cr_signed s;
+	char why[256] = "";
+
+	cr_assert_not(cr_sign_in_child(exe(), uri, strlen(uri), message, sizeof(message) - 1, &s,
+	    why, sizeof(why)), "%s", uri);
+	cr_assert_not_null(strstr(why, expect), "%s: %s", uri, why);
+	cr_assert_null(strstr(why, "s3cret"), "%s", why);
+	cr_assert_null(s.key);
+	cr_assert_str_eq(s.source, "");
+	assert_no_child();
+}
+
+Test(sign_child, pkcs11_uri_refusals)
+{
+	cr_assert(cr_pkcs11_is_uri("\n pkcs11:token=x", 15));
+	cr_assert_not(cr_pkcs11_is_uri("-----BEGIN PRIVATE KEY-----", 27));
+	uri_refused("pkcs11:token=%zz?pin-value=s3cret", "is not a PKCS#11 URI p11-kit can read");
+	uri_refused("pkcs11:token=a;object=b?pin-value=s3cret&module-path=/nonexistent/m.so\n",
+	    "module-path=/nonexistent/m.so (No such file or directory): install the module");
+	uri_refused("pkcs11:token=a?pin-value=s3cret%zz", "has a pin-value that is not "
+	    "percent-encoded");
+	uri_refused("pkcs11:token=a?pin-source=|/bin/cat", "which is not a file");
+	uri_refused("pkcs11:token=a;object=b;pin-value=s3cret?module-name=no-such-module-17",
+	    "p11-kit does not have: module-name=no-such-module-17");
 }
