@@ -33,6 +33,7 @@ struct options {
 	int show_version;
 	int read_only;
 	int status_only;
+	int allow_new_key;
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_VERIFY_KEY, KEY_STATUS };
@@ -55,6 +56,7 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("verify_key=", KEY_VERIFY_KEY),
 	FUSE_OPT_KEY("--status", KEY_STATUS),
+	{ "allow_new_key", offsetof(struct options, allow_new_key), 1 },
 	FUSE_OPT_END
 };
 
@@ -71,6 +73,9 @@ static const char usage[] =
     "    -d                  debug: stay in the foreground and log every FUSE request\n"
     "    -f                  stay in the foreground (messages to stderr, else syslog)\n"
     "    -h, --help          print a summary of the usage and exit\n"
+    "    -o allow_new_key    let control/sign-key stage a key that none of the verify\n"
+    "                        keys accepts (the re-signed artifact is then invalid\n"
+    "                        for devices with those keys)\n"
     "    -o ro               never write the artifact: control/ refuses writes (EROFS)\n"
     "    -o verify_key=FILE  a PEM public key to verify the signature with; repeat it\n"
     "                        for several keys: the first that verifies wins\n"
@@ -246,7 +251,8 @@ commit(struct fs_mount *m)
 static int
 run_mount(struct fuse_args *args, const struct options *o)
 {
-	struct fs_mount m = { .uid = getuid(), .gid = getgid(), .read_only = o->read_only };
+	struct fs_mount m = { .uid = getuid(), .gid = getgid(), .read_only = o->read_only,
+	    .allow_new_key = o->allow_new_key };
 	char *fsname = NULL, *opts = NULL, why[512];
 	int rc = 1;
 
