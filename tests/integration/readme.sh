@@ -13,7 +13,15 @@ export PATH="$bin:$PATH"
 # the cast of the examples
 cp "$SOURCE_ROOT/tests/data/sample.mender" "$w/release-1.0.mender"
 cp "$SOURCE_ROOT/tests/data/sample-key.pub" "$w/release-key.pub"
-cp "$FIXTURES/rootfs-rsa.mender" "$w/refused.mender"
+# refused.mender: signed by another RSA-3072 key than release-key.pub
+openssl genrsa -traditional -out "$w/other-key.pem" 3072 2>/dev/null
+mender-artifact sign -k "$w/other-key.pem" -o "$w/refused.mender" "$FIXTURES/rootfs-gzip.mender" \
+    >/dev/null 2>&1 || fail "setup: mender-artifact sign refused.mender"
+# edited.mender: release-1.0.mender with its manifest edited after signing
+mkdir "$w/edit"
+tar -xf "$SOURCE_ROOT/tests/data/sample.mender" -C "$w/edit"
+sed -i '1s/^./0/;1s/^0/1/' "$w/edit/manifest"
+repack "$w/edit" "$SOURCE_ROOT/tests/data/sample.mender" "$w/edited.mender"
 cp "$FIXTURES/rootfs-gzip.mender" "$w/build-42.mender"
 cp "$FIXTURES/rsa.pem" "$w/signing-key.pem"
 cp "$FIXTURES/rsa.pub" "$w/signing-key.pub"
@@ -53,6 +61,10 @@ check "inspect: jq reads the device types" grep -q '^raspberrypi4$' <(out 01)
 check "CI: release-1.0.mender is valid" grep -q '^release-1.0.mender: valid$' <(out 02)
 check "debug: refused.mender is invalid" grep -q '^invalid$' <(out 03)
 check "debug: a reason names the key" grep -q '^reason: signature does not verify with key 1' <(out 03)
+check "debug: another key's signature: not made by this key" \
+    grep -q '^reason: signature does not verify with key 1 (RSA-3072): not made by this key' <(out 03)
+check "debug: an edited manifest: made by this key, over a different manifest" \
+    grep -q '^reason: signature does not verify with key 1 (RSA-3072): made by this key, over a different manifest: it signed SHA-256 [0-9a-f]\{64\}, the manifest.s is [0-9a-f]\{64\}' <(out 03)
 check "sign: pending line shown" grep -q '^pending: re-sign at unmount' <(out 04)
 check "sign: re-signed and valid" grep -q '^valid$' <(out 04)
 check "sign: mender-artifact agrees" mender-artifact validate -k "$w/signing-key.pub" "$w/build-42.mender"
