@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,66 @@ digest_verify(EVP_PKEY *pkey, int padding, const uint8_t *msg, size_t msg_len,
 	return rc;
 }
 
+/* The DER DigestInfo prefix of a SHA-256 digest (RFC 8017, 9.2 note 1). */
+static const uint8_t SHA256_INFO[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+    0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+
+static void
+hex(const uint8_t *b, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/*
+ * Why an RSA signature fails: undoing it with the public key (verify-recover)
+ * gives, for a signature this key made, a valid PKCS#1 v1.5 block holding the
+ * DigestInfo of what it signed; for one made by another key, noise that is
+ * not such a block (but with negligible probability).
+ */
+static void
+explain_rsa(const struct cr_key *k, const uint8_t *msg, size_t msg_len,
+    const uint8_t *sig, size_t sig_len, struct cr_verify_result *r)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
+	uint8_t block[1024], digest[32];
+	char signed_hex[65], actual_hex[65];
+	size_t len = sizeof(block);
+	unsigned int dlen = 0;
+	bool recovered = ctx != NULL && sig_len <= sizeof(block) &&
+	    EVP_PKEY_verify_recover_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+	    EVP_PKEY_verify_recover(ctx, block, &len, sig, sig_len) == 1;
+
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	if (!recovered) {
+		snprintf(r->detail, sizeof(r->detail), "not made by this key: undone with it, "
+		    "the %s signature is not a PKCS#1 v1.5 block; it was signed with another key "
+		    "(compare the key fingerprints)", k->description);
+		return;
+	}
+	if (len != sizeof(SHA256_INFO) + sizeof(digest) ||
+	    memcmp(block, SHA256_INFO, sizeof(SHA256_INFO)) != 0) {
+		snprintf(r->detail, sizeof(r->detail), "made by this key, but not over a SHA-256 "
+		    "digest (a %zu-byte DigestInfo): Mender signs the SHA-256 of the manifest", len);
+		return;
+	}
+	if (EVP_Digest(msg, msg_len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
+	    dlen != sizeof(digest)) {
+		ERR_clear_error();
+		snprintf(r->detail, sizeof(r->detail), "made by this key over another manifest");
+		return;
+	}
+	hex(block + sizeof(SHA256_INFO), sizeof(digest), signed_hex);
+	hex(digest, sizeof(digest), actual_hex);
+	snprintf(r->detail, sizeof(r->detail), "made by this key, over a different manifest: "
+	    "it signed SHA-256 %s, the manifest's is %s; the manifest changed after signing",
+	    signed_hex, actual_hex);
+}
+
 static void
 verify_rsa(const struct cr_key *k, const uint8_t *msg, size_t msg_len,
     const uint8_t *sig, size_t sig_len, struct cr_verify_result *r)
@@ -104,8 +165,7 @@ verify_rsa(const struct cr_key *k, const uint8_t *msg, size_t msg_len,
 		return;
 	}
 	r->status = CR_VERIFY_BAD;
-	snprintf(r->detail, sizeof(r->detail), "an %s signature that this key does not verify: "
-	    "signed with another key, or the manifest changed after signing", k->description);
+	explain_rsa(k, msg, msg_len, sig, sig_len, r);
 }
 
 /* Raw r||s to DER, for OpenSSL. */
@@ -160,7 +220,9 @@ verify_p256(const struct cr_key *k, const uint8_t *msg, size_t msg_len,
 	}
 	r->status = CR_VERIFY_BAD;
 	snprintf(r->detail, sizeof(r->detail), "an ECDSA P-256 signature that this key does "
-	    "not verify: signed with another key, or the manifest changed after signing");
+	    "not verify: signed with another key, or by this key over a different manifest "
+	    "(ECDSA cannot tell which); check whether the manifest changed since it was "
+	    "signed (compare it with the build's, or the artifact's history)");
 }
 
 void

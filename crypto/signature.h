@@ -21,7 +21,8 @@ enum cr_sig_form {
 
 enum cr_verify_status {
 	CR_VERIFY_OK,
-	CR_VERIFY_BAD,		/* fits the key but does not verify: wrong key or changed bytes */
+	CR_VERIFY_BAD,		/* fits the key but does not verify: wrong key or changed bytes
+				 * (for RSA the detail says which) */
 	CR_VERIFY_MISMATCH,	/* not a signature this key's algorithm makes */
 	CR_VERIFY_RSA_PSS,	/* verifies only with PSS padding, which Mender refuses */
 	CR_VERIFY_UNSUPPORTED,	/* a key Mender cannot use */
@@ -30,7 +31,7 @@ enum cr_verify_status {
 struct cr_verify_result {
 	enum cr_verify_status status;
 	enum cr_sig_form form;
-	char detail[256];	/* one clause for a person, no trailing period */
+	char detail[400];	/* one clause for a person, no trailing period */
 };
 
 void cr_verify(const struct cr_key *key, const uint8_t *msg, size_t msg_len,
