@@ -215,6 +215,15 @@ is_private_label(const char *label)
  * one, or with first_only just the first block); *blocks gets how many
  * blocks there are in all.  As cr_keys_load_public.
  */
+/* A DER key is an ASN.1 SEQUENCE: 0x30, then a long-form length. */
+static bool
+looks_der(const char *bytes, size_t len)
+{
+	return len >= 4 && (unsigned char)bytes[0] == 0x30 &&
+	    ((unsigned char)bytes[1] == 0x81 || (unsigned char)bytes[1] == 0x82 ||
+	    ((unsigned char)bytes[1] < 0x80 && (size_t)(unsigned char)bytes[1] + 2 == len));
+}
+
 static int
 load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
     struct cr_key ***out, char *why, size_t whylen)
@@ -260,7 +269,10 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 		return 0;
 	}
 	if (n == 0) {
-		if (!first_only || !saw_block)
+		if (!saw_block && looks_der(pem, len))
+			snprintf(why, whylen, "is DER, not PEM: convert it with openssl pkey -pubin "
+			    "-inform DER -in KEY -out KEY.pem");
+		else if (!first_only || !saw_block)
 			snprintf(why, whylen, "%s", saw_block ? "has no public key in a form Mender "
 			    "uses (PEM \"PUBLIC KEY\")" : "is not a PEM public key");
 		free(keys);
@@ -318,7 +330,9 @@ cr_key_load_private(const char *pem, size_t len, char *why, size_t whylen)
 		bool public = memmem(pem, len, "PUBLIC KEY-----", 15) != NULL;
 		snprintf(why, whylen, "%s", encrypted ? "is encrypted; decrypt it first "
 		    "(openssl pkey -in KEY -out PLAIN), in memory or on a RAM disk" : public ?
-		    "is a public key; signing needs the private key" :
+		    "is a public key; signing needs the private key" : looks_der(pem, len) ?
+		    "is DER, not PEM: convert it with openssl pkey -inform DER -in KEY, in "
+		    "memory or on a RAM disk" :
 		    "is not a PEM private key (RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)");
 		ERR_clear_error();
 		return NULL;

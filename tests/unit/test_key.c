@@ -289,3 +289,110 @@ Test(key, a_key_file_is_its_first_block)
 	free(one);
 	free(two);
 }
+
+/* A signature by a fresh key of the given openssl genpkey algorithm options. */
+static uint8_t *
+sign_with(const char *genpkey, const char *msg, char **pub, size_t *sig_len)
+{
+	char cmd[8192], why[200] = "";
+	char *pem;
+	struct cr_key *k;
+	uint8_t *sig;
+
+	snprintf(cmd, sizeof(cmd), "openssl genpkey %s 2>/dev/null", genpkey);
+	pem = sh(cmd);
+	k = cr_key_load_private(pem, strlen(pem), why, sizeof(why));
+	cr_assert_not_null(k, "%s", why);
+	sig = cr_sign(k, (const uint8_t *)msg, strlen(msg), sig_len, why, sizeof(why));
+	cr_assert_not_null(sig, "%s", why);
+	snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' | openssl pkey -pubout", pem);
+	*pub = sh(cmd);
+	cr_key_free(k);
+	free(pem);
+	return sig;
+}
+
+/* RSA verify-recover tells "another key" from "this key, other bytes". */
+Test(key, rsa_says_which_of_two_causes)
+{
+	static const char msg[] = "0123456789abcdef  version\n";
+	static const char edited[] = "0123456789abcdef  version\n\n";
+	char *pub, *other_pub, hexsum[65];
+	size_t len, other_len, i;
+	uint8_t *sig = sign_with("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", msg, &pub, &len);
+	uint8_t *other = sign_with("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", msg, &other_pub,
+	    &other_len);
+	uint8_t digest[CR_SHA256_LEN];
+	struct cr_key *k = load1(pub);
+	struct cr_verify_result r;
+
+	cr_verify(k, (const uint8_t *)msg, strlen(msg), sig, len, &r);
+	cr_assert_eq(r.status, CR_VERIFY_OK, "%s", r.detail);
+	/* another key's signature: the recovered block is noise */
+	cr_verify(k, (const uint8_t *)msg, strlen(msg), other, other_len, &r);
+	cr_assert_eq(r.status, CR_VERIFY_BAD);
+	cr_assert(strstr(r.detail, "not made by this key") != NULL, "%s", r.detail);
+	cr_assert(strstr(r.detail, "different manifest") == NULL, "%s", r.detail);
+	/* this key over other bytes: it says so, and which digest it signed */
+	cr_verify(k, (const uint8_t *)edited, strlen(edited), sig, len, &r);
+	cr_assert_eq(r.status, CR_VERIFY_BAD);
+	cr_sha256(msg, strlen(msg), digest);
+	for (i = 0; i < sizeof(digest); i++)
+		snprintf(hexsum + 2 * i, 3, "%02x", digest[i]);
+	cr_assert(strstr(r.detail, "made by this key, over a different manifest") != NULL, "%s",
+	    r.detail);
+	cr_assert(strstr(r.detail, hexsum) != NULL, "want %s in: %s", hexsum, r.detail);
+	cr_key_free(k);
+	free(sig);
+	free(other);
+	free(pub);
+	free(other_pub);
+}
+
+/* ECDSA cannot tell the two apart, and says so. */
+Test(key, ecdsa_says_it_cannot_tell)
+{
+	static const char msg[] = "0123456789abcdef  version\n";
+	char *pub, *other_pub;
+	size_t len, other_len;
+	uint8_t *sig = sign_with("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", msg, &pub, &len);
+	uint8_t *other = sign_with("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", msg,
+	    &other_pub, &other_len);
+	struct cr_key *k = load1(pub);
+	struct cr_verify_result r, r2;
+
+	cr_verify(k, (const uint8_t *)msg, strlen(msg), other, other_len, &r);
+	cr_verify(k, (const uint8_t *)"edited", 6, sig, len, &r2);
+	cr_assert_eq(r.status, CR_VERIFY_BAD);
+	cr_assert_eq(r2.status, CR_VERIFY_BAD);
+	cr_assert(strstr(r.detail, "ECDSA cannot tell which") != NULL, "%s", r.detail);
+	cr_assert(strstr(r.detail, "check whether the manifest changed") != NULL, "%s", r.detail);
+	cr_assert_str_eq(r.detail, r2.detail);
+	cr_key_free(k);
+	free(sig);
+	free(other);
+	free(pub);
+	free(other_pub);
+}
+
+/* A DER key file gets the command that converts it. */
+Test(key, der_key_gets_a_conversion_hint)
+{
+	char *pem = rsa_pub(65537), cmd[4096], why[300] = "";
+	size_t len;
+	uint8_t *der;
+	struct cr_key **keys;
+	int blocks;
+
+	snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' | openssl pkey -pubin -outform DER", pem);
+	der = run_capture(cmd, &len);
+	cr_assert_not_null(der);
+	cr_assert_eq(cr_keys_load_public((const char *)der, len, &keys, why, sizeof(why)), 0);
+	cr_assert(strstr(why, "is DER, not PEM: convert it with openssl pkey -pubin -inform DER")
+	    != NULL, "%s", why);
+	why[0] = '\0';
+	cr_assert_null(cr_key_load_public_file((const char *)der, len, &blocks, why, sizeof(why)));
+	cr_assert(strstr(why, "is DER, not PEM") != NULL, "%s", why);
+	free(der);
+	free(pem);
+}
