@@ -282,6 +282,10 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 	if (err != AF_OK) {
 		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
 		    "after '%s': %s", a->members[a->count - 1].name, tarwhy);
+		/* what a refusal to mount names, rather than what is missing after it */
+		if (a->damage == NULL && asprintf(&a->damage, "the outer tar is damaged after "
+		    "'%s': %s", a->members[a->count - 1].name, tarwhy) < 0)
+			a->damage = NULL;
 		return AF_OK;
 	}
 	if (a->count == MAX_MEMBERS) {
@@ -334,6 +338,7 @@ free_artifact(struct artifact *a)
 	af_problems_free(a->problems);
 	if (a->fd >= 0)
 		close(a->fd);
+	free(a->damage);
 	free(a->path);
 	free(a);
 }
@@ -388,6 +393,7 @@ const char *artifact_path(const struct artifact *a) { return a->path; }
 int artifact_format_version(const struct artifact *a) { return a->version; }
 const struct stat *artifact_stat(const struct artifact *a) { return &a->st; }
 struct af_problems *artifact_problems(const struct artifact *a) { return a->problems; }
+const char *artifact_damage(const struct artifact *a) { return a->damage; }
 size_t artifact_member_count(const struct artifact *a) { return a->count; }
 
 const struct af_member *

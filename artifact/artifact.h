@@ -63,6 +63,9 @@ int artifact_format_version(const struct artifact *a);
 /* The file's identity and times at open, to notice later changes. */
 const struct stat *artifact_stat(const struct artifact *a);
 struct af_problems *artifact_problems(const struct artifact *a);
+/* Why the outer tar could not be read to its end (a damaged tar header), or
+ * NULL: the cause of what is missing after it. */
+const char *artifact_damage(const struct artifact *a);
 /* How the file at the artifact's path differs from the one opened (modified
  * in place, replaced, gone), or NULL if it does not. */
 const char *artifact_changed(const struct artifact *a, char *buf, size_t len);

@@ -28,6 +28,7 @@ struct artifact {
 	unsigned *payload_index;
 	size_t payload_count;
 	struct af_problems *problems;
+	char *damage;		/* why the outer tar could not be read on, or NULL */
 };
 
 /* After index_members: loads and parses everything the mount needs. */

@@ -189,6 +189,9 @@ parse_headers(struct artifact *a, char *why, size_t whylen)
 		if (last->truncated)
 			snprintf(why, whylen, "is truncated: it ends inside '%s', before the "
 			    "header; copy the artifact again", last->name);
+		else if (a->damage != NULL)
+			snprintf(why, whylen, "%s; no header could be read after it: the artifact "
+			    "is corrupt, copy it again", a->damage);
 		else
 			snprintf(why, whylen, "has no header.tar member after '%s'; it is not a "
 			    "complete Mender artifact", last->name);

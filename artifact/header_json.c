@@ -227,9 +227,11 @@ check_type_info(struct ctx *c, const cJSON *ti)
 			    "is empty");
 	} else if (cJSON_IsString(type) && type->valuestring[0] == '\0' &&
 	    strcmp(want, "rootfs-image") == 0) {
-		err_at(c, file, AF_WARNING, "type is \"\" (mender-artifact before 4.3.1 writes "
-		    "this for rootfs-image; mender-artifact 4.4 refuses it, the C++ client "
-		    "accepts it)");
+		/* what mender-artifact 3.9 writes for every rootfs-image: only a note */
+		err_at(c, file, AF_NOTE, "type is \"\", as mender-artifact 3.9 writes it for "
+		    "rootfs-image; 3.9 and the C++ client accept it, mender-artifact 4.4 reads it "
+		    "as a corrupt artifact (mender-artifact modify rewrites it as "
+		    "\"rootfs-image\")");
 	} else if (!cJSON_IsString(type) || strcmp(type->valuestring, want) != 0) {
 		err_at(c, file, AF_ERROR, "type does not match the payload type in header-info");
 	}

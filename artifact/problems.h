@@ -12,6 +12,7 @@
 enum af_severity {
 	AF_WARNING,	/* a client may still accept it; worth knowing */
 	AF_ERROR,	/* breaks the format rules: the artifact is not valid */
+	AF_NOTE,	/* how other versions of Mender's tools read it: no action needed */
 };
 
 struct af_problem {
