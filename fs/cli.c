@@ -6,7 +6,7 @@
 
 enum {
 	KEY_HELP, KEY_VERSION, KEY_RO, KEY_VERIFY_KEY, KEY_STATUS, KEY_STRICT,
-	KEY_FORMAT, KEY_FORMAT_BARE, KEY_UNMOUNT, KEY_FUSE_FLAG,
+	KEY_FORMAT, KEY_FORMAT_BARE, KEY_UNMOUNT, KEY_FUSE_FLAG, KEY_ALLOW_NEW_KEY,
 };
 
 static const struct fuse_opt option_table[] = {
@@ -15,6 +15,7 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("allow_new_key", KEY_ALLOW_NEW_KEY),
 	FUSE_OPT_KEY("verify_key=", KEY_VERIFY_KEY),
 	FUSE_OPT_KEY("--status", KEY_STATUS),
 	FUSE_OPT_KEY("--strict", KEY_STRICT),
@@ -53,7 +54,7 @@ static const char *const dropped_keys[] = {
 
 /* Our own, for "did you mean" (the long options start with "--"). */
 static const char *const own_words[] = {
-	"ro", "verify_key", "--status", "--strict", "--format=json", "--format=text",
+	"ro", "verify_key", "allow_new_key", "--status", "--strict", "--format=json", "--format=text",
 	"--help", "--version",
 	NULL
 };
@@ -211,6 +212,9 @@ process_arg(void *data, const char *arg, int key, struct fuse_args *out)
 		c->read_only = true;
 		snprintf(c->fuse_option, sizeof(c->fuse_option), "-o ro");
 		return 1;	/* and pass it on to the kernel mount */
+	case KEY_ALLOW_NEW_KEY:
+		c->allow_new_key = true;
+		return 0;
 	case KEY_VERIFY_KEY:
 		arg += strlen("verify_key=");
 		if (arg[0] == '\0') {

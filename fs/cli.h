@@ -27,6 +27,7 @@ struct cli {
 	char **verify_keys;
 	size_t verify_key_count;
 	bool read_only;
+	bool allow_new_key;	/* -o allow_new_key */
 	bool json;		/* --format=json */
 	bool strict;		/* --strict */
 	/* internal: what was seen, to say what does not go with what */

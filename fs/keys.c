@@ -167,31 +167,41 @@ fs_keyring_add_file(struct fs_keyring *r, const char *path, char *why, size_t wh
 	return ok;
 }
 
+/* Drops the control/verify-key keys; the caller holds the lock. */
+static void
+drop_control(struct fs_keyring *r)
+{
+	drop_from(r, r->fixed);
+	r->generation++;
+}
+
+/*
+ * A refused write leaves no control key, as a refused control/sign-key write
+ * leaves nothing staged: what the file holds is what was last written, or
+ * nothing, never the keys before by surprise.
+ */
 bool
 fs_keyring_set_control(struct fs_keyring *r, const char *pem, size_t len, char *why,
     size_t whylen)
 {
 	struct cr_key **keys = NULL;
-	int n = 0;
+	int n = 0, i;
 	bool ok = true;
 
-	int i;
-
 	if (len > 0 && (n = cr_keys_load_public(pem, len, &keys, why, whylen)) <= 0)
-		return false;
-	for (i = 0; i < n; i++) {
+		ok = false;
+	for (i = 0; ok && i < n; i++) {
 		if (cr_key_unsupported(keys[i]) != NULL) {
 			snprintf(why, whylen, "key %d (%s %s) cannot verify anything: %s", i + 1,
 			    cr_key_description(keys[i]), cr_key_fingerprint(keys[i]),
 			    cr_key_unsupported(keys[i]));
 			cr_keys_free(keys, (size_t)n);
-			return false;
+			ok = false;
 		}
 	}
 	pthread_mutex_lock(&r->lock);
-	drop_from(r, r->fixed);
-	r->generation++;
-	if (n > 0)
+	drop_control(r);
+	if (ok && n > 0)
 		ok = append(r, keys, n, "control/verify-key", NULL);
 	pthread_mutex_unlock(&r->lock);
 	return ok;

@@ -21,7 +21,8 @@ void fs_keyring_free(struct fs_keyring *ring);
 bool fs_keyring_add_file(struct fs_keyring *ring, const char *path, char *why,
     size_t whylen);
 /* Replaces the control/verify-key keys by those in pem (every PEM block a key);
- * empty text removes them.  Refuses keys that can verify nothing. */
+ * empty text removes them.  Refuses keys that can verify nothing, and then
+ * leaves no control key at all. */
 bool fs_keyring_set_control(struct fs_keyring *ring, const char *pem, size_t len,
     char *why, size_t whylen);
 

@@ -16,9 +16,8 @@
 #define MAX_CONTROL_WRITE (64u << 10)
 
 static char *
-status_text(struct fs_mount *m)
+status_text(struct fs_mount *m, const struct af_checks *checks)
 {
-	const struct af_checks *checks = fs_verifier_wait(m->verifier);
 	enum fs_verdict verdict;
 	char changed[128], *pending = NULL, *text, *staged;
 
@@ -31,11 +30,26 @@ status_text(struct fs_mount *m)
 	    m->control_error[0] != '\0' ? "\n" : "") < 0)
 		pending = NULL;
 	pthread_mutex_unlock(&m->control_lock);
+	/* the hint to sign only where signing is possible and not yet done */
+	text = fs_status_report_hint(m->artifact, m->keys, checks,
+	    af_place_changed(m->place, changed, sizeof(changed)), pending,
+	    m->read_only || staged != NULL ? NULL : "sign it (write a private key to "
+	    "control/sign-key)", &verdict);
 	free(staged);
-	text = fs_status_report(m->artifact, m->keys, checks,
-	    af_place_changed(m->place, changed, sizeof(changed)), pending, &verdict);
 	free(pending);
 	return text;
+}
+
+size_t
+fs_live_status_size(struct fs_mount *m, bool *known)
+{
+	const struct af_checks *checks = fs_verifier_result(m->verifier);
+	char *text = checks != NULL ? status_text(m, checks) : NULL;
+	size_t len = text != NULL ? strlen(text) : 0;
+
+	*known = text != NULL;
+	free(text);
+	return len;
 }
 
 static char *
@@ -52,7 +66,7 @@ fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags)
 {
 	if ((flags & O_ACCMODE) != O_RDONLY) {
 		if (!fs_kind_is_writable(h->entry.kind))
-			return -EACCES;
+			return -EROFS;
 		if (m->read_only)
 			return -EROFS;
 		/* no core dump or ptrace may see a private key on its way in */
@@ -64,7 +78,7 @@ fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags)
 	}
 	switch (h->entry.kind) {
 	case FS_STATUS:
-		h->text = status_text(m);
+		h->text = status_text(m, fs_verifier_wait(m->verifier));
 		break;
 	case FS_CONTROL_VERIFY_KEY:
 		h->text = fs_keyring_describe(m->keys, true);
@@ -113,6 +127,27 @@ fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off)
 	return (int)size;
 }
 
+int
+fs_live_resize(struct fs_handle *h, size_t size)
+{
+	static const char zeros[4096];
+	size_t at;
+	int rc;
+
+	if (size <= h->written_len) {
+		if (h->written != NULL)
+			explicit_bzero(h->written + size, h->written_len - size);
+		h->written_len = size;
+		h->unapplied = true;
+		return 0;
+	}
+	for (at = h->written_len; at < size; at += (size_t)rc)
+		if ((rc = fs_live_write(h, zeros, size - at < sizeof(zeros) ? size - at :
+		    sizeof(zeros), at)) < 0)
+			return rc;
+	return 0;
+}
+
 /* Clears and frees what was written (cr_secure_free wipes it). */
 static void
 wipe_written(struct fs_handle *h)
@@ -136,13 +171,27 @@ set_control_error(struct fs_mount *m, const char *file, const char *why)
 		fs_log(LOG_WARNING, "%s: %s: %s", artifact_path(m->artifact), file, why);
 }
 
+void
+fs_live_clear(struct fs_mount *m, enum fs_kind kind)
+{
+	char why[256];
+
+	if (kind == FS_CONTROL_SIGN_KEY) {
+		fs_signer_cancel(m->signer);
+		set_control_error(m, "control/sign-key", NULL);
+	} else if (kind == FS_CONTROL_VERIFY_KEY) {
+		fs_keyring_set_control(m->keys, "", 0, why, sizeof(why));
+		set_control_error(m, "control/verify-key", NULL);
+	}
+}
+
 int
 fs_live_flush(struct fs_mount *m, struct fs_handle *h)
 {
 	const char *text = h->written != NULL ? h->written : "";
 	const struct af_checks *checks;
 	const char *file;
-	char why[256];
+	char why[320];
 	bool ok;
 
 	if (!h->writable || !h->unapplied)
@@ -164,6 +213,17 @@ fs_live_flush(struct fs_mount *m, struct fs_handle *h)
 		} else {
 			ok = fs_signer_stage(m->signer, m->artifact, m->place, checks, text,
 			    h->written_len, why, sizeof(why));
+		}
+		/* a signature no verify key accepts would make the artifact
+		 * invalid for the devices that trust those keys */
+		if (ok && !m->allow_new_key &&
+		    fs_signer_unverifiable(m->signer, m->artifact, m->keys)) {
+			fs_signer_cancel(m->signer);
+			snprintf(why, sizeof(why), "was not staged: its signature verifies with none "
+			    "of the verify keys, so devices that trust them would refuse the re-signed "
+			    "artifact; write the matching key, add its public key to "
+			    "control/verify-key first, or mount with -o allow_new_key");
+			ok = false;
 		}
 	} else {
 		file = "control/verify-key";

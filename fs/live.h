@@ -25,7 +25,14 @@ struct fs_handle {
 
 /* Fills h->text for reading, or prepares h for writing; a negative errno. */
 int fs_live_open(struct fs_mount *m, struct fs_handle *h, int flags);
+/* The length signature-status reads as now, if that is known without waiting
+ * for the checksum pass (*known false otherwise). */
+size_t fs_live_status_size(struct fs_mount *m, bool *known);
 int fs_live_write(struct fs_handle *h, const char *buf, size_t size, size_t off);
+/* ftruncate of a handle open for writing: cut, or extend with zeros. */
+int fs_live_resize(struct fs_handle *h, size_t size);
+/* Empties a control file: cancels the re-sign, or drops the control keys. */
+void fs_live_clear(struct fs_mount *m, enum fs_kind kind);
 /* Applies what was written; the result is what close(2) returns. */
 int fs_live_flush(struct fs_mount *m, struct fs_handle *h);
 void fs_handle_free(struct fs_handle *h);

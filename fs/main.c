@@ -43,6 +43,9 @@ static const char usage[] =
     "    -f                  stay in the foreground (messages to stderr, else syslog);\n"
     "                        after unmount exit 0 re-signed, 1 failed, 2 nothing staged\n"
     "    -h, --help          print a summary of the usage and exit\n"
+    "    -o allow_new_key    let control/sign-key stage a key that none of the verify\n"
+    "                        keys accepts (the re-signed artifact is then invalid\n"
+    "                        for devices with those keys)\n"
     "    -o ro               never write the artifact: control/ refuses writes (EROFS)\n"
     "    -o verify_key=FILE  a PEM public key to verify the signature with; repeat it\n"
     "                        for several keys: the first that verifies wins\n"
@@ -127,7 +130,7 @@ static int
 run_mount(struct fuse_args *args, const struct cli *c)
 {
 	struct fs_mount m = { .uid = getuid(), .gid = getgid(), .read_only = c->read_only,
-	    .outcome = { .fd = -1 } };
+	    .allow_new_key = c->allow_new_key, .outcome = { .fd = -1 } };
 	const char *mountpoint = c->operands[1];
 	char *fsname = NULL, *opts = NULL, why[700];
 	int rc = FS_EXIT_UNUSABLE;

@@ -62,8 +62,37 @@ streamed(const struct fs_entry *e)
 	return e->kind == FS_PAYLOAD_FILE && fs_entry_size(e) >= STREAMED_SIZE;
 }
 
+/*
+ * What a live file's st_size is: the length it reads as now where that is
+ * known without waiting (signature-status once the checksum pass is done),
+ * else the length it read as when it was last opened (0 before the first
+ * open), so that ls -l never waits for the checksum pass.  An open handle
+ * knows its own length: rsync, cp and shutil size their copy by fstat after
+ * open, tar by the stat before it.
+ */
+static off_t
+live_size(struct fs_mount *m, const struct fs_entry *e, const struct fs_handle *h)
+{
+	size_t size = 0;
+	bool known = false;
+
+	if (h != NULL)
+		return (off_t)(h->writable ? h->written_len : h->text_len);
+	/* once the pass is done the report takes a signature check to make */
+	if (e->kind == FS_STATUS)
+		size = fs_live_status_size(m, &known);
+	pthread_mutex_lock(&m->control_lock);
+	if (known)
+		m->live_size[fs_live_index(e->kind)] = size;
+	else
+		size = m->live_size[fs_live_index(e->kind)];
+	pthread_mutex_unlock(&m->control_lock);
+	return (off_t)size;
+}
+
 static void
-fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
+fill_stat(struct fs_mount *m, const struct fs_entry *e, const struct fs_handle *h,
+    struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_uid = m->uid;
@@ -75,7 +104,8 @@ fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
 	} else {
 		st->st_mode = S_IFREG | (e->kind == FS_PAYLOAD_FILE ? 0444 : e->node->mode);
 		st->st_nlink = 1;
-		st->st_size = (off_t)fs_entry_size(e);
+		st->st_size = fs_kind_is_live(e->kind) ? live_size(m, e, h) :
+		    (off_t)fs_entry_size(e);
 		st->st_blocks = (st->st_size + 511) / 512;
 		/* cat, cp and dd size their reads by this: a payload is decoded
 		 * in 1 MiB steps, and fewer, larger requests cost less. */
@@ -84,20 +114,54 @@ fill_stat(const struct fs_mount *m, const struct fs_entry *e, struct stat *st)
 	}
 }
 
+/* A removed control file (rm control/sign-key) is not there until created. */
+static bool
+gone(struct fs_mount *m, enum fs_kind kind)
+{
+	bool is_gone;
+
+	if (!fs_kind_is_writable(kind))
+		return false;
+	pthread_mutex_lock(&m->control_lock);
+	is_gone = m->control_gone[fs_live_index(kind)];
+	pthread_mutex_unlock(&m->control_lock);
+	return is_gone;
+}
+
+static void
+set_gone(struct fs_mount *m, enum fs_kind kind, bool is_gone)
+{
+	pthread_mutex_lock(&m->control_lock);
+	m->control_gone[fs_live_index(kind)] = is_gone;
+	pthread_mutex_unlock(&m->control_lock);
+}
+
+static int
+resolve(struct fs_mount *m, const char *path, struct fs_entry *e)
+{
+	enum af_err err = fs_tree_resolve(m->root, path, e);
+
+	if (err != AF_OK)
+		return fs_errno(err);
+	return gone(m, e->kind) ? -ENOENT : 0;
+}
+
 static int
 op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct fs_mount *m = mount_of();
+	const struct fs_handle *h;
 	struct fs_entry e;
-	enum af_err err;
+	int rc;
 
 	if (fi != NULL && fi->fh != 0) {
-		fill_stat(m, &((const struct fs_handle *)(uintptr_t)fi->fh)->entry, st);
+		h = (const struct fs_handle *)(uintptr_t)fi->fh;
+		fill_stat(m, &h->entry, h, st);
 		return 0;
 	}
-	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
-		return fs_errno(err);
-	fill_stat(m, &e, st);
+	if ((rc = resolve(m, path, &e)) != 0)
+		return rc;
+	fill_stat(m, &e, NULL, st);
 	return 0;
 }
 
@@ -156,27 +220,41 @@ op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		return 0;
 	}
 	for (c = e.node->children; c != NULL; c = c->next)
-		filler(buf, c->name, NULL, 0, 0);
+		if (!gone(m, c->kind))
+			filler(buf, c->name, NULL, 0, 0);
 	return 0;
 }
 
-static int
-op_open(const char *path, struct fuse_file_info *fi)
+/* The live file a handle reads changed length: tell the kernel, whose cached
+ * attributes would otherwise keep the old st_size for attr_timeout. */
+static void
+note_live_size(struct fs_mount *m, const char *path, const struct fs_handle *h)
 {
-	struct fs_mount *m = mount_of();
-	struct fs_handle *h;
-	enum af_err err;
+	unsigned i = fs_live_index(h->entry.kind);
+	bool changed;
+
+	pthread_mutex_lock(&m->control_lock);
+	changed = m->live_size[i] != h->text_len;
+	m->live_size[i] = h->text_len;
+	pthread_mutex_unlock(&m->control_lock);
+	if (changed)
+		fuse_invalidate_path(fuse_get_context()->fuse, path);
+}
+
+/* Opens what e names; creating says the path was made by create(2). */
+static int
+open_entry(struct fs_mount *m, const char *path, struct fs_handle *h,
+    struct fuse_file_info *fi)
+{
 	int rc = 0;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return -ENOMEM;
-	if ((err = fs_tree_resolve(m->root, path, &h->entry)) != AF_OK) {
-		rc = fs_errno(err);
-	} else if (fs_kind_is_dir(h->entry.kind)) {
+	if (fs_kind_is_dir(h->entry.kind)) {
 		rc = -EISDIR;
 	} else if (fs_kind_is_live(h->entry.kind)) {
 		rc = fs_live_open(m, h, fi->flags);
-		fi->direct_io = 1;	/* made at open: no size, no page cache */
+		fi->direct_io = 1;	/* made at open: no page cache */
+		if (rc == 0 && !h->writable)
+			note_live_size(m, path, h);
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		rc = -EROFS;
 	} else if (streamed(&h->entry)) {
@@ -190,6 +268,45 @@ op_open(const char *path, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)h;
 	return 0;
+}
+
+static int
+op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_mount *m = mount_of();
+	struct fs_handle *h;
+	int rc;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -ENOMEM;
+	if ((rc = resolve(m, path, &h->entry)) != 0) {
+		fs_handle_free(h);
+		return rc;
+	}
+	return open_entry(m, path, h, fi);
+}
+
+/*
+ * Only a removed control file can be created again (install(1) removes the
+ * file, then creates it with O_EXCL); any other name is a write to a
+ * read-only tree.
+ */
+static int
+op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs_mount *m = mount_of();
+	struct fs_handle *h;
+
+	(void)mode;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -ENOMEM;
+	if (fs_tree_resolve(m->root, path, &h->entry) != AF_OK ||
+	    !fs_kind_is_writable(h->entry.kind) || m->read_only) {
+		fs_handle_free(h);
+		return -EROFS;
+	}
+	set_gone(m, h->entry.kind, false);
+	return open_entry(m, path, h, fi);
 }
 
 static int
@@ -262,49 +379,163 @@ op_write(const char *path, const char *buf, size_t size, off_t off,
 	return rc;
 }
 
-/* rm control/sign-key cancels the re-sign; nothing else can be removed. */
+/*
+ * What a change to the tree's metadata gets: EROFS everywhere but on the
+ * writable control files; there it is ENOENT once they were removed, else 0.
+ */
+static int
+control_only(struct fs_mount *m, const char *path, struct fs_entry *e)
+{
+	enum af_err err = fs_tree_resolve(m->root, path, e);
+
+	if (err != AF_OK)
+		return err == AF_ENOENT ? -ENOENT : -EROFS;
+	if (!fs_kind_is_writable(e->kind) || m->read_only)
+		return -EROFS;
+	return gone(m, e->kind) ? -ENOENT : 0;
+}
+
+/* rm of a control file empties it (rm control/sign-key cancels the re-sign)
+ * and removes it until it is created again; nothing else can be removed. */
 static int
 op_unlink(const char *path)
 {
 	struct fs_mount *m = mount_of();
 	struct fs_entry e;
-	enum af_err err;
+	int rc;
 
-	if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
-		return fs_errno(err);
-	if (e.kind != FS_CONTROL_SIGN_KEY)
-		return -EACCES;
-	if (m->read_only)
-		return -EROFS;
-	fs_signer_cancel(m->signer);
+	if ((rc = control_only(m, path, &e)) != 0)
+		return rc;
+	fs_live_clear(m, e.kind);
+	set_gone(m, e.kind, true);
 	return 0;
 }
 
-/* Only the writable control files can be truncated, and only to empty
- * (what a shell's '>' does before writing). */
+/* Mode, owner and time changes to the control files are accepted and ignored,
+ * so that cp -p, cp -a, install -m and rsync can write keys. */
+static int
+op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs_entry e;
+
+	(void)mode;
+	(void)fi;
+	return control_only(mount_of(), path, &e);
+}
+
+static int
+op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct fs_entry e;
+
+	(void)uid;
+	(void)gid;
+	(void)fi;
+	return control_only(mount_of(), path, &e);
+}
+
+static int
+op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct fs_entry e;
+
+	(void)tv;
+	(void)fi;
+	return control_only(mount_of(), path, &e);
+}
+
+/* Everything else that would change the tree is refused alike. */
+static int
+op_mkdir(const char *path, mode_t mode)
+{
+	(void)path;
+	(void)mode;
+	return -EROFS;
+}
+
+static int
+op_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	(void)path;
+	(void)mode;
+	(void)dev;
+	return -EROFS;
+}
+
+static int
+op_rmdir(const char *path)
+{
+	(void)path;
+	return -EROFS;
+}
+
+static int
+op_link(const char *from, const char *to)
+{
+	(void)from;
+	(void)to;
+	return -EROFS;
+}
+
+static int
+op_rename(const char *from, const char *to, unsigned int flags)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	return -EROFS;
+}
+
+/* cp -p and install set an ACL first and fall back to chmod when the
+ * filesystem has none: so on the control files there are no xattrs. */
+static int
+op_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
+{
+	struct fs_entry e;
+	int rc = control_only(mount_of(), path, &e);
+
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
+	return rc == 0 ? -ENOTSUP : rc;
+}
+
+/*
+ * The control files can be cut to any length while open for writing (rsync
+ * --inplace cuts to the size it wrote); by path only emptied, as a shell's
+ * '>' does before it writes.  Everything else is read-only.
+ */
 static int
 op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct fs_mount *m = mount_of();
 	struct fs_entry e;
-	enum af_err err;
+	int rc;
 
-	if (fi != NULL && fi->fh != 0)
-		e = ((struct fs_handle *)(uintptr_t)fi->fh)->entry;
-	else if ((err = fs_tree_resolve(m->root, path, &e)) != AF_OK)
-		return fs_errno(err);
-	if (!fs_kind_is_writable(e.kind))
-		return fs_kind_is_dir(e.kind) ? -EISDIR : -EROFS;
-	if (m->read_only)
-		return -EROFS;
+	if (fi != NULL && fi->fh != 0) {
+		struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+		if (!h->writable)
+			return fs_kind_is_writable(h->entry.kind) ? -EBADF : -EROFS;
+		return size < 0 ? -EINVAL : fs_live_resize(h, (size_t)size);
+	}
+	if ((rc = control_only(m, path, &e)) != 0)
+		return rc;
 	return size == 0 ? 0 : -EINVAL;
 }
 
 static int
 op_flush(const char *path, struct fuse_file_info *fi)
 {
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	bool applied = h->writable && h->unapplied;
+	int rc = fs_live_flush(mount_of(), h);
+
+	/* a key changes what signature-status says, and so its length */
+	if (applied)
+		fuse_invalidate_path(fuse_get_context()->fuse, "/signature-status");
 	(void)path;
-	return fs_live_flush(mount_of(), (struct fs_handle *)(uintptr_t)fi->fh);
+	return rc;
 }
 
 static int
@@ -330,10 +561,21 @@ const struct fuse_operations fs_operations = {
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.open = op_open,
+	.create = op_create,
 	.read = op_read,
 	.write = op_write,
 	.truncate = op_truncate,
 	.unlink = op_unlink,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
+	.mkdir = op_mkdir,
+	.mknod = op_mknod,
+	.rmdir = op_rmdir,
+	.symlink = op_link,
+	.link = op_link,
+	.rename = op_rename,
+	.setxattr = op_setxattr,
 	.flush = op_flush,
 	.release = op_release,
 	.statfs = op_statfs,

@@ -26,10 +26,16 @@ struct fs_mount {
 	uid_t uid;
 	gid_t gid;
 	bool read_only;
+	bool allow_new_key;		/* -o allow_new_key: stage a key no verify key accepts */
 	pthread_mutex_t control_lock;
 	char control_error[400];	/* why the last control/ write was refused */
 	struct fs_outcome outcome;	/* where artifactfs -u waits for the end */
 	bool mounted;			/* the kernel mount was made (init ran) */
+	/* Under control_lock: what each live file read as when last opened (its
+	 * st_size until the next open), and which control files were removed
+	 * (rm, as install(1) does before it creates the file again). */
+	size_t live_size[FS_LIVE_KINDS];
+	bool control_gone[FS_LIVE_KINDS];
 };
 
 extern const struct fuse_operations fs_operations;

@@ -153,11 +153,13 @@ fs_signer_describe(struct fs_signer *s)
 	return text;
 }
 
-/* Which configured key verifies the new signature: "key 1 (from ...)". */
-static void
+/* Which configured key verifies the new signature: "key 1 (from ...)"; its
+ * index, -1 if none does, -2 if there is no key. */
+static int
 verifier_of(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ring,
     char *buf, size_t len)
 {
+	int found = -2;
 	size_t manifest_len = 0, i, n;
 	const uint8_t *manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
 	struct cr_verify_result r;
@@ -167,16 +169,31 @@ verifier_of(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ri
 	snprintf(buf, len, n == 0 ? "no verify key is set to check it" :
 	    "it verifies with none of the %zu verify keys: with them the re-signed artifact "
 	    "will be invalid", n);
-	for (i = 0; i < n; i++) {
+	for (i = 0, found = n > 0 ? -1 : -2; i < n; i++) {
 		cr_verify(fs_keyring_keys(ring)[i], manifest, manifest_len, s->signature,
 		    s->signature_len, &r);
 		if (r.status == CR_VERIFY_OK) {
 			snprintf(buf, len, "it verifies with key %zu (from %s)", i + 1,
 			    fs_keyring_source(ring, i));
+			found = (int)i;
 			break;
 		}
 	}
 	fs_keyring_unlock(ring);
+	return found;
+}
+
+bool
+fs_signer_unverifiable(struct fs_signer *s, const struct artifact *a,
+    struct fs_keyring *ring)
+{
+	char buf[200];
+	bool none;
+
+	pthread_mutex_lock(&s->lock);
+	none = s->staged && verifier_of(s, a, ring, buf, sizeof(buf)) == -1;
+	pthread_mutex_unlock(&s->lock);
+	return none;
 }
 
 char *

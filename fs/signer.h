@@ -38,6 +38,10 @@ char *fs_signer_describe(struct fs_signer *s);
 char *fs_signer_pending(struct fs_signer *s, const struct artifact *a,
     struct fs_keyring *ring);
 
+/* True when verify keys are set and the staged signature verifies with none. */
+bool fs_signer_unverifiable(struct fs_signer *s, const struct artifact *a,
+    struct fs_keyring *ring);
+
 /* At unmount: puts the re-signed artifact in place if a signature is staged,
  * once the copy is complete and on disk.  Returns false with why if that
  * failed; true (and *written) otherwise. */

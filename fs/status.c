@@ -7,9 +7,9 @@
 #define MIN_GOOD_RSA_BITS 2048
 
 struct report {
-	FILE *reasons, *body, *warnings;
-	char *reasons_text, *body_text, *warnings_text;
-	size_t reasons_len, body_len, warnings_len;
+	FILE *reasons, *body, *warnings, *notes;
+	char *reasons_text, *body_text, *warnings_text, *notes_text;
+	size_t reasons_len, body_len, warnings_len, notes_len;
 };
 
 const char *
@@ -124,8 +124,9 @@ render_signature(struct report *r, const struct fs_status_input *in)
 		if (n > 0)
 			fprintf(r->reasons, "reason: the artifact is not signed, but %zu verify "
 			    "key%s set: a Mender client with ArtifactVerifyKey refuses unsigned "
-			    "artifacts; sign it (write a private key to control/sign-key)\n", n,
-			    n == 1 ? " is" : "s are");
+			    "artifacts%s%s\n", n, n == 1 ? " is" : "s are",
+			    in->sign_hint != NULL ? "; " : "",
+			    in->sign_hint != NULL ? in->sign_hint : "");
 		render_keys(r, in);
 		return false;
 	}
@@ -146,7 +147,7 @@ render_signature(struct report *r, const struct fs_status_input *in)
 		fprintf(r->body, "signature: %s, %zu bytes (%zu bytes base64)\n", sig->guess,
 		    sig->sig_len, text_len);
 		if (sig->trailing_newline)
-			fprintf(r->warnings, "warning: manifest.sig ends in a newline: mender-artifact "
+			fprintf(r->notes, "note: manifest.sig ends in a newline: mender-artifact "
 			    "accepts it, the C++ client's decoder may not; re-sign to drop it\n");
 	}
 	render_keys(r, in);
@@ -173,12 +174,17 @@ static void
 render_problems(struct report *r, const struct artifact *a)
 {
 	const struct af_problems *list = artifact_problems(a);
+	const char *damage = artifact_damage(a);
 	size_t i, n = af_problems_count(list);
 
 	for (i = 0; i < n; i++) {
 		const struct af_problem *p = af_problems_get(list, i);
-		fprintf(p->severity == AF_ERROR ? r->reasons : r->warnings, "%s: %s: %s\n",
-		    p->severity == AF_ERROR ? "reason" : "warning", p->where, p->text);
+		if (damage != NULL && strcmp(p->where, "artifact") == 0 &&
+		    strcmp(p->text, damage) == 0)
+			continue;	/* the first reason already */
+		fprintf(p->severity == AF_ERROR ? r->reasons : p->severity == AF_NOTE ?
+		    r->notes : r->warnings, "%s: %s: %s\n", p->severity == AF_ERROR ? "reason" :
+		    p->severity == AF_NOTE ? "note" : "warning", p->where, p->text);
 	}
 }
 
@@ -203,11 +209,17 @@ fs_status_render(const struct fs_status_input *in, enum fs_verdict *verdict)
 	r.reasons = open_memstream(&r.reasons_text, &r.reasons_len);
 	r.body = open_memstream(&r.body_text, &r.body_len);
 	r.warnings = open_memstream(&r.warnings_text, &r.warnings_len);
-	if (r.reasons == NULL || r.body == NULL || r.warnings == NULL)
+	r.notes = open_memstream(&r.notes_text, &r.notes_len);
+	if (r.reasons == NULL || r.body == NULL || r.warnings == NULL || r.notes == NULL)
 		goto out;
 	if (in->changed != NULL)
 		fprintf(r.reasons, "reason: the artifact file changed on disk since it was mounted "
 		    "(%s); unmount and mount it again to check the new one\n", in->changed);
+	/* a damaged outer tar hides what follows it: that is the cause of the rest */
+	if (artifact_damage(in->artifact) != NULL)
+		fprintf(r.reasons, "reason: artifact: %s; nothing after it could be read, and "
+		    "the reasons below follow from that: the artifact is corrupt, copy it again\n",
+		    artifact_damage(in->artifact));
 	fprintf(r.body, "artifact: %s\n", artifact_path(in->artifact));
 	authentic = render_signature(&r, in);
 	fprintf(r.body, "manifest: %s\n", man == NULL ? "missing" : man->canonical ?
@@ -221,8 +233,10 @@ fs_status_render(const struct fs_status_input *in, enum fs_verdict *verdict)
 	fflush(r.reasons);
 	fflush(r.body);
 	fflush(r.warnings);
-	if (asprintf(&text, "%s\n%s%s%s%s", fs_verdict_word(*verdict), r.reasons_text,
-	    in->pending != NULL ? in->pending : "", r.body_text, r.warnings_text) < 0)
+	fflush(r.notes);
+	if (asprintf(&text, "%s\n%s%s%s%s%s", fs_verdict_word(*verdict), r.reasons_text,
+	    in->pending != NULL ? in->pending : "", r.body_text, r.warnings_text,
+	    r.notes_text) < 0)
 		text = NULL;
 out:
 	if (r.reasons != NULL)
@@ -231,18 +245,21 @@ out:
 		fclose(r.body);
 	if (r.warnings != NULL)
 		fclose(r.warnings);
+	if (r.notes != NULL)
+		fclose(r.notes);
 	free(r.reasons_text);
 	free(r.body_text);
 	free(r.warnings_text);
+	free(r.notes_text);
 	return text;
 }
 
 char *
-fs_status_report(const struct artifact *a, struct fs_keyring *ring,
+fs_status_report_hint(const struct artifact *a, struct fs_keyring *ring,
     const struct af_checks *checks, const char *changed, const char *pending,
-    enum fs_verdict *verdict)
+    const char *sign_hint, enum fs_verdict *verdict)
 {
-	struct fs_status_input in = { a, checks, NULL, ring, changed, pending };
+	struct fs_status_input in = { a, checks, NULL, ring, changed, pending, sign_hint };
 	struct af_sigcheck sig;
 	char *text = NULL;
 
@@ -254,4 +271,12 @@ fs_status_report(const struct artifact *a, struct fs_keyring *ring,
 	}
 	fs_keyring_unlock(ring);
 	return text;
+}
+
+char *
+fs_status_report(const struct artifact *a, struct fs_keyring *ring,
+    const struct af_checks *checks, const char *changed, const char *pending,
+    enum fs_verdict *verdict)
+{
+	return fs_status_report_hint(a, ring, checks, changed, pending, NULL, verdict);
 }

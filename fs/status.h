@@ -25,6 +25,7 @@ struct fs_status_input {
 	const struct fs_keyring *ring;	/* locked by the caller */
 	const char *changed;		/* how the file on disk changed since open, or NULL */
 	const char *pending;		/* lines about a staged re-sign, or NULL */
+	const char *sign_hint;		/* how to sign it, for an unsigned one, or NULL */
 };
 
 /* A malloc'd report; NULL on memory exhaustion. */
@@ -35,5 +36,10 @@ const char *fs_verdict_word(enum fs_verdict verdict);
 char *fs_status_report(const struct artifact *a, struct fs_keyring *ring,
     const struct af_checks *checks, const char *changed, const char *pending,
     enum fs_verdict *verdict);
+/* The same, with a hint on how to sign an unsigned artifact (a mount with no
+ * key staged says "write a private key to control/sign-key"); NULL for none. */
+char *fs_status_report_hint(const struct artifact *a, struct fs_keyring *ring,
+    const struct af_checks *checks, const char *changed, const char *pending,
+    const char *sign_hint, enum fs_verdict *verdict);
 
 #endif

@@ -241,6 +241,17 @@ fs_kind_is_live(enum fs_kind kind)
 	    kind == FS_CONTROL_DAEMON;
 }
 
+unsigned
+fs_live_index(enum fs_kind kind)
+{
+	switch (kind) {
+	case FS_CONTROL_VERIFY_KEY: return 1;
+	case FS_CONTROL_SIGN_KEY: return 2;
+	case FS_CONTROL_PROGRESS: return 3;
+	default: return 0;
+	}
+}
+
 bool
 fs_kind_is_writable(enum fs_kind kind)
 {

@@ -53,6 +53,9 @@ enum af_err fs_tree_resolve(const struct fs_node *root, const char *path,
 
 /* True for the files whose bytes are made when opened (no fixed size). */
 bool fs_kind_is_live(enum fs_kind kind);
+/* 0 .. FS_LIVE_KINDS-1 for a live kind, to index per-file state. */
+#define FS_LIVE_KINDS 4
+unsigned fs_live_index(enum fs_kind kind);
 bool fs_kind_is_dir(enum fs_kind kind);
 /* control/verify-key and control/sign-key. */
 bool fs_kind_is_writable(enum fs_kind kind);

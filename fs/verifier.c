@@ -91,6 +91,17 @@ fs_verifier_wait(struct fs_verifier *v)
 	return result;
 }
 
+const struct af_checks *
+fs_verifier_result(struct fs_verifier *v)
+{
+	const struct af_checks *result;
+
+	pthread_mutex_lock(&v->lock);
+	result = v->state == DONE && v->err == AF_OK ? &v->checks : NULL;
+	pthread_mutex_unlock(&v->lock);
+	return result;
+}
+
 static void
 human(uint64_t n, char *buf, size_t len)
 {

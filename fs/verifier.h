@@ -20,6 +20,8 @@ void fs_verifier_free(struct fs_verifier *v);
  * The result stays valid until fs_verifier_free. */
 const struct af_checks *fs_verifier_wait(struct fs_verifier *v);
 
+/* The result if the pass is done, else NULL; never starts or waits for it. */
+const struct af_checks *fs_verifier_result(struct fs_verifier *v);
 /* One line: "idle", "checking data/0000/rootfs.ext4: 512 MiB of 1.5 GiB (33%)",
  * or "done in 3.2 s". */
 void fs_verifier_progress(struct fs_verifier *v, char *buf, size_t len);

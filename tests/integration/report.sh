@@ -43,7 +43,10 @@ both() {
         cat "$d/mnt/signature-status" >"$R_MNT" 2>&1
         umount_art "$d/mnt" || fail "$name: unmount"
         check_eq "$name: signature-status verdict" "$exp" "$(head -n 1 "$R_MNT")"
-        check_cmp "$name: signature-status == --status report" "$R_ST" "$R_MNT"
+        # a mount says how to sign an unsigned artifact; --status cannot sign
+        sed 's/; sign it (write a private key to control\/sign-key)$//' "$R_MNT" > "$d/mounted.nohint"
+        check_cmp "$name: signature-status == --status report (but the mount's sign hint)" \
+            "$R_ST" "$d/mounted.nohint"
     else
         : >"$R_MNT"
         fail "$name: mounts" "$(cat "$T_MOUNT_ERR")"

@@ -142,11 +142,16 @@ agree "P-384 key on ECDSA signature" "$F/rootfs-ec.mender" "$K/ec384.pub"
 both "wrong RSA key" "$F/rootfs-rsa.mender" invalid "$K/rsa-b.pub"
 line "wrong RSA key: reason says key 1 does not verify" '^reason: .*does not verify with key 1'
 line "wrong RSA key: key 1 line" "^key 1: RSA-2048 SHA256:$(fp "$K/rsa-b.pub") .*: does not verify"
+line "wrong RSA key: the reason says not made by this key" \
+    '^reason: signature does not verify with key 1 \(RSA-2048\): not made by this key: .*signed with another key'
+no_line "wrong RSA key: nothing about a different manifest" 'different manifest'
 agree "wrong RSA key" "$F/rootfs-rsa.mender" "$K/rsa-b.pub"
 
 both "wrong EC key" "$F/rootfs-ec.mender" invalid "$K/ec-b.pub"
 line "wrong EC key: reason says key 1 does not verify" '^reason: .*does not verify with key 1'
 line "wrong EC key: key 1 line" '^key 1: ECDSA P-256 .*: does not verify'
+line "wrong EC key: the reason says ECDSA cannot tell which, and what to check" \
+    '^reason: .*with key 1 .*another key, or by this key over a different manifest \(ECDSA cannot tell which\); check whether the manifest changed'
 agree "wrong EC key" "$F/rootfs-ec.mender" "$K/ec-b.pub"
 
 both "rotation wrong,right" "$F/rootfs-rsa.mender" valid "$K/rsa-b.pub" "$K/rsa.pub"
@@ -246,6 +251,10 @@ xline "base64 garbage, no key: signature line" "signature: not base64 (12 bytes)
 both "unsigned with key" "$UNS" invalid "$K/rsa.pub"
 line "unsigned with key: reason says not signed" '^reason: .*not signed'
 xline "unsigned with key: signature none" "signature: none"
+check_not "unsigned with key: --status gives no hint to write control/sign-key" \
+    grep -q 'control/sign-key' "$R_ST"
+check "unsigned with key: the mount says how to sign it" \
+    grep -q '^reason: the artifact is not signed, .*; sign it (write a private key to control/sign-key)$' "$R_MNT"
 agree "unsigned with key" "$UNS" "$K/rsa.pub"
 check "unsigned with key: mender-artifact says missing signature" grep -q 'missing signature' <<<"$MA_OUT"
 both "unsigned, no key" "$UNS" unsigned
@@ -319,6 +328,11 @@ xline "header+manifest: header checksum ok" "checksum header.tar.gz: ok"
 no_line "header+manifest: no checksum mismatch" '^checksum .*MISMATCH'
 line "header+manifest: key 1 does not verify" '^key 1: .*: does not verify'
 line "header+manifest: reason is the signature" '^reason: signature does not verify with key 1'
+ORIG_MANIFEST_SUM=$(tar -xOf "$SRC" manifest | sha256sum | cut -d' ' -f1)
+NEW_MANIFEST_SUM=$(sha256sum < "$w/o/manifest" | cut -d' ' -f1)
+line "header+manifest: RSA says made by this key over a different manifest, and what it signed" \
+    "^reason: signature does not verify with key 1 \\(RSA-2048\\): made by this key, over a different manifest: it signed SHA-256 $ORIG_MANIFEST_SUM, the manifest's is $NEW_MANIFEST_SUM"
+no_line "header+manifest: nothing about another key" 'not made by this key'
 no_line "header+manifest: no other reason" '^reason: (checksum|the artifact)'
 agree "header+manifest tamper" "$w/header-manifest.mender" "$K/rsa.pub"
 check "header+manifest: mender-artifact says crypto/rsa" grep -q 'crypto/rsa: verification error' <<<"$MA_OUT"
@@ -391,9 +405,9 @@ if mount_art "$L/art.mender" "$m" 2>/dev/null; then
     check_eq "live: valid again" valid "$(head -n 1 "$st")"
     check_not "live: control: line gone after a good write" grep -q '^control: ' "$st"
     check_not "live: garbage refused while a control key is set" cp "$K/garbage.pub" "$m/control/verify-key"
-    check_eq "live: a refused write keeps the previous control key" \
-        "RSA-2048 SHA256:$RSAFP (from control/verify-key)" "$(cat "$m/control/verify-key")"
-    check_eq "live: still valid after the refused write" valid "$(head -n 1 "$st")"
+    check_eq "live: a refused write leaves no control key, as for sign-key" \
+        "" "$(cat "$m/control/verify-key")"
+    check_eq "live: unverified after the refused write" unverified "$(head -n 1 "$st")"
     # a public key followed by a private key: the private key must not pass silently
     cat "$K/rsa-b.pub" "$K/rsa.pem" >"$L/pub-priv.pem"
     check_not "live: public+private key file refused by control/verify-key" \
