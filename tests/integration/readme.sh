@@ -13,7 +13,7 @@ export PATH="$bin:$PATH"
 # the cast of the examples, made as the README tells a newcomer to
 check "scripts/example-artifacts makes the examples' artifacts" \
     bash "$SOURCE_ROOT/scripts/example-artifacts" "$w"
-for f in release-1.0.mender release-key.pub refused.mender build-42.mender signing-key.pem \
+for f in release-1.0.mender release-key.pub refused.mender edited.mender build-42.mender signing-key.pem \
     signing-key.pub; do
     check "example-artifacts made $f" test -s "$w/$f"
 done
@@ -61,6 +61,10 @@ check "JSON: checksums listed" grep -q '^data/0000/rootfs.ext4 ok$' <(out 03)
 check "JSON: --strict fails on the warning" grep -q '^with --strict: invalid: warning: ' <(out 03)
 check "debug: refused.mender is invalid" grep -q '^invalid$' <(out 04)
 check "debug: a reason names the key" grep -q '^reason: signature does not verify with key 1' <(out 04)
+check "debug: another key's signature: not made by this key" \
+    grep -q '^reason: signature does not verify with key 1 (RSA-3072): not made by this key' <(out 04)
+check "debug: an edited manifest: made by this key, over a different manifest" \
+    grep -q '^reason: signature does not verify with key 1 (RSA-3072): made by this key, over a different manifest: it signed SHA-256 [0-9a-f]\{64\}, the manifest.s is [0-9a-f]\{64\}' <(out 04)
 check "sign: pending line shown" grep -q '^pending: re-sign at unmount' <(out 05)
 check "sign: -u says re-signed" grep -q '^build-42.mender is re-signed$' <(out 05)
 check "sign: re-signed and valid" grep -q '^valid$' <(out 05)
