@@ -41,6 +41,9 @@ op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* A spliced write of more than a page reaches op_write through a buffer
 	 * libfuse mallocs and frees without wiping: a key file must not. */
 	conn->want &= ~FUSE_CAP_SPLICE_READ;
+	/* rm of an open control file empties it: libfuse must not rename it
+	 * to .fuse_hidden instead (renames are EROFS). */
+	cfg->hard_remove = 1;
 	/* Everything but the live files is immutable for the mount's life. */
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;

@@ -158,6 +158,12 @@ if mount_art "$w/a.mender" "$w/m"; then
     check_not "rm control/sign-key: not listed" bash -c "ls '$m/control' | grep -qx sign-key"
     rm "$m/control/verify-key"
     check_not "rm control/verify-key: no control key" has_control_key "$m"
+    # rm while the file is open for writing: removed all the same
+    cp "$K/rsa.pem" "$m/control/sign-key"
+    exec 7> "$m/control/sign-key"
+    check "rm control/sign-key while it is open" rm "$m/control/sign-key"
+    exec 7>&-
+    check_not "rm while open: the file is gone" test -e "$m/control/sign-key"
     check "echo > control/sign-key makes it again" bash -c "cat '$K/ec.pem' > '$m/control/sign-key'"
     check "staged again" staged "$m"
     # plain rsync writes a temporary file and renames it: refused, in one
