@@ -119,7 +119,8 @@ check "hygiene: no trace of the private key in files written since staging" \
 # ---------------------------------------------------------------- staged-key status, replace
 w=$(workdir)
 cp "$F/rootfs-gzip.mender" "$w/a.mender"
-if mount_art "$w/a.mender" "$w/mnt" -o verify_key="$KD/rsa.pub"; then
+# (a key that none of the verify keys accepts needs -o allow_new_key)
+if mount_art "$w/a.mender" "$w/mnt" -o verify_key="$KD/rsa.pub" -o allow_new_key; then
     check "replace: stage RSA" cp "$KD/rsa.pem" "$w/mnt/control/sign-key"
     check "replace: pending verifies with key 1" grep_status "$w/mnt" '^pending: .*verifies with key 1'
     check "replace: stage ECDSA over it" cp "$KD/ec.pem" "$w/mnt/control/sign-key"
