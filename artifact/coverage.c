@@ -101,7 +101,7 @@ check_payload_members(struct artifact *a)
 	}
 	for (i = 0; i < declared && i < 10000; i++)
 		if (artifact_member(a, AF_MEMBER_DATA, (unsigned)i) == NULL)
-			af_problem_add(a->problems, AF_NOTE, "artifact", "has no data/%04zu.tar* "
+			af_problem_add(a->problems, AF_WARNING, "artifact", "has no data/%04zu.tar* "
 			    "member for payload %zu; the C++ client expects one even when empty",
 			    i, i);
 }

@@ -29,7 +29,7 @@ else
     placed=
     [ -e "$helper" ] || { ln -s "$(readlink -f "$ARTIFACTFS")" "$helper"; placed=1; }
     check "mount -t fuse.artifactfs with -o verify_key" \
-        mount -t fuse.artifactfs "$w/a.mender" "$mnt" -o "verify_key=$w/rsa.pub"
+        mount -t fuse.artifactfs "$w/a.mender" "$mnt" -o "verify_key=$w/rsa.pub,allow_new_key"
     check_eq "mount -t: verdict with the key" valid "$(head -1 "$mnt/signature-status" 2>&1)"
     check "mount -t: listed as fuse.artifactfs" grep -q " $mnt fuse.artifactfs " /proc/mounts
     cp "$w/a.mender" "$w/a.orig"

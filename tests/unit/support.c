@@ -55,7 +55,8 @@ problems_str(const struct af_problems *p)
 	for (i = 0; i < count && used < sizeof(buf) - 1; i++) {
 		const struct af_problem *pr = af_problems_get(p, i);
 		int n = snprintf(buf + used, sizeof(buf) - used, "  [%s] %s: %s\n",
-		    pr->severity == AF_ERROR ? "error" : "warning", pr->where, pr->text);
+		    pr->severity == AF_ERROR ? "error" :
+		    pr->severity == AF_NOTE ? "note" : "warning", pr->where, pr->text);
 		if (n < 0)
 			break;
 		used += (size_t)n;

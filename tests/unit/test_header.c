@@ -115,7 +115,7 @@ Test(header, rootfs_two_devices_and_empty_meta)
 	hdr_free(&r);
 }
 
-Test(header, rootfs_empty_type_is_only_a_warning)
+Test(header, rootfs_empty_type_is_only_a_note)
 {
 	struct hdr r;
 	struct tb t;
@@ -124,7 +124,7 @@ Test(header, rootfs_empty_type_is_only_a_warning)
 	parse_tb(&r, &t, 3, false);
 	cr_assert_eq(af_problems_errors(r.p), 0, "%s", problems_str(r.p));
 	cr_assert_eq(af_problems_count(r.p), 1, "%s", problems_str(r.p));
-	cr_assert(has_problem(r.p, AF_WARNING, "header/headers/0000/type-info", "\"\""),
+	cr_assert(has_problem(r.p, AF_NOTE, "header/headers/0000/type-info", "\"\""),
 	    "%s", problems_str(r.p));
 	hdr_free(&r);
 }
