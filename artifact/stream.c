@@ -368,7 +368,9 @@ static enum af_err
 reposition(struct af_stream *s, struct cursor *c, uint64_t want)
 {
 	struct af_checkpoint_at cp;
-	bool behind = c->codec != NULL && c->pos <= want;
+	/* a cursor that failed is moved back, so that the next read retries:
+	 * an error belongs to the bytes being decoded, not to the stream */
+	bool behind = c->codec != NULL && c->pos <= want && c->error == AF_OK;
 	bool jump = af_checkpoints_find(s->checkpoints, want, &cp) &&
 	    (!behind || cp.out_pos > c->pos);
 	enum af_err err = AF_OK;
@@ -391,7 +393,8 @@ reposition(struct af_stream *s, struct cursor *c, uint64_t want)
 }
 
 /* Decodes with c (held) until want is in its window, the data ends or
- * fails; decoder calls stop near end, so a short read costs little. */
+ * fails (then the error, which the next read through c retries); decoder
+ * calls stop near end, so a short read costs little. */
 static enum af_err
 advance(struct af_stream *s, struct cursor *c, uint64_t want, uint64_t end)
 {
@@ -401,7 +404,7 @@ advance(struct af_stream *s, struct cursor *c, uint64_t want, uint64_t end)
 		return err;
 	while (c->pos <= want && !c->ended && c->error == AF_OK)
 		step(s, c, end - c->pos);
-	return AF_OK;
+	return c->pos <= want && !c->ended ? c->error : AF_OK;
 }
 
 static bool
@@ -455,8 +458,9 @@ least_recently_used_idle(struct af_stream *s)
 
 /*
  * What a read of off does next, under the lock: NULL with *stop set when the
- * data ends (AF_END) or failed there, NULL to wait, or a cursor to decode
- * with, taken for decoding.
+ * data ends there (AF_END), NULL to wait, or a cursor to decode with, taken
+ * for decoding.  A cursor that failed is taken like any other: advance moves
+ * it back and decodes again, so an error is never the stream's for good.
  */
 static struct cursor *
 take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
@@ -464,8 +468,8 @@ take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
 	struct cursor *c = closest_before(s, off, false);
 
 	*stop = AF_OK;
-	if (c != NULL && (c->seen.ended || c->seen.error != AF_OK)) {
-		*stop = c->seen.ended ? AF_END : c->seen.error;
+	if (c != NULL && c->seen.ended && c->seen.error == AF_OK) {
+		*stop = AF_END;
 		return c;
 	}
 	/* Someone decodes towards off already: another reader, or the read-ahead
@@ -473,7 +477,8 @@ take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
 	 * than take turns with it, so that decoding stays on one thread while
 	 * this one copies.  Not while the read-ahead works for another cursor. */
 	if (c != NULL && off - c->seen.pos <= WAIT_DISTANCE &&
-	    (c->decoding || (s->ahead_started && c->ahead_to > c->seen.pos &&
+	    (c->decoding || (s->ahead_started && c->seen.error == AF_OK &&
+	    c->ahead_to > c->seen.pos &&
 	    (s->ahead_on == NULL || s->ahead_on == c)))) {
 		if (c->ahead_to <= off)
 			c->ahead_to = off + 1;
@@ -559,6 +564,55 @@ copy_from(struct af_stream *s, struct cursor *c, const struct sink *to, size_t l
 	return n;
 }
 
+/*
+ * An uncompressed member needs no cursor: its bytes are read where they are
+ * in the file, at any offset, by any number of threads at once.  Straight
+ * into the reader's buffer, or through a buffer of this call's own for a
+ * sink that looks at the bytes in place.
+ */
+static enum af_err
+stored_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off,
+    size_t *got, char *why, size_t whylen)
+{
+	uint8_t *bounce = NULL, *dst;
+	enum af_err err = AF_OK;
+	ssize_t n;
+
+	*got = 0;
+	if (off >= s->length)
+		return AF_OK;
+	if (len > s->length - off)
+		len = (size_t)(s->length - off);
+	if (to->fn != append && len > 0 &&
+	    (bounce = malloc(len < INBUF ? len : INBUF)) == NULL)
+		return AF_ENOMEM;
+	while (*got < len) {
+		size_t want = len - *got;
+		if (bounce != NULL && want > INBUF)
+			want = INBUF;
+		dst = bounce != NULL ? bounce : *(uint8_t **)to->ctx;
+		do
+			n = pread(s->fd, dst, want, (off_t)(s->offset + off + *got));
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			err = n < 0 ? AF_EIO : AF_ETRUNC;
+			if (why != NULL && whylen > 0)
+				snprintf(why, whylen, "%s%s", n < 0 ? "read error: " : "", n < 0 ?
+				    strerror(errno) : "the artifact file is shorter than its tar "
+				    "header says");
+			break;
+		}
+		if (bounce != NULL)
+			to->fn(to->ctx, dst, (size_t)n);
+		else
+			*(uint8_t **)to->ctx += n;
+		*got += (size_t)n;
+		atomic_fetch_add(&s->produced, (uint64_t)n);
+	}
+	free(bounce);
+	return err;
+}
+
 static enum af_err
 stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off,
     size_t *got, char *why, size_t whylen)
@@ -566,6 +620,8 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 	enum af_err err = AF_OK;
 	struct cursor *c = NULL;
 
+	if (s->comp == AF_COMP_NONE)
+		return stored_read(s, to, len, off, got, why, whylen);
 	*got = 0;
 	pthread_mutex_lock(&s->lock);
 	while (*got < len) {

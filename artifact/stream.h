@@ -7,7 +7,10 @@
  * before them, so reading front to back decompresses once, out-of-order
  * kernel readahead hits a window, and two readers at different places do not
  * restart each other.  Once reads run in order, a thread of the stream's own
- * decodes a little ahead of them, so that decoding overlaps delivery.
+ * decodes a little ahead of them, so that decoding overlaps delivery.  A
+ * cursor that fails is moved back by the next read through it, which
+ * decodes again: an error is never the stream's for good.  An uncompressed
+ * member has no cursors: its bytes are read with pread where they are.
  * Thread-safe.
  */
 #ifndef AF_STREAM_H
