@@ -113,11 +113,17 @@ parse_line(struct af_manifest *m, const char *line, size_t n, unsigned lineno,
 	return add_entry(m, line, (size_t)(sep - line), sep + 2, name_len, lineno);
 }
 
+static const char *
+entry_name(const void *entries, size_t i)
+{
+	return ((const struct af_manifest_entry *)entries)[i].name;
+}
+
 enum af_err
 af_manifest_parse(const char *text, size_t len, const char *member,
     struct af_manifest *m, struct af_problems *problems)
 {
-	size_t pos = 0;
+	size_t pos = 0, i;
 	unsigned lineno = 0;
 	enum af_err err;
 
@@ -153,6 +159,11 @@ af_manifest_parse(const char *text, size_t len, const char *member,
 		}
 		pos += n + (nl != NULL);
 	}
+	for (i = 0; i < m->count; i++)
+		if (!af_names_add(&m->index, i, entry_name, m->entries)) {
+			af_manifest_clear(m);
+			return AF_ENOMEM;
+		}
 	return AF_OK;
 }
 
@@ -166,6 +177,7 @@ af_manifest_clear(struct af_manifest *m)
 		free(m->entries[i].sum);
 	}
 	free(m->entries);
+	af_names_clear(&m->index);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -174,7 +186,10 @@ af_manifest_find(const struct af_manifest *m, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < m->count; i++)
+	if (m->index.size != 0)
+		return (i = af_names_find(&m->index, name, entry_name, m->entries)) < m->count ?
+		    &m->entries[i] : NULL;
+	for (i = 0; i < m->count; i++)	/* a manifest not made by af_manifest_parse */
 		if (strcmp(m->entries[i].name, name) == 0)
 			return &m->entries[i];
 	return NULL;

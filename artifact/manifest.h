@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "artifact/error.h"
+#include "artifact/names.h"
 #include "artifact/problems.h"
 
 struct af_manifest_entry {
@@ -24,6 +25,7 @@ struct af_manifest {
 	struct af_manifest_entry *entries;
 	size_t count;
 	bool canonical;
+	struct af_names index;	/* entries by name (the first of each) */
 };
 
 /*

@@ -7,20 +7,30 @@
 #include <string.h>
 
 #include "artifact/header.h"
+#include "artifact/names.h"
 #include "artifact/tar.h"
 
 #define MAX_FILES 100000
 
+/*
+ * Two locks, taken in this order: scan_lock, then lock.  scan_lock makes
+ * one thread at a time read tar headers (which decodes the payload up to
+ * them); lock guards the files found and their index by name, and is held
+ * only to look at them or add one, never while decoding, so lookups of files
+ * already found never wait for a scan.
+ */
 struct af_payload {
 	struct af_stream *stream;
 	char *dir;
 	char *member;
 	struct af_problems *problems;
+	pthread_mutex_t scan_lock;
+	struct af_tar *scan;	/* the payload tar's reader, opened at the first scan */
 	pthread_mutex_t lock;
 	struct af_payload_file **files;
 	size_t count, cap;
-	struct af_tar *scan;	/* the payload tar's reader, opened at the first scan */
-	bool scan_done;
+	struct af_names by_name;
+	bool scan_done;		/* written under both locks */
 	enum af_err scan_error;
 };
 
@@ -52,6 +62,7 @@ af_payload_new(struct af_stream *stream, const char *dir, const char *member,
 	}
 	p->stream = stream;
 	p->problems = problems;
+	pthread_mutex_init(&p->scan_lock, NULL);
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
 }
@@ -68,9 +79,11 @@ af_payload_free(struct af_payload *p)
 		free(p->files[i]);
 	}
 	free(p->files);
+	af_names_clear(&p->by_name);
 	af_tar_close(p->scan);
 	af_stream_free(p->stream);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->scan_lock);
 	free(p->dir);
 	free(p->member);
 	free(p);
@@ -89,18 +102,21 @@ name_charset_ok(const char *name)
 	return s != name;
 }
 
+static const char *
+file_name(const void *files, size_t i)
+{
+	return ((struct af_payload_file *const *)files)[i]->name;
+}
+
+/* Under lock. */
 static bool
 find_locked(struct af_payload *p, const char *name, const struct af_payload_file **out)
 {
-	size_t i;
+	size_t i = af_names_find(&p->by_name, name, file_name, p->files);
 
-	for (i = 0; i < p->count; i++)
-		if (strcmp(p->files[i]->name, name) == 0) {
-			if (out != NULL)
-				*out = p->files[i];
-			return true;
-		}
-	return false;
+	if (i < p->count && out != NULL)
+		*out = p->files[i];
+	return i < p->count;
 }
 
 /* Is this inner entry a payload file we show?  Records why not. */
@@ -153,13 +169,29 @@ add_locked(struct af_payload *p, struct af_tar_entry *e)
 	if ((f = malloc(sizeof(*f))) == NULL)
 		return AF_ENOMEM;
 	f->name = e->name;
-	e->name = NULL;
 	f->size = e->size;
 	f->mode = e->mode;
 	f->mtime = e->mtime;
 	f->data_offset = e->data_offset;
-	p->files[p->count++] = f;
+	f->index = p->count;
+	p->files[p->count] = f;
+	if (!af_names_add(&p->by_name, p->count, file_name, p->files)) {
+		free(f);
+		return AF_ENOMEM;
+	}
+	e->name = NULL;
+	p->count++;
 	return AF_OK;
+}
+
+/* The scan is over: the end, or err; under scan_lock. */
+static void
+scan_over(struct af_payload *p, enum af_err err)
+{
+	pthread_mutex_lock(&p->lock);
+	p->scan_done = true;
+	p->scan_error = err;
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void
@@ -172,9 +204,10 @@ judge_end(struct af_payload *p)
 		    "end-of-archive blocks", (unsigned long long)end.offset);
 }
 
-/* Reads the next tar header; sets scan_done at the end or on an error. */
+/* Reads the next tar header; sets scan_done at the end or on an error.
+ * Under scan_lock, not lock: this decodes. */
 static enum af_err
-scan_one_locked(struct af_payload *p)
+scan_one(struct af_payload *p)
 {
 	struct af_tar_source src = { stream_pread, p };
 	struct af_tar_entry e;
@@ -186,7 +219,7 @@ scan_one_locked(struct af_payload *p)
 	err = af_tar_next(p->scan, &e, why, sizeof(why));
 	if (err == AF_END) {
 		judge_end(p);
-		p->scan_done = true;
+		scan_over(p, AF_OK);
 		return AF_OK;
 	}
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one entry refused; read on */
@@ -195,13 +228,13 @@ scan_one_locked(struct af_payload *p)
 		return AF_OK;
 	}
 	if (err != AF_OK) {
-		p->scan_done = true;
-		p->scan_error = err;
+		scan_over(p, err);
 		if (why[0] != '\0')
 			af_problem_add(p->problems, AF_ERROR, p->dir, af_tar_end(p->scan).trailer ?
 			    "the payload tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
 		return err;
 	}
+	pthread_mutex_lock(&p->lock);
 	if (p->count == MAX_FILES) {
 		af_problem_add(p->problems, AF_ERROR, p->dir, "has more than %d files; the rest "
 		    "are not shown", MAX_FILES);
@@ -209,25 +242,55 @@ scan_one_locked(struct af_payload *p)
 	} else if (entry_ok(p, &e)) {
 		err = add_locked(p, &e);
 	}
+	pthread_mutex_unlock(&p->lock);
 	af_tar_entry_clear(&e);
 	return err;
+}
+
+/* Whether the scan must go on: found(what) is false (under lock) and the
+ * scan is not over. */
+static bool
+scan_needed(struct af_payload *p, bool (*found)(struct af_payload *, const void *),
+    const void *what)
+{
+	bool more;
+
+	pthread_mutex_lock(&p->lock);
+	more = !found(p, what) && !p->scan_done;
+	pthread_mutex_unlock(&p->lock);
+	return more;
+}
+
+/* Scans until found(what) or the end; found is called under lock. */
+static enum af_err
+scan_until(struct af_payload *p, bool (*found)(struct af_payload *, const void *),
+    const void *what)
+{
+	enum af_err err = AF_OK;
+
+	if (!scan_needed(p, found, what))
+		return AF_OK;
+	pthread_mutex_lock(&p->scan_lock);
+	while (err != AF_ENOMEM && scan_needed(p, found, what))
+		err = scan_one(p);
+	pthread_mutex_unlock(&p->scan_lock);
+	return err == AF_ENOMEM ? err : AF_OK;
+}
+
+static bool
+has_name(struct af_payload *p, const void *name)
+{
+	return find_locked(p, name, NULL);
 }
 
 enum af_err
 af_payload_find(struct af_payload *p, const char *name, const struct af_payload_file **out)
 {
-	enum af_err err = AF_OK;
+	enum af_err err = scan_until(p, has_name, name);
 
 	pthread_mutex_lock(&p->lock);
-	while (!find_locked(p, name, out)) {
-		if (p->scan_done) {
-			err = p->scan_error != AF_OK ? p->scan_error : AF_ENOENT;
-			break;
-		}
-		if ((err = scan_one_locked(p)) == AF_ENOMEM)
-			break;
-		err = AF_OK;
-	}
+	if (!find_locked(p, name, out) && err == AF_OK)
+		err = p->scan_error != AF_OK ? p->scan_error : AF_ENOENT;
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -254,28 +317,38 @@ af_payload_scanned_all(struct af_payload *p)
 	return done;
 }
 
+static bool
+never(struct af_payload *p, const void *unused)
+{
+	(void)p;
+	(void)unused;
+	return false;
+}
+
 enum af_err
 af_payload_scan_all(struct af_payload *p)
 {
-	enum af_err err = AF_OK;
+	enum af_err err = scan_until(p, never, NULL);
 
 	pthread_mutex_lock(&p->lock);
-	while (!p->scan_done && err != AF_ENOMEM)
-		err = scan_one_locked(p);
 	if (err == AF_OK)
 		err = p->scan_error;
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
+static bool
+has_index(struct af_payload *p, const void *i)
+{
+	return *(const size_t *)i < p->count;
+}
+
 enum af_err
 af_payload_at(struct af_payload *p, size_t i, const struct af_payload_file **out)
 {
-	enum af_err err = AF_OK;
+	enum af_err err = scan_until(p, has_index, &i);
 
 	pthread_mutex_lock(&p->lock);
-	while (p->count <= i && !p->scan_done && err != AF_ENOMEM)
-		err = scan_one_locked(p);
 	*out = i < p->count ? p->files[i] : NULL;
 	if (*out == NULL && err != AF_ENOMEM)
 		err = p->scan_error != AF_OK ? p->scan_error : AF_END;

@@ -20,6 +20,7 @@ struct af_payload_file {
 	uint32_t mode;
 	int64_t mtime;
 	uint64_t data_offset;	/* in the decompressed stream */
+	size_t index;		/* in tar order among the files shown (af_payload_get) */
 };
 
 struct af_payload;
@@ -32,7 +33,9 @@ struct af_payload *af_payload_new(struct af_stream *stream, const char *dir,
     const char *member, struct af_problems *problems);
 void af_payload_free(struct af_payload *payload);
 
-/* Scans until name is found (AF_OK) or the tar ends (AF_ENOENT). */
+/* Scans until name is found (AF_OK) or the tar ends (AF_ENOENT).  Lookups
+ * by name are hashed, and never wait for a scan another thread runs unless
+ * they need it to go on. */
 enum af_err af_payload_find(struct af_payload *payload, const char *name,
     const struct af_payload_file **out);
 /* Only among the files found so far: never decompresses. */

@@ -186,15 +186,13 @@ list_payload(const struct fs_mount *m, const struct fs_node *dir, void *buf,
 		const struct af_manifest *man = artifact_manifest(m->artifact, aug);
 		for (k = 0; man != NULL && k < man->count; k++) {
 			const char *name = man->entries[k].name;
-			bool listed = false;
 			if (strncmp(name, prefix, strlen(prefix)) != 0 ||
 			    strchr(name + strlen(prefix), '/') != NULL)
 				continue;
 			name += strlen(prefix);
-			for (i = 0; i < n && !listed; i++)
-				listed = (f = af_payload_get(dir->payload, i)) != NULL &&
-				    strcmp(f->name, name) == 0;
-			if (!listed && name[0] != '\0')
+			/* listed above if among the first n found (a hashed lookup) */
+			f = dir->payload != NULL ? af_payload_find_scanned(dir->payload, name) : NULL;
+			if ((f == NULL || f->index >= n) && name[0] != '\0')
 				filler(buf, name, NULL, 0, 0);
 		}
 	}

@@ -474,3 +474,32 @@ Test(manifest, many_lines)
 	parsed_free(&r);
 	free(text);
 }
+
+/* Lookups are hashed (issue 19): in a manifest of 3,000 names every one is
+ * found, a name listed twice gives its first line, and a name that is a
+ * prefix or an extension of a listed one is not found. */
+Test(manifest, thousands_of_names_are_found_by_name)
+{
+	enum { N = 3000 };
+	size_t cap = (N + 1) * 100, len = 0, i;
+	char *text = malloc(cap), name[64];
+	const struct af_manifest_entry *e;
+	struct parsed r;
+
+	cr_assert_not_null(text);
+	for (i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%064zx  data/0000/f%05zu.bin\n", i, i);
+	len += (size_t)snprintf(text + len, cap - len, "%064x  data/0000/f00007.bin\n", 0xd0);
+	parse(&r, text, len);
+	cr_assert_geq(r.m.count, N);
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "data/0000/f%05zu.bin", i);
+		cr_assert_not_null(e = af_manifest_find(&r.m, name), "%s", name);
+		cr_assert_eq(e->line, i + 1, "%s: line %u", name, e->line);
+	}
+	cr_assert_null(af_manifest_find(&r.m, "data/0000/f0000"));
+	cr_assert_null(af_manifest_find(&r.m, "data/0000/f00001.bin2"));
+	cr_assert_null(af_manifest_find(&r.m, ""));
+	parsed_free(&r);
+	free(text);
+}
