@@ -18,6 +18,7 @@
 struct checkpoint {
 	uint64_t out_pos, in_pos;
 	void *raw;		/* NULL once compressed */
+	bool kept_raw;		/* compressing it failed: it stays raw */
 	void *blob;
 	size_t blob_len;
 };
@@ -31,7 +32,7 @@ struct af_checkpoints {
 	struct checkpoint *items;	/* by out_pos */
 	size_t count;
 	size_t settled;		/* items before this are compressed */
-	size_t pending;		/* raw ones */
+	size_t pending;		/* raw ones waiting for the compressing thread */
 };
 
 struct af_checkpoints *
@@ -105,11 +106,12 @@ compress(ZSTD_CCtx *cctx, const void *raw, size_t size, size_t *len)
 	return shrunk != NULL ? shrunk : blob;
 }
 
-/* The first checkpoint still raw, or NULL; under the lock. */
+/* The first checkpoint still to compress, or NULL; under the lock. */
 static struct checkpoint *
 next_raw(struct af_checkpoints *list)
 {
-	while (list->settled < list->count && list->items[list->settled].raw == NULL)
+	while (list->settled < list->count && (list->items[list->settled].raw == NULL ||
+	    list->items[list->settled].kept_raw))
 		list->settled++;
 	return list->settled < list->count ? &list->items[list->settled] : NULL;
 }
@@ -117,7 +119,9 @@ next_raw(struct af_checkpoints *list)
 /*
  * Compresses raw states as they come, off the decoder's thread.  Only this
  * thread frees a raw state, so it reads one without the lock while readers
- * restore from copies taken under it.
+ * restore from copies taken under it.  It runs until the list is freed: a
+ * state it cannot compress (no memory) stays raw and leaves the queue, so
+ * the checkpoints after it are still taken.
  */
 static void *
 compressor(void *arg)
@@ -140,9 +144,12 @@ compressor(void *arg)
 		pthread_mutex_unlock(&list->lock);
 		blob = compress(cctx, raw, size, &len);
 		pthread_mutex_lock(&list->lock);
-		if (blob == NULL)	/* no memory: the rest stay raw */
-			break;
 		cp = &list->items[at];	/* items may have moved */
+		if (blob == NULL) {	/* no memory: this one stays raw */
+			cp->kept_raw = true;
+			list->pending--;
+			continue;
+		}
 		cp->blob = blob;
 		cp->blob_len = len;
 		cp->raw = NULL;
@@ -178,7 +185,7 @@ af_checkpoints_add(struct af_checkpoints *list, const struct af_codec *codec,
     uint64_t out_pos, uint64_t in_pos)
 {
 	size_t size = af_codec_snapshot_size(codec);
-	struct checkpoint cp = { out_pos, in_pos, size > 0 ? malloc(size) : NULL, NULL, 0 };
+	struct checkpoint cp = { out_pos, in_pos, size > 0 ? malloc(size) : NULL, false, NULL, 0 };
 	ZSTD_CCtx *cctx;
 
 	if (cp.raw == NULL || !af_codec_snapshot(codec, cp.raw)) {
