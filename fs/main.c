@@ -173,8 +173,11 @@ run_mount(struct fuse_args *args, const struct cli *c)
 		goto out;
 	}
 	/* libfuse 3.14 warns about its own default idle-thread limit unless one is
-	 * given; put ours first so that a user's -o max_idle_threads wins. */
-	if (fuse_opt_insert_arg(args, 1, "-omax_idle_threads=16") != 0)
+	 * given; put ours first so that a user's -o max_idle_threads wins.  Opens
+	 * of signature-status wait for the checksum pass, each on a worker thread:
+	 * libfuse's default of 10 workers let 10 such opens stall the whole mount,
+	 * so allow many more (threads are made only when requests wait). */
+	if (fuse_opt_insert_arg(args, 1, "-omax_idle_threads=16,max_threads=256") != 0)
 		goto out;
 	fs_log_init(in_foreground(args));
 	rc = finish(&m, fuse_main(args->argc, args->argv, &fs_operations, &m) == 0);
