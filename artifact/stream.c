@@ -1,3 +1,14 @@
+/*
+ * Random-access reads of a member's decompressed bytes (see stream.h).
+ *
+ * Locks: the stream's lock guards what other threads see of each cursor
+ * (decoding, copiers, seen, ahead_to) and is never held while decoding or
+ * copying; the checkpoint list has a lock of its own, which is never taken
+ * with the stream's held (maybe_checkpoint and reposition drop it first).
+ * Callers may hold their own locks around a read (payload.c holds its
+ * scan_lock), never one a cursor thread takes: the read-ahead thread takes
+ * only the stream's lock and the checkpoint list's.
+ */
 #include "artifact/stream.h"
 
 #include "artifact/checkpoint.h"
