@@ -10,8 +10,9 @@
  * mender-artifact; FIXTURES): 8 readers of data/0000/rootfs.ext4 (the same
  * three kinds), lookups of the payload directory, the signature-status pass
  * (fs_verifier's checksum thread, 2 threads waiting on it and rendering the
- * report, one polling progress) and a re-sign copy (af_rewrite_start and
- * af_rewrite_finish on a copy of the artifact), all at once.
+ * report, one polling progress), a re-sign copy (af_rewrite_start and
+ * af_rewrite_finish on a copy of the artifact) and lookups of the payload's
+ * files, one of which scans to the end, all at once.
  *
  * Prints one line per failed check and "N passed, M failed"; exits 1 on a
  * failure.  A data race is TSan's to report (TSAN_OPTIONS exitcode).
@@ -368,7 +369,13 @@ artifact_case(const char *fixture, const char *tmpdir)
 	}
 	ra = (struct resign_arg){ a, copy, false, "" };
 	pthread_create(&rs, NULL, resign_main, &ra);
-	/* lookups of the payload directory meanwhile */
+	/* lookups of the payload directory meanwhile: one that scans to the end
+	 * (under the payload's scan lock) while readers look files up */
+	{
+		const struct af_payload_file *none = NULL;
+		enum af_err err = af_payload_find(src.payload, "no-such-file", &none);
+		check(err == AF_ENOENT, "%s: find no-such-file: %s", fixture, af_strerror(err));
+	}
 	for (i = 0; i < 200; i++) {
 		const struct af_payload_file *f = af_payload_find_scanned(src.payload, "rootfs.ext4");
 		size_t n = af_payload_count(src.payload), k;
