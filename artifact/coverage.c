@@ -102,8 +102,9 @@ check_payload_members(struct artifact *a)
 	for (i = 0; i < declared && i < 10000; i++)
 		if (artifact_member(a, AF_MEMBER_DATA, (unsigned)i) == NULL)
 			af_problem_add(a->problems, AF_WARNING, "artifact", "has no data/%04zu.tar* "
-			    "member for payload %zu; the C++ client expects one even when empty",
-			    i, i);
+			    "member for payload %zu; the C++ client refuses it (\"expected "
+			    "'data/0000.tar\"', mender src/artifact/parser.cpp) unless the payload "
+			    "type is empty: rebuild it with mender-artifact write", i, i);
 }
 
 void
