@@ -210,7 +210,8 @@ process_arg(void *data, const char *arg, int key, struct fuse_args *out)
 		return 0;
 	case KEY_RO:
 		c->read_only = true;
-		snprintf(c->fuse_option, sizeof(c->fuse_option), "-o ro");
+		if (c->fuse_option[0] == '\0')
+			snprintf(c->fuse_option, sizeof(c->fuse_option), "-o ro");
 		return 1;	/* and pass it on to the kernel mount */
 	case KEY_ALLOW_NEW_KEY:
 		c->allow_new_key = true;
