@@ -16,6 +16,7 @@
 #include "artifact/artifact_impl.h"
 #include "artifact/sigcheck.h"
 #include "artifact/tar.h"
+#include "crypto/base64.h"
 
 #define TEMP_TAG ".artifactfs-"
 
@@ -515,6 +516,27 @@ af_rewrite_start(const struct artifact *a, const struct af_place *p, const char 
 		return NULL;
 	}
 	r->started = true;
+	return r;
+}
+
+struct af_rewrite *
+af_rewrite_sign(const struct artifact *a, const struct af_place *p, const uint8_t *sig,
+    size_t sig_len, enum cr_sig_form form, char *why, size_t whylen)
+{
+	struct af_rewrite *r;
+	char *text;
+
+	if (form != CR_SIG_RSA && form != CR_SIG_ECDSA_RAW) {
+		snprintf(why, whylen, "the signature is %s, which mender-artifact does not write "
+		    "(RSA PKCS#1 v1.5 or ECDSA raw r||s)", cr_sig_form_name(form));
+		return NULL;
+	}
+	if ((text = cr_base64_encode(sig, sig_len)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	r = af_rewrite_start(a, p, text, strlen(text), why, whylen);
+	free(text);
 	return r;
 }
 
