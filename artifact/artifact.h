@@ -7,7 +7,8 @@
  * verify.h (checksums), sigcheck.h (the signature check), verdict.h (the
  * verdict) and rewrite.h (re-signing); fs/ and the --status path use only
  * these (tests/layering.sh checks it).  The rest (artifact_impl.h,
- * checkpoint.h, json.h, names.h, stream.h, tar.h) is artifact/'s own.
+ * checkpoint.h, json.h, names.h, place_impl.h, stream.h, tar.h) is
+ * artifact/'s own.
  */
 #ifndef AF_ARTIFACT_H
 #define AF_ARTIFACT_H

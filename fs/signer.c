@@ -206,7 +206,8 @@ fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyri
 		if (asprintf(&text, "pending: re-sign at unmount with %s %s%s%s (%s, %zu bytes); the "
 		    "%zu checksums were verified first; %s%s%s\n", s->description, s->fingerprint,
 		    s->source[0] != '\0' ? " on " : "", s->source, cr_sig_form_name(s->form),
-		    s->signature_len, s->verified, verdict, note != NULL ? "; " : "", note != NULL ? note : "") < 0)
+		    s->signature_len, s->verified, verdict, note != NULL ? "; " : "",
+		    note != NULL ? note : "") < 0)
 			text = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);

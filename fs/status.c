@@ -114,8 +114,8 @@ render(const struct artifact *a, const struct af_sigcheck *sig, const struct fs_
 
 /* Under the ring's lock: its keys' strings are valid until it is let go. */
 static bool
-make_locked(const struct artifact *a, struct fs_keyring *ring, const struct af_checks *checks,
-    const struct af_sigcheck *sig, const char *changed, const char *pending,
+make_locked(const struct artifact *a, struct fs_keyring *ring,
+    const struct af_checks *checks, const struct af_sigcheck *sig, const char *changed, const char *pending,
     const char *sign_hint, struct fs_status *out)
 {
 	size_t n = fs_keyring_count(ring), i;
