@@ -93,18 +93,6 @@ may_follow(enum af_member_kind prev, enum af_member_kind next, bool sig_seen)
 	}
 }
 
-static bool
-seen_before(const struct artifact *a, enum af_member_kind kind, unsigned index)
-{
-	size_t i;
-
-	for (i = 0; i < a->count; i++)
-		if (a->members[i].shown && a->members[i].kind == kind &&
-		    a->members[i].index == index)
-			return true;
-	return false;
-}
-
 /* Applies the outer-tar rules to a new member; says what breaks to problems. */
 static void
 judge_member(struct artifact *a, struct af_member *m, const struct af_tar_entry *e,
@@ -133,13 +121,13 @@ judge_member(struct artifact *a, struct af_member *m, const struct af_tar_entry 
 	if (m->kind == AF_MEMBER_DATA && !four_digits)
 		af_problem_add(a->problems, AF_ERROR, name, "has a payload index that is not four "
 		    "digits (data/0000.tar...); the C++ client refuses it");
-	if (seen_before(a, m->kind, m->index)) {
+	if (artifact_member(a, m->kind, m->index) != NULL) {
 		af_problem_add(a->problems, AF_ERROR, name, "appears twice; only the first is used "
 		    "(mender-artifact may read either); rebuild the artifact");
 		return;
 	}
 	if (*prev != AF_MEMBER_UNKNOWN &&
-	    !may_follow(*prev, m->kind, seen_before(a, AF_MEMBER_SIGNATURE, 0)))
+	    !may_follow(*prev, m->kind, artifact_member(a, AF_MEMBER_SIGNATURE, 0) != NULL))
 		af_problem_add(a->problems, AF_ERROR, name, "is out of order after '%s'; the "
 		    "order is version, manifest, [manifest.sig], [manifest-augment], header.tar*, "
 		    "[header-augment.tar*], data/NNNN.tar*", kind_names[*prev]);

@@ -1,9 +1,14 @@
 /*
  * A Mender Artifact opened for reading: the outer tar's member index, the
  * small members in memory, the parsed manifest(s) and header(s), a payload
- * view per data member, and the problems found.  The public face of
- * artifact/; fs/ and the --status path use only this and the headers it
- * includes.
+ * view per data member, and the problems found.
+ *
+ * The public face of artifact/ is this header and those it includes, with
+ * verify.h (checksums), sigcheck.h (the signature check), verdict.h (the
+ * verdict) and rewrite.h (re-signing); fs/ and the --status path use only
+ * these (tests/layering.sh checks it).  The rest (artifact_impl.h,
+ * checkpoint.h, json.h, names.h, place_impl.h, stream.h, tar.h) is
+ * artifact/'s own.
  */
 #ifndef AF_ARTIFACT_H
 #define AF_ARTIFACT_H

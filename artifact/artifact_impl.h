@@ -1,4 +1,5 @@
-/* The inside of struct artifact, shared by artifact.c and artifact_load.c only. */
+/* The inside of struct artifact, for artifact/ only (artifact.c, artifact_load.c,
+ * coverage.c, rewrite.c). */
 #ifndef AF_ARTIFACT_IMPL_H
 #define AF_ARTIFACT_IMPL_H
 

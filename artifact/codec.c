@@ -199,8 +199,8 @@ isal_text(int rc)
 /*
  * ISA-L's AVX-512 inflate returns with the upper halves of the vector
  * registers dirty, and legacy-SSE code run next on the same thread pays for
- * that on every instruction: OpenSSL's SHA-NI SHA-256 ran at 1.35 GB/s
- * instead of 1.8 (AMD EPYC, Zen 4) until the state was cleared.
+ * that on every instruction: OpenSSL's SHA-NI SHA-256 ran markedly slower
+ * until the state was cleared (figures: commit bf9f69a).
  */
 static void
 clear_upper_vector_state(void)

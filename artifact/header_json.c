@@ -139,52 +139,54 @@ check_payloads(struct ctx *c, const cJSON *payloads, const char *key)
 	return c->h->payload_type == NULL ? AF_ENOMEM : AF_OK;
 }
 
-static enum af_err
-check_header_info_v3(struct ctx *c, const cJSON *root)
-{
-	static const char *const keys[] = { "payloads", "artifact_provides",
-	    "artifact_depends", NULL };
-	const cJSON *provides = cJSON_GetObjectItemCaseSensitive(root, "artifact_provides");
-	const cJSON *depends = cJSON_GetObjectItemCaseSensitive(root, "artifact_depends");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(provides, "artifact_name");
-	const cJSON *devices = cJSON_GetObjectItemCaseSensitive(depends, "device_type");
-	enum af_err err;
+/* Where header-info keeps what it says, by format version: 3 nests the name
+ * and the device types, 2 has them at the top under other names. */
+struct header_info_form {
+	const char *const keys[4];	/* the known top-level keys */
+	const char *payloads;		/* the payload list */
+	const char *provides, *depends;	/* objects holding the next two; NULL: the top */
+	const char *devices;		/* the device type list */
+	const char *no_name, *no_devices;	/* the problems when they are missing */
+};
 
-	unknown_keys(c, "header-info", root, keys);
-	if ((err = check_payloads(c, cJSON_GetObjectItemCaseSensitive(root, "payloads"),
-	    "payloads")) != AF_OK)
-		return err;
-	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
-		err_at(c, "header-info", AF_ERROR, "has no artifact_provides.artifact_name");
-	else if ((c->h->artifact_name = strdup(name->valuestring)) == NULL)
-		return AF_ENOMEM;
-	if (!is_string_array(devices, true)) {
-		err_at(c, "header-info", AF_ERROR, "has no artifact_depends.device_type list; "
-		    "the C++ client refuses such an artifact");
-		return AF_OK;
-	}
-	return take_device_types(c->h, devices);
+static const struct header_info_form HEADER_INFO_V2 = {
+	{ "artifact_name", "updates", "device_types_compatible", NULL },
+	"updates", NULL, NULL, "device_types_compatible",
+	"has no artifact_name", "has no device_types_compatible list",
+};
+
+static const struct header_info_form HEADER_INFO_V3 = {
+	{ "payloads", "artifact_provides", "artifact_depends", NULL },
+	"payloads", "artifact_provides", "artifact_depends", "device_type",
+	"has no artifact_provides.artifact_name",
+	"has no artifact_depends.device_type list; the C++ client refuses such an artifact",
+};
+
+static const cJSON *
+object_or_top(const cJSON *root, const char *key)
+{
+	return key != NULL ? cJSON_GetObjectItemCaseSensitive(root, key) : root;
 }
 
 static enum af_err
-check_header_info_v2(struct ctx *c, const cJSON *root)
+check_header_info(struct ctx *c, const cJSON *root, const struct header_info_form *form)
 {
-	static const char *const keys[] = { "artifact_name", "updates",
-	    "device_types_compatible", NULL };
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "artifact_name");
-	const cJSON *devices = cJSON_GetObjectItemCaseSensitive(root, "device_types_compatible");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(object_or_top(root,
+	    form->provides), "artifact_name");
+	const cJSON *devices = cJSON_GetObjectItemCaseSensitive(object_or_top(root,
+	    form->depends), form->devices);
 	enum af_err err;
 
-	unknown_keys(c, "header-info", root, keys);
-	if ((err = check_payloads(c, cJSON_GetObjectItemCaseSensitive(root, "updates"),
-	    "updates")) != AF_OK)
+	unknown_keys(c, "header-info", root, form->keys);
+	if ((err = check_payloads(c, cJSON_GetObjectItemCaseSensitive(root, form->payloads),
+	    form->payloads)) != AF_OK)
 		return err;
 	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
-		err_at(c, "header-info", AF_ERROR, "has no artifact_name");
+		err_at(c, "header-info", AF_ERROR, form->no_name);
 	else if ((c->h->artifact_name = strdup(name->valuestring)) == NULL)
 		return AF_ENOMEM;
 	if (!is_string_array(devices, true)) {
-		err_at(c, "header-info", AF_ERROR, "has no device_types_compatible list");
+		err_at(c, "header-info", AF_ERROR, form->no_devices);
 		return AF_OK;
 	}
 	return take_device_types(c->h, devices);
@@ -268,8 +270,8 @@ af_header_check_json(struct af_header *h, const struct af_header_parse_args *arg
 	enum af_err err = AF_OK;
 
 	if ((info = load(&c, "header-info", true)) != NULL) {
-		err = args->format_version == 2 ? check_header_info_v2(&c, info) :
-		    check_header_info_v3(&c, info);
+		err = check_header_info(&c, info, args->format_version == 2 ? &HEADER_INFO_V2 :
+		    &HEADER_INFO_V3);
 		cJSON_Delete(info);
 		if (err != AF_OK)
 			return err;

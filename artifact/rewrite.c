@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -14,106 +13,12 @@
 #include <unistd.h>
 
 #include "artifact/artifact_impl.h"
+#include "artifact/place_impl.h"
 #include "artifact/sigcheck.h"
 #include "artifact/tar.h"
+#include "crypto/base64.h"
 
 #define TEMP_TAG ".artifactfs-"
-
-struct af_place {
-	int dirfd;		/* the directory, opened at mount */
-	char *dir, *base;	/* its path (for messages only) and the artifact's name */
-	dev_t dev;		/* the artifact mounted: identity and size */
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	int unwritable;		/* errno when the directory could only be opened O_PATH */
-};
-
-struct af_place *
-af_place_open(const struct artifact *a, char *why, size_t whylen)
-{
-	const struct stat *st = artifact_stat(a);
-	struct af_place *p = calloc(1, sizeof(*p));
-	char *d = strdup(artifact_path(a)), *b = strdup(artifact_path(a));
-	struct stat now;
-
-	if (p != NULL)
-		p->dirfd = -1;
-	if (p == NULL || d == NULL || b == NULL ||
-	    (p->dir = strdup(dirname(d))) == NULL || (p->base = strdup(basename(b))) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		goto fail;
-	}
-	p->dev = st->st_dev;
-	p->ino = st->st_ino;
-	p->size = st->st_size;
-	p->mtime = st->st_mtim;
-	p->ctime = st->st_ctim;
-	/* read access makes the fsync possible; without it the artifact can still
-	 * be looked at, and staging says why it cannot be re-signed */
-	if ((p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		p->unwritable = errno;
-		p->dirfd = open(p->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (p->dirfd < 0) {
-		snprintf(why, whylen, "cannot open its directory %s: %s", p->dir, strerror(errno));
-		goto fail;
-	}
-	/* the name must still be the file opened (the path was resolved once) */
-	if (fstatat(p->dirfd, p->base, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    now.st_dev != p->dev || now.st_ino != p->ino) {
-		snprintf(why, whylen, "was moved or replaced while it was being opened; "
-		    "mount it again");
-		goto fail;
-	}
-	free(d);
-	free(b);
-	return p;
-fail:
-	free(d);
-	free(b);
-	af_place_close(p);
-	return NULL;
-}
-
-void
-af_place_close(struct af_place *p)
-{
-	if (p == NULL)
-		return;
-	if (p->dirfd >= 0)
-		close(p->dirfd);
-	free(p->dir);
-	free(p->base);
-	free(p);
-}
-
-static bool
-same_time(struct timespec a, struct timespec b)
-{
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-const char *
-af_place_changed(const struct af_place *p, char *buf, size_t len)
-{
-	struct stat now;
-
-	if (fstatat(p->dirfd, p->base, &now, AT_SYMLINK_NOFOLLOW) != 0) {
-		snprintf(buf, len, "it is gone: %s", strerror(errno));
-		return buf;
-	}
-	if (now.st_dev != p->dev || now.st_ino != p->ino) {
-		snprintf(buf, len, "another file was put in its place");
-		return buf;
-	}
-	if (now.st_size != p->size || !same_time(now.st_mtim, p->mtime) ||
-	    !same_time(now.st_ctim, p->ctime)) {
-		snprintf(buf, len, "it was modified in place");
-		return buf;
-	}
-	return NULL;
-}
 
 /* The first failed checksum, the first broken rule or a damaged signature:
  * what stops a signature; NULL if nothing does. */
@@ -216,10 +121,10 @@ signature_header(unsigned char block[AF_TAR_BLOCK], size_t size)
 /*
  * The temporary file is written in chunks, each sent on to the disk once
  * complete: the disk then writes one while the next is copied, instead of all
- * of them at the fsync (415 MiB on ext4: copy and fsync 0.30 s in one piece,
- * 0.16 s in chunks of 4 MiB, 0.18 s of 16 MiB).  Chunks end at multiples of
- * CHUNK in the file: shifted by the few KiB of members before the payload,
- * they took 0.30 s again.
+ * of them at the fsync, which was faster on ext4 (this file's figures: git
+ * log artifact/rewrite.c).  Chunks end at multiples of CHUNK in the file:
+ * shifted by the few KiB of members before the payload, they were no faster
+ * than one piece.
  */
 #define CHUNK ((uint64_t)4 << 20)
 
@@ -266,9 +171,8 @@ write_all(struct af_rewrite *r, const void *buf, size_t len)
  * Copies up to len bytes at *pos of the artifact to the end of the temporary
  * file, in the kernel when it can; returns how many, or -1.  Not through a
  * buffer of ours even when the bytes move by part of a page (the kernel then
- * writes each page in two pieces): on the machine measured, that was faster
- * in half the runs and 2 to 4 times slower in the others (415 MiB: median
- * 0.36 s against 0.29 s).
+ * writes each page in two pieces): measured, that was faster in some runs,
+ * much slower in others, and slower at the median.
  */
 static ssize_t
 copy_some(struct af_rewrite *r, loff_t *pos, uint64_t len)
@@ -446,9 +350,9 @@ keep_owner(struct af_rewrite *r, char *why, size_t whylen)
 
 /*
  * A named file next to the artifact, made through the mount-time directory
- * fd.  Not O_TMPFILE: on ext4, copy_file_range into an unnamed file runs
- * about 7 times slower (measured: 1.1 s against 0.17 s for 415 MiB).  A
- * killed run leaves the name; the next mount removes it.
+ * fd.  Not O_TMPFILE: on ext4, copy_file_range into an unnamed file ran
+ * several times slower.  A killed run leaves the name; the next mount
+ * removes it.
  */
 static bool
 make_temp(struct af_rewrite *r, char *why, size_t whylen)
@@ -518,6 +422,27 @@ af_rewrite_start(const struct artifact *a, const struct af_place *p, const char 
 	return r;
 }
 
+struct af_rewrite *
+af_rewrite_sign(const struct artifact *a, const struct af_place *p, const uint8_t *sig,
+    size_t sig_len, enum cr_sig_form form, char *why, size_t whylen)
+{
+	struct af_rewrite *r;
+	char *text;
+
+	if (form != CR_SIG_RSA && form != CR_SIG_ECDSA_RAW) {
+		snprintf(why, whylen, "the signature is %s, which mender-artifact does not write "
+		    "(RSA PKCS#1 v1.5 or ECDSA raw r||s)", cr_sig_form_name(form));
+		return NULL;
+	}
+	if ((text = cr_base64_encode(sig, sig_len)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	r = af_rewrite_start(a, p, text, strlen(text), why, whylen);
+	free(text);
+	return r;
+}
+
 const char *
 af_rewrite_note(const struct af_rewrite *r)
 {
@@ -551,8 +476,8 @@ af_rewrite_abort(struct af_rewrite *r)
 /*
  * Waits for the thread, dropping meanwhile from the page cache the pages of
  * the artifact it has read: once the rename unlinks the artifact, its last
- * close would free them all, after the rename (415 MiB: 30 ms), while this
- * thread is idle until then.  Only at unmount: nothing reads the artifact.
+ * close would free them all, after the rename, while this thread is idle
+ * until then.  Only at unmount: nothing reads the artifact.
  */
 static void
 drop_behind(struct af_rewrite *r)

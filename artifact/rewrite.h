@@ -15,6 +15,7 @@
 
 #include "artifact/artifact.h"
 #include "artifact/verify.h"
+#include "crypto/signature.h"
 
 /*
  * The artifact's directory, opened when the artifact is mounted.  From then
@@ -55,16 +56,23 @@ const char *af_rewrite_refusal(const struct artifact *a, const struct af_place *
     const struct af_checks *checks, char *buf, size_t len);
 
 /*
- * Makes the temporary file in p's directory and starts writing into it, on a
- * thread, the artifact with signature (base64 text, sig_len bytes, copied) as
- * its manifest.sig; a and p must outlive the job.  NULL with why (a clause:
- * "cannot create a temporary file in DIR, ...") if the file cannot be made.
- * The owner and mode are kept as `cp -p` keeps them: a user who is not in
- * the artifact's group gets the file in their own group (af_rewrite_note says
- * so); an artifact owned by someone else can be re-signed only by root.
+ * The signed artifact, in one call: makes the temporary file in p's
+ * directory and starts writing into it, on a thread, the artifact with sig
+ * (sig_len bytes of the algorithm form, as crypto/ made and verified it) as
+ * its manifest.sig, base64 as mender-artifact writes it; a and p must
+ * outlive the job.  Only what Mender writes is written: RSA PKCS#1 v1.5 or
+ * raw ECDSA r||s.  NULL with why (a clause: "cannot create a temporary file
+ * in DIR, ...") if the file cannot be made.  The owner and mode are kept as
+ * `cp -p` keeps them: a user who is not in the artifact's group gets the
+ * file in their own group (af_rewrite_note says so); an artifact owned by
+ * someone else can be re-signed only by root.
  */
+struct af_rewrite *af_rewrite_sign(const struct artifact *a, const struct af_place *p,
+    const uint8_t *sig, size_t sig_len, enum cr_sig_form form, char *why, size_t whylen);
+/* The same with the manifest.sig text as given (text_len bytes, copied),
+ * unchecked: tests write text that need not be a signature. */
 struct af_rewrite *af_rewrite_start(const struct artifact *a, const struct af_place *p,
-    const char *signature, size_t sig_len, char *why, size_t whylen);
+    const char *text, size_t text_len, char *why, size_t whylen);
 
 /* What the re-signed artifact will differ in besides its signature (its
  * group, when the artifact's could not be kept), or NULL. */

@@ -1,5 +1,6 @@
 /*
  * Random-access reads of a member's decompressed bytes (see stream.h).
+ * Over 600 lines: cursors, read-ahead thread and readers share one lock protocol.
  *
  * Locks: the stream's lock guards what other threads see of each cursor
  * (decoding, copiers, seen, ahead_to) and is never held while decoding or

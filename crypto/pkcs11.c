@@ -1,3 +1,7 @@
+/*
+ * Signing on a PKCS#11 token (pkcs11.h), in the signing child only.
+ * Over 600 lines: one token session, URI to checked signature; every step shares it.
+ */
 #include "crypto/pkcs11.h"
 
 #include <ctype.h>

@@ -52,9 +52,3 @@ cr_secure_free(void *p, size_t len)
 	if (p != NULL)
 		OPENSSL_secure_clear_free(p, len);
 }
-
-bool
-cr_secure_owns(const void *p)
-{
-	return CRYPTO_secure_allocated(p) == 1;
-}

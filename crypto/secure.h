@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Sets up the arena once per process; false if it cannot be locked. */
+/* Sets up the arena once per process; false only if it cannot be made at
+ * all.  One whose pages could not be locked (RLIMIT_MEMLOCK) still serves,
+ * and true is returned: its pages may then be swapped. */
 bool cr_secure_init(void);
 void *cr_secure_alloc(size_t len);
 void *cr_secure_realloc(void *p, size_t old_len, size_t new_len);
@@ -18,7 +20,5 @@ void cr_secure_free(void *p, size_t len);
  * lazy symbol binding or signal saves on the thread's stack, where nothing
  * wipes it. */
 void cr_secure_copy(void *dst, const void *src, size_t len);
-/* Whether p lies in the locked arena (tests use it). */
-bool cr_secure_owns(const void *p);
 
 #endif

@@ -364,6 +364,7 @@ take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_
 		    "own public key does not verify: the key is damaged", out->source);
 		return false;
 	}
+	out->form = check.form;
 	return true;
 }
 

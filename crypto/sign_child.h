@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "crypto/key.h"
+#include "crypto/signature.h"
 
 /* The argument that makes main() run cr_sign_child_main() and nothing else. */
 #define CR_SIGN_CHILD_ARG "--sign-child"
@@ -25,6 +26,7 @@ struct cr_signed {
 	struct cr_key *key;	/* the public half of the key that signed */
 	uint8_t *sig;		/* as cr_sign makes it */
 	size_t sig_len;
+	enum cr_sig_form form;	/* what sig is, as its verification found */
 	char source[160];	/* "" for a PEM key; PKCS#11 token "T", object "O" */
 };
 

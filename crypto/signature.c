@@ -60,6 +60,18 @@ cr_signature_guess(const uint8_t *sig, size_t len)
 	}
 }
 
+const char *
+cr_sig_form_name(enum cr_sig_form form)
+{
+	switch (form) {
+	case CR_SIG_RSA: return "RSA PKCS#1 v1.5";
+	case CR_SIG_ECDSA_RAW: return "ECDSA raw r||s";
+	case CR_SIG_ECDSA_DER: return "ECDSA DER";
+	case CR_SIG_UNKNOWN: break;
+	}
+	return "an unknown form";
+}
+
 static int
 digest_verify(EVP_PKEY *pkey, int padding, const uint8_t *msg, size_t msg_len,
     const uint8_t *sig, size_t sig_len)

@@ -37,6 +37,10 @@ struct cr_verify_result {
 void cr_verify(const struct cr_key *key, const uint8_t *msg, size_t msg_len,
     const uint8_t *sig, size_t sig_len, struct cr_verify_result *result);
 
+/* The algorithm and encoding of a form, as a person reads it:
+ * "RSA PKCS#1 v1.5", "ECDSA raw r||s". */
+const char *cr_sig_form_name(enum cr_sig_form form);
+
 /* What a signature of these bytes looks like: "ECDSA P-256, raw r||s". */
 const char *cr_signature_guess(const uint8_t *sig, size_t sig_len);
 

@@ -15,7 +15,6 @@ struct fs_keyring {
 	char **notes;		/* about the file a key came from, or NULL */
 	size_t count;
 	size_t fixed;		/* how many come from the command line */
-	unsigned long generation;
 };
 
 struct fs_keyring *
@@ -98,7 +97,6 @@ append(struct fs_keyring *r, struct cr_key **keys, int n, const char *source,
 		r->count++;
 	}
 	free(keys);
-	r->generation++;
 	return true;
 }
 
@@ -172,7 +170,6 @@ static void
 drop_control(struct fs_keyring *r)
 {
 	drop_from(r, r->fixed);
-	r->generation++;
 }
 
 /*
@@ -213,7 +210,6 @@ size_t fs_keyring_count(const struct fs_keyring *r) { return r->count; }
 struct cr_key *const *fs_keyring_keys(const struct fs_keyring *r) { return r->keys; }
 const char *fs_keyring_source(const struct fs_keyring *r, size_t i) { return r->sources[i]; }
 const char *fs_keyring_note(const struct fs_keyring *r, size_t i) { return r->notes[i]; }
-unsigned long fs_keyring_generation(const struct fs_keyring *r) { return r->generation; }
 
 char *
 fs_keyring_describe(struct fs_keyring *r, bool control_only)

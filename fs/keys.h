@@ -34,8 +34,6 @@ struct cr_key *const *fs_keyring_keys(const struct fs_keyring *ring);
 const char *fs_keyring_source(const struct fs_keyring *ring, size_t i);
 /* What to know about the file key i came from (more PEM blocks), or NULL. */
 const char *fs_keyring_note(const struct fs_keyring *ring, size_t i);
-/* Changes whenever the key set does. */
-unsigned long fs_keyring_generation(const struct fs_keyring *ring);
 
 /* "RSA-3072 SHA256:<hex> (from ...)" lines of the control keys, or of all. */
 char *fs_keyring_describe(struct fs_keyring *ring, bool control_only);

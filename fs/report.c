@@ -47,11 +47,15 @@ fs_open_artifact(const char *given, char *why, size_t whylen)
 	return a;
 }
 
-/* One artifact's outcome. */
+/* One artifact's outcome; the verdict and its findings only while it is
+ * checked and printed as JSON. */
 struct result {
 	const char *given;
 	int code;		/* its exit status */
 	char *text;		/* the report: the verdict line, then key: value lines */
+	char *strict;		/* the reason --strict added, or NULL */
+	const char *unreadable;	/* why it could not be checked, or NULL */
+	struct fs_status status;	/* the verdict, when it could be checked */
 };
 
 static const char *
@@ -76,62 +80,40 @@ severity(int code)
 	return rank[code];
 }
 
-static size_t
-count_lines(const char *text, const char *prefix)
-{
-	size_t n = 0, len = strlen(prefix);
-	const char *p;
-
-	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL)
-		n += strncmp(p, prefix, len) == 0;
-	return n;
-}
-
 /* --strict: a warning fails like a reason; the verdict becomes invalid. */
 static void
 apply_strict(struct result *r)
 {
-	size_t n = count_lines(r->text, "warning: ");
-	char *text;
+	size_t n = r->status.verdict.warnings.count;
+	char *text, *reason;
 
 	if (n == 0 || r->code == STATUS_INVALID || r->code == STATUS_UNREADABLE)
 		return;
-	if (asprintf(&text, "invalid\nreason: --strict: %zu warning%s count%s as failure%s "
-	    "(see the warning lines)\n%s", n, n == 1 ? "" : "s", n == 1 ? "s" : "",
-	    n == 1 ? "" : "s", r->text + strcspn(r->text, "\n") + 1) < 0)
+	if (asprintf(&reason, "--strict: %zu warning%s count%s as failure%s (see the warning "
+	    "lines)", n, n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "" : "s") < 0)
 		return;
+	if (asprintf(&text, "invalid\nreason: %s\n%s", reason,
+	    r->text + strcspn(r->text, "\n") + 1) < 0) {
+		free(reason);
+		return;
+	}
 	free(r->text);
 	r->text = text;
+	r->strict = reason;
 	r->code = STATUS_INVALID;
 }
 
 static cJSON *
-lines_with(const char *text, const char *prefix, bool numbered)
+strings(const char *first, const struct af_findings *list)
 {
-	cJSON *list = cJSON_CreateArray();
-	size_t len = strlen(prefix);
-	const char *p, *end, *value;
+	cJSON *array = cJSON_CreateArray();
+	size_t i;
 
-	for (p = strchr(text, '\n'); p != NULL && *p == '\n' && p[1] != '\0'; p = end) {
-		p++;
-		end = strchr(p, '\n');
-		if (end == NULL)
-			end = p + strlen(p);
-		if (strncmp(p, prefix, len) != 0)
-			continue;
-		value = p + len;
-		if (numbered) {	/* "key 2: ..." */
-			value += strspn(value, "0123456789");
-			if (value[0] != ':' || value == p + len)
-				continue;
-			value += 1 + (value[1] == ' ');
-		}
-		char *copy = strndup(value, (size_t)(end - value));
-		if (copy != NULL)
-			cJSON_AddItemToArray(list, cJSON_CreateString(copy));
-		free(copy);
-	}
-	return list;
+	if (first != NULL)
+		cJSON_AddItemToArray(array, cJSON_CreateString(first));
+	for (i = 0; list != NULL && i < list->count; i++)
+		cJSON_AddItemToArray(array, cJSON_CreateString(list->items[i].text));
+	return array;
 }
 
 /* Copies the members of from[key] (an object) into into. */
@@ -201,15 +183,19 @@ add_checksums(cJSON *o, const struct af_checks *checks)
 static void
 print_json(const struct result *r, const struct artifact *a, const struct af_checks *checks)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *keys = cJSON_CreateArray();
 	char *text;
+	size_t i;
 
 	cJSON_AddStringToObject(o, "artifact", r->given);
 	cJSON_AddStringToObject(o, "verdict", word_of(r->code));
 	cJSON_AddNumberToObject(o, "status", r->code);
-	cJSON_AddItemToObject(o, "reasons", lines_with(r->text, "reason: ", false));
-	cJSON_AddItemToObject(o, "warnings", lines_with(r->text, "warning: ", false));
-	cJSON_AddItemToObject(o, "keys", lines_with(r->text, "key ", true));
+	cJSON_AddItemToObject(o, "reasons", r->unreadable != NULL ? strings(r->unreadable, NULL) :
+	    strings(r->strict, &r->status.verdict.reasons));
+	cJSON_AddItemToObject(o, "warnings", strings(NULL, &r->status.verdict.warnings));
+	for (i = 0; i < r->status.key_count; i++)
+		cJSON_AddItemToArray(keys, cJSON_CreateString(r->status.key_lines[i]));
+	cJSON_AddItemToObject(o, "keys", keys);
 	add_checksums(o, checks);
 	add_header_facts(o, a);
 	if ((text = cJSON_PrintUnformatted(o)) != NULL)
@@ -233,11 +219,11 @@ static void
 check_one(const struct cli *c, struct fs_keyring *ring, const char *why_keys,
     struct result *r)
 {
-	static const int codes[] = { [FS_VALID] = STATUS_VALID, [FS_INVALID] = STATUS_INVALID,
-	    [FS_UNSIGNED] = STATUS_UNSIGNED, [FS_UNVERIFIED] = STATUS_UNVERIFIED };
+	static const int codes[] = { [AF_VERDICT_VALID] = STATUS_VALID,
+	    [AF_VERDICT_INVALID] = STATUS_INVALID, [AF_VERDICT_UNSIGNED] = STATUS_UNSIGNED,
+	    [AF_VERDICT_UNVERIFIED] = STATUS_UNVERIFIED };
 	struct artifact *a = NULL;
 	struct af_checks checks = { 0 };
-	enum fs_verdict verdict = FS_INVALID;
 	char why[600];
 
 	r->code = STATUS_UNREADABLE;
@@ -246,19 +232,27 @@ check_one(const struct cli *c, struct fs_keyring *ring, const char *why_keys,
 	} else if ((a = fs_open_artifact(r->given, why, sizeof(why))) != NULL) {
 		artifact_read_once(a);
 		if (af_verify_checksums(a, NULL, NULL, &checks) == AF_OK &&
-		    (r->text = fs_status_report(a, ring, &checks, NULL, NULL, &verdict)) != NULL)
-			r->code = codes[verdict];
-		else
+		    fs_status_make(a, ring, &checks, NULL, NULL, NULL, &r->status)) {
+			r->code = codes[r->status.verdict.word];
+			r->text = r->status.text;
+			r->status.text = NULL;
+		} else {
 			snprintf(why, sizeof(why), "%s: out of memory", r->given);
+		}
 	}
 	if (r->code == STATUS_UNREADABLE) {
 		fprintf(stderr, "artifactfs: %s\n", why);
 		r->text = unreadable_text(why);
+		r->unreadable = why;
 	}
 	if (r->text != NULL && c->strict)
 		apply_strict(r);
 	if (r->text != NULL && c->json)
 		print_json(r, a, &checks);
+	r->unreadable = NULL;
+	free(r->strict);
+	r->strict = NULL;
+	fs_status_clear(&r->status);
 	af_checks_clear(&checks);
 	artifact_close(a);
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "artifact/rewrite.h"
-#include "crypto/base64.h"
 #include "crypto/sign_child.h"
 #include "crypto/signature.h"
 
@@ -21,6 +20,7 @@ struct fs_signer {
 	char fingerprint[CR_FINGERPRINT_LEN + 1];
 	uint8_t *signature;	/* binary */
 	size_t signature_len;
+	enum cr_sig_form form;	/* what it is, as crypto/ says */
 	size_t verified;	/* checksums that matched before it was signed */
 	struct af_rewrite *job;	/* the re-signed copy, written since staging */
 };
@@ -90,7 +90,7 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_plac
 	size_t manifest_len = 0;
 	struct cr_signed signed_ = { 0 };
 	const char *refusal;
-	char *text = NULL, started[512], buf[400];
+	char started[512], buf[400];
 
 	if ((refusal = af_rewrite_refusal(a, place, checks, buf, sizeof(buf))) != NULL) {
 		snprintf(why, whylen, "cannot be used: %s", refusal);
@@ -99,11 +99,8 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_plac
 	manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
 	if (!cr_sign_in_child(SELF, pem, len, manifest, manifest_len, &signed_, why, whylen))
 		return false;
-	if ((text = cr_base64_encode(signed_.sig, signed_.sig_len)) == NULL)
-		snprintf(why, whylen, "out of memory");
-	if (text != NULL &&
-	    (s->job = af_rewrite_start(a, place, text, strlen(text), started,
-	    sizeof(started))) == NULL)
+	if ((s->job = af_rewrite_sign(a, place, signed_.sig, signed_.sig_len, signed_.form,
+	    started, sizeof(started))) == NULL)
 		snprintf(why, whylen, "cannot be used: %s", started);
 	if (s->job != NULL) {
 		snprintf(s->description, sizeof(s->description), "%s",
@@ -113,12 +110,12 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_plac
 		snprintf(s->source, sizeof(s->source), "%s", signed_.source);
 		s->signature = signed_.sig;
 		s->signature_len = signed_.sig_len;
+		s->form = signed_.form;
 		s->verified = checks->count;
 		s->staged = true;
 		signed_.sig = NULL;
 	}
 	cr_signed_clear(&signed_);
-	free(text);
 	return s->staged;
 }
 
@@ -208,8 +205,9 @@ fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyri
 		note = af_rewrite_note(s->job);
 		if (asprintf(&text, "pending: re-sign at unmount with %s %s%s%s (%s, %zu bytes); the "
 		    "%zu checksums were verified first; %s%s%s\n", s->description, s->fingerprint,
-		    s->source[0] != '\0' ? " on " : "", s->source, s->signature_len == 64 ? "ECDSA raw r||s" : "RSA PKCS#1 v1.5", s->signature_len,
-		    s->verified, verdict, note != NULL ? "; " : "", note != NULL ? note : "") < 0)
+		    s->source[0] != '\0' ? " on " : "", s->source, cr_sig_form_name(s->form),
+		    s->signature_len, s->verified, verdict, note != NULL ? "; " : "",
+		    note != NULL ? note : "") < 0)
 			text = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -1,43 +1,54 @@
 /*
- * The signature-status report: a verdict word on line 1, then "key: value"
- * lines that explain it.  Built from the artifact's problems, its checksums
- * and its signature check; knows no FUSE, so --status prints the same text.
+ * The signature-status report: the verdict of artifact/verdict.h rendered as
+ * text, the verdict word on line 1, then its reasons, "key: value" lines
+ * about the signature, the keys and the checksums, its warnings and its
+ * notes.  It renders only: every rule is in artifact/verdict.c.  Knows no
+ * FUSE, so --status prints the same text.
  */
 #ifndef FS_STATUS_H
 #define FS_STATUS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "artifact/artifact.h"
-#include "artifact/sigcheck.h"
+#include "artifact/verdict.h"
 #include "artifact/verify.h"
 #include "fs/keys.h"
 
+/* fs_status_report's verdict: artifact/verdict.h's words. */
 enum fs_verdict {
-	FS_VALID,
-	FS_INVALID,
-	FS_UNSIGNED,
-	FS_UNVERIFIED,
+	FS_VALID = AF_VERDICT_VALID,
+	FS_INVALID = AF_VERDICT_INVALID,
+	FS_UNSIGNED = AF_VERDICT_UNSIGNED,
+	FS_UNVERIFIED = AF_VERDICT_UNVERIFIED,
 };
 
-struct fs_status_input {
-	const struct artifact *artifact;
-	const struct af_checks *checks;
-	const struct af_sigcheck *sig;
-	const struct fs_keyring *ring;	/* locked by the caller */
-	const char *changed;		/* how the file on disk changed since open, or NULL */
-	const char *pending;		/* lines about a staged re-sign, or NULL */
-	const char *sign_hint;		/* how to sign it, for an unsigned one, or NULL */
+/* One artifact's verdict, and how it reads. */
+struct fs_status {
+	struct af_verdict verdict;
+	char *text;		/* the report */
+	char **key_lines;	/* key i's line of the report, without "key N: " */
+	size_t key_count;
 };
 
-/* A malloc'd report; NULL on memory exhaustion. */
-char *fs_status_render(const struct fs_status_input *in, enum fs_verdict *verdict);
-const char *fs_verdict_word(enum fs_verdict verdict);
+/*
+ * Checks a's signature with the ring's keys (locking it), decides the
+ * verdict and renders it; false on memory exhaustion.  changed: how the file
+ * on disk changed since open, or NULL; pending: lines about a staged
+ * re-sign, put after the reasons, or NULL; sign_hint: how to sign an
+ * unsigned artifact (a mount with no key staged says "write a private key
+ * to control/sign-key"), or NULL.  out is to be cleared either way.
+ */
+bool fs_status_make(const struct artifact *a, struct fs_keyring *ring,
+    const struct af_checks *checks, const char *changed, const char *pending,
+    const char *sign_hint, struct fs_status *out);
+void fs_status_clear(struct fs_status *s);
 
-/* Checks the signature with the ring's keys (locking it) and renders. */
+/* The report alone, malloc'd; NULL on memory exhaustion. */
 char *fs_status_report(const struct artifact *a, struct fs_keyring *ring,
     const struct af_checks *checks, const char *changed, const char *pending,
     enum fs_verdict *verdict);
-/* The same, with a hint on how to sign an unsigned artifact (a mount with no
- * key staged says "write a private key to control/sign-key"); NULL for none. */
 char *fs_status_report_hint(const struct artifact *a, struct fs_keyring *ring,
     const struct af_checks *checks, const char *changed, const char *pending,
     const char *sign_hint, enum fs_verdict *verdict);

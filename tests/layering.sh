@@ -1,0 +1,28 @@
+#!/bin/bash
+# The layering the README states: fs/ includes only the public headers of
+# artifact/ and crypto/ (artifact/artifact.h lists them), and only crypto/
+# includes OpenSSL or p11-kit.  Prints one line per include that breaks it.
+root=${SOURCE_ROOT:-$(dirname "$0")/..}
+public_artifact=' artifact.h codec.h error.h header.h manifest.h payload.h problems.h sigcheck.h verdict.h verify.h rewrite.h '
+public_crypto=' base64.h key.h secure.h sha256.h signature.h sign_child.h '
+bad=0 seen=0
+while IFS=: read -r file line text; do
+    seen=$((seen + 1))
+    dir=${text#*\"}; dir=${dir%%/*}
+    name=${text#*\"*/}; name=${name%\"*}
+    case $dir in
+        artifact) list=$public_artifact ;;
+        crypto) list=$public_crypto ;;
+        *) continue ;;
+    esac
+    if [[ $list != *" $name "* ]]; then
+        echo "FAIL: $file:$line includes $dir/$name, which is not public"
+        bad=$((bad + 1))
+    fi
+done < <(cd "$root" && grep -Hn '^#include "\(artifact\|crypto\)/' fs/*.c fs/*.h)
+while IFS= read -r hit; do
+    echo "FAIL: $hit: only crypto/ uses OpenSSL and p11-kit"
+    bad=$((bad + 1))
+done < <(cd "$root" && grep -Hn '^#include <\(openssl\|p11-kit\)/' artifact/*.c artifact/*.h fs/*.c fs/*.h)
+echo "$seen includes checked, $bad failed"
+[ "$bad" -eq 0 ] && [ "$seen" -gt 0 ]
