@@ -306,17 +306,6 @@ af_payload_find_scanned(struct af_payload *p, const char *name)
 	return f;
 }
 
-bool
-af_payload_scanned_all(struct af_payload *p)
-{
-	bool done;
-
-	pthread_mutex_lock(&p->lock);
-	done = p->scan_done;
-	pthread_mutex_unlock(&p->lock);
-	return done;
-}
-
 static bool
 never(struct af_payload *p, const void *unused)
 {

@@ -41,8 +41,6 @@ enum af_err af_payload_find(struct af_payload *payload, const char *name,
 /* Only among the files found so far: never decompresses. */
 const struct af_payload_file *af_payload_find_scanned(struct af_payload *payload,
     const char *name);
-/* Whether every header has been read (so the files found are all there are). */
-bool af_payload_scanned_all(struct af_payload *payload);
 /* Scans every header.  Only the first pass over a payload decompresses it. */
 enum af_err af_payload_scan_all(struct af_payload *payload);
 

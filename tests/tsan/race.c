@@ -382,7 +382,6 @@ artifact_case(const char *fixture, const char *tmpdir)
 		for (k = 0; k < n; k++)
 			(void)af_payload_get(src.payload, k);
 		(void)f;
-		(void)af_payload_scanned_all(src.payload);
 	}
 	join_readers(&src, r, th);
 	for (i = 0; i < 2; i++) {
