@@ -21,6 +21,7 @@ struct fs_handle {
 	size_t written_len, written_cap;
 	bool writable;
 	bool unapplied;		/* opened for writing or written since the last flush */
+	struct fs_handle *prev, *next;	/* in fs_mount's open_handles, under handle_lock */
 };
 
 /* Fills h->text for reading, or prepares h for writing; a negative errno. */

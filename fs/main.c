@@ -136,6 +136,7 @@ run_mount(struct fuse_args *args, const struct cli *c)
 	int rc = FS_EXIT_UNUSABLE;
 
 	pthread_mutex_init(&m.control_lock, NULL);
+	pthread_mutex_init(&m.handle_lock, NULL);
 	if ((m.keys = fs_load_keys(c->verify_keys, c->verify_key_count, why,
 	    sizeof(why))) == NULL ||
 	    (m.artifact = fs_open_artifact(c->operands[0], why, sizeof(why))) == NULL) {
@@ -186,6 +187,7 @@ out:
 		fs_outcome_tell(&m.outcome, rc, "not mounted");
 	free(fsname);
 	free(opts);
+	fs_mount_free_handles(&m);
 	fs_signer_free(m.signer);
 	fs_verifier_free(m.verifier);
 	fs_tree_free(m.root);
@@ -193,6 +195,7 @@ out:
 	artifact_close(m.artifact);
 	fs_keyring_free(m.keys);
 	pthread_mutex_destroy(&m.control_lock);
+	pthread_mutex_destroy(&m.handle_lock);
 	return rc;
 }
 

@@ -242,6 +242,43 @@ note_live_size(struct fs_mount *m, const char *path, const struct fs_handle *h)
 		fuse_invalidate_path(fuse_get_context()->fuse, path);
 }
 
+static void
+track_handle(struct fs_mount *m, struct fs_handle *h)
+{
+	pthread_mutex_lock(&m->handle_lock);
+	h->prev = NULL;
+	h->next = m->open_handles;
+	if (h->next != NULL)
+		h->next->prev = h;
+	m->open_handles = h;
+	pthread_mutex_unlock(&m->handle_lock);
+}
+
+static void
+untrack_handle(struct fs_mount *m, struct fs_handle *h)
+{
+	pthread_mutex_lock(&m->handle_lock);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		m->open_handles = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&m->handle_lock);
+}
+
+void
+fs_mount_free_handles(struct fs_mount *m)
+{
+	struct fs_handle *h, *next;
+
+	for (h = m->open_handles; h != NULL; h = next) {
+		next = h->next;
+		fs_handle_free(h);
+	}
+	m->open_handles = NULL;
+}
+
 /* Opens what e names; creating says the path was made by create(2). */
 static int
 open_entry(struct fs_mount *m, const char *path, struct fs_handle *h,
@@ -267,6 +304,7 @@ open_entry(struct fs_mount *m, const char *path, struct fs_handle *h,
 		fs_handle_free(h);
 		return rc;
 	}
+	track_handle(m, h);
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
@@ -542,8 +580,11 @@ op_flush(const char *path, struct fuse_file_info *fi)
 static int
 op_release(const char *path, struct fuse_file_info *fi)
 {
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
 	(void)path;
-	fs_handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	untrack_handle(mount_of(), h);
+	fs_handle_free(h);
 	return 0;
 }
 

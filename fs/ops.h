@@ -36,9 +36,17 @@ struct fs_mount {
 	 * (rm, as install(1) does before it creates the file again). */
 	size_t live_size[FS_LIVE_KINDS];
 	bool control_gone[FS_LIVE_KINDS];
+	/* Every handle open() made and release() has not freed yet: the kernel
+	 * sends RELEASE asynchronously, and one still queued at unmount is
+	 * never delivered, so what is left here is freed after fuse_main. */
+	pthread_mutex_t handle_lock;
+	struct fs_handle *open_handles;
 };
 
 extern const struct fuse_operations fs_operations;
+
+/* Frees the handles the kernel never released; only after fuse_main. */
+void fs_mount_free_handles(struct fs_mount *m);
 
 /* The one place an af_err becomes an errno (negative, for FUSE). */
 int fs_errno(enum af_err err);
