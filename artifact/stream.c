@@ -20,6 +20,10 @@
  *   takes an idle one, moves it (on from where it stands, to a checkpoint,
  *   or to the start) and decodes up to its block, publishing every block on
  *   the way.  Checkpoints (gzip) are left on block boundaries, every 4 MiB.
+ *   Without checkpoints (xz, zstd) moving a decoder back means decoding
+ *   from the start, so a decoder that serves a sequential reader stays that
+ *   reader's while it reads (held()): two readers take turns rather than
+ *   restart each other at every read.
  * - Once reads run in order, a read-ahead thread of the stream's own
  *   decodes a few blocks past them, so that decoding overlaps delivery.
  * - Errors belong to a block, never to the stream: a decoder that fails
@@ -55,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BLOCK AF_STREAM_BLOCK
@@ -75,6 +80,9 @@
 /* How far ahead of a decoder at work a read waits for it rather than move
  * another: kernel readahead runs a few requests ahead. */
 #define WAIT_DISTANCE (8u << 20)
+/* How long a decoder stays a sequential reader's after its last read, where
+ * moving it would restart it (xz, zstd): see held(). */
+#define HOLD_NS (100 * 1000000ull)
 
 _Static_assert(CACHE_BYTES % BLOCK == 0 && CACHE_BYTES_XZ % BLOCK == 0, "whole blocks");
 _Static_assert(ONCE_AHEAD + 2 * BLOCK < CACHE_BYTES, "read-ahead would drop unread blocks");
@@ -109,6 +117,8 @@ struct decoder {
 	uint64_t last_use;
 	uint64_t consumed;	/* end of the last read served near it */
 	uint64_t ahead_to;	/* the read-ahead thread decodes up to here */
+	uint64_t held_until;	/* see held() */
+	pthread_t holder;
 };
 
 struct af_stream {
@@ -122,6 +132,7 @@ struct af_stream {
 	bool ahead_started, stopping;
 	struct decoder *ahead_on;	/* the decoder the read-ahead thread holds, if any */
 	bool no_checkpoints;
+	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
 	uint64_t ahead;
 	uint64_t clock;
 	struct decoder decoders[MAX_DECODERS];
@@ -141,6 +152,7 @@ struct af_stream *
 af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp)
 {
 	struct af_stream *s = calloc(1, sizeof(*s));
+	pthread_condattr_t attr;
 
 	if (s == NULL)
 		return NULL;
@@ -154,9 +166,13 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 		return NULL;
 	}
 	s->decoder_count = comp == AF_COMP_GZIP ? 4 : comp == AF_COMP_ZSTD ? 2 : 1;
+	s->restart_only = comp == AF_COMP_XZ || comp == AF_COMP_ZSTD;
 	s->cache_cap = (comp == AF_COMP_XZ ? CACHE_BYTES_XZ : CACHE_BYTES) / BLOCK;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&s->work, NULL);
 	atomic_init(&s->produced, 0);
 	return s;
@@ -512,17 +528,52 @@ run_to(struct af_stream *s, struct decoder *d, uint64_t k, struct block **pinned
 
 /* ---- reads: under the lock, dropped to decode and to deliver ---- */
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Whether a read of the block at kb may not move d (to a checkpoint, to the
+ * start, or on past WAIT_DISTANCE) yet: without checkpoints a move means
+ * decoding from the start, so a decoder that serves a sequential reader is
+ * that reader's until it has not read for HOLD_NS, unless the same thread
+ * moves it; *until gets the earliest end of such a hold.  Readers take turns
+ * instead of restarting each other at every read.
+ */
+static bool
+held(const struct af_stream *s, const struct decoder *d, uint64_t kb, uint64_t now,
+    uint64_t *until)
+{
+	bool goes_on = d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
+	    kb - d->seen.pos <= WAIT_DISTANCE;
+
+	if (!s->restart_only || goes_on || d->held_until <= now ||
+	    pthread_equal(d->holder, pthread_self()))
+		return false;
+	if (*until == 0 || d->held_until < *until)
+		*until = d->held_until;
+	return true;
+}
+
 /*
  * The decoder a read of block k decodes with, taken (busy); or NULL to wait
  * for a decoder already heading there (another read's, or the read-ahead
- * thread, which may be about to wake for it), or for one to be given back.
+ * thread, which may be about to wake for it), for one to be given back, or
+ * (*until, on the monotonic clock) for a hold to end.
  */
 static struct decoder *
-take_decoder(struct af_stream *s, uint64_t k)
+take_decoder(struct af_stream *s, uint64_t k, uint64_t *until)
 {
-	uint64_t kb = k * BLOCK;
+	uint64_t kb = k * BLOCK, now = s->restart_only ? now_ns() : 0;
 	struct decoder *near = NULL, *idle = NULL, *d;
 	size_t i;
+
+	*until = 0;
 
 	for (i = 0; i < s->decoder_count; i++) {
 		d = &s->decoders[i];
@@ -541,12 +592,13 @@ take_decoder(struct af_stream *s, uint64_t k)
 	for (i = 0; i < s->decoder_count; i++) {	/* idle, closest before kb */
 		d = &s->decoders[i];
 		if (!d->busy && d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
-		    (idle == NULL || d->seen.pos > idle->seen.pos))
+		    !held(s, d, kb, now, until) && (idle == NULL || d->seen.pos > idle->seen.pos))
 			idle = d;
 	}
 	for (i = 0; idle == NULL && i < s->decoder_count; i++) {
 		d = &s->decoders[i];	/* else the least recently used, to move */
-		if (!d->busy && (idle == NULL || d->last_use < idle->last_use))
+		if (!d->busy && !held(s, d, kb, now, until) &&
+		    (idle == NULL || d->last_use < idle->last_use))
 			idle = d;
 	}
 	if (idle == NULL)
@@ -580,6 +632,10 @@ note_read(struct af_stream *s, uint64_t off, uint64_t end)
 	d->consumed = sequential && d->consumed > end ? d->consumed : end;
 	if (!sequential || d->seen.ended)
 		return;
+	if (s->restart_only) {
+		d->held_until = now_ns() + HOLD_NS;
+		d->holder = pthread_self();
+	}
 	if (d->ahead_to < end + s->ahead)
 		d->ahead_to = end + s->ahead;
 	if (!s->ahead_started && !s->stopping)
@@ -660,7 +716,7 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 	struct decoder *d;
 	struct block *b;
 	/* the block this read decoded and saw fail, and how */
-	uint64_t failed_k = UINT64_MAX;
+	uint64_t failed_k = UINT64_MAX, until;
 	enum af_err failed_err = AF_OK;
 	char msg[320] = "";
 
@@ -683,8 +739,14 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 		} else if (k == failed_k) {	/* failed in this read: say so */
 			err = failed_err;
 			break;
-		} else if ((d = take_decoder(s, k)) == NULL) {
-			pthread_cond_wait(&s->changed, &s->lock);
+		} else if ((d = take_decoder(s, k, &until)) == NULL) {
+			if (until == 0) {
+				pthread_cond_wait(&s->changed, &s->lock);
+			} else {
+				struct timespec ts = { (time_t)(until / 1000000000u),
+				    (long)(until % 1000000000u) };
+				pthread_cond_timedwait(&s->changed, &s->lock, &ts);
+			}
 			continue;
 		} else {
 			pthread_mutex_unlock(&s->lock);

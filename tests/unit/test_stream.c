@@ -1393,3 +1393,66 @@ Test(blocks, cache_keeps_its_cap)
 	read_check(&m, 0, m.len);
 	member_free(&m);
 }
+
+struct turn_arg {
+	struct member *m;
+	atomic_uint_fast64_t *progress;	/* how far the first reader got */
+	uint64_t wait_for;		/* start once it is this far */
+	int failures;
+	char msg[200];
+};
+
+static void *
+turn_reader(void *p)
+{
+	struct turn_arg *a = p;
+	uint8_t *buf = malloc(128u << 10);
+	uint64_t off;
+
+	while (atomic_load(a->progress) < a->wait_for)
+		usleep(1000);
+	for (off = 0; off < a->m->len && a->failures == 0; off += 128u << 10) {
+		size_t got = 0, want = a->m->len - off < (128u << 10) ? a->m->len - off : 128u << 10;
+		char why[160] = "";
+		enum af_err err = af_stream_pread(a->m->s, buf, 128u << 10, off, &got, why,
+		    sizeof(why));
+		if (err != AF_OK || got != want || memcmp(buf, a->m->orig + off, want) != 0) {
+			a->failures++;
+			snprintf(a->msg, sizeof(a->msg), "at %llu: %s (%s)", (unsigned long long)off,
+			    af_strerror(err), why);
+		}
+		if (a->wait_for == 0)
+			atomic_store(a->progress, off + want);
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * xz has one decoder and no checkpoints: a second reader that starts from
+ * the front while the first is half way through costs one more pass, not
+ * a restart at every read.  (In one process the two readers do not restart
+ * each other even without held(); through FUSE, with two cats of a 300 MiB
+ * xz image 2 s apart, they did: 44 s and 63 s instead of 5 s and 11 s.)
+ */
+Test(blocks, readers_of_one_xz_decoder_take_turns)
+{
+	struct member m;
+	atomic_uint_fast64_t progress;
+	struct turn_arg a, b;
+	pthread_t ta, tb;
+
+	member_make(&m, AF_COMP_XZ, 24 * MiB, 97, 0);
+	atomic_init(&progress, 0);
+	a = (struct turn_arg){ &m, &progress, 0, 0, "" };
+	b = (struct turn_arg){ &m, &progress, 12 * MiB, 0, "" };
+	cr_assert_eq(pthread_create(&ta, NULL, turn_reader, &a), 0);
+	cr_assert_eq(pthread_create(&tb, NULL, turn_reader, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	cr_assert_eq(a.failures, 0, "%s", a.msg);
+	cr_assert_eq(b.failures, 0, "%s", b.msg);
+	cr_assert_leq(af_stream_produced(m.s), 3 * m.len, "decoded %llu bytes for two passes",
+	    (unsigned long long)af_stream_produced(m.s));
+	member_free(&m);
+}
