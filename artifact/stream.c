@@ -96,6 +96,7 @@ struct block {
 	bool last;		/* the data ends after len bytes */
 	unsigned refs;		/* the cache's, and one per reader pinning it */
 	uint64_t last_use;
+	bool read;		/* a reader has pinned it */
 	uint8_t data[];
 };
 
@@ -203,6 +204,7 @@ block_new(struct af_stream *s, uint64_t index)
 	b->failed = b->last = false;
 	b->refs = 0;
 	b->last_use = 0;
+	b->read = false;
 	return b;
 }
 
@@ -245,7 +247,10 @@ cache_drop(struct af_stream *s, size_t i)
  * Publishes b (a reference of the cache's own).  A good block already there
  * for the same bytes stays, and b goes (the same bytes, made again by a
  * decoder passing through); a failed one is replaced.  Past the cap, the
- * least recently used block goes.
+ * least recently used block that has been read goes (or, if none has, the
+ * least recently used): a block decoded ahead of a reader stays until it is
+ * read, however long ago it was made, or a stream without checkpoints would
+ * decode from the start to make it again.
  */
 static struct block *
 cache_publish(struct af_stream *s, struct block *b)
@@ -268,7 +273,9 @@ cache_publish(struct af_stream *s, struct block *b)
 	}
 	if (s->cached == s->cache_cap) {
 		for (i = 1; i < s->cached; i++)
-			if (s->cache[i]->last_use < s->cache[lru]->last_use)
+			if (s->cache[i]->read > s->cache[lru]->read ||
+			    (s->cache[i]->read == s->cache[lru]->read &&
+			    s->cache[i]->last_use < s->cache[lru]->last_use))
 				lru = i;
 		cache_drop(s, lru);
 	}
@@ -734,6 +741,7 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 		if (b != NULL && at < b->len) {
 			b->refs++;
 			b->last_use = ++s->clock;
+			b->read = true;
 		} else if (b != NULL && b->last && !b->failed) {
 			break;
 		} else if (k == failed_k) {	/* failed in this read: say so */
@@ -770,6 +778,7 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 				continue;
 		}
 		/* b is pinned: hand its bytes over without the lock */
+		b->read = true;
 		n = b->len - at < len - *got ? b->len - at : len - *got;
 		pthread_mutex_unlock(&s->lock);
 		to->fn(to->ctx, b->data + at, n);
