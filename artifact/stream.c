@@ -10,9 +10,11 @@
  * - A read pins the blocks it needs (a reference, under the lock), copies
  *   or hashes their bytes in place with no lock held, and unpins them.
  *   Nobody waits for a reader: a decoder never writes a published block.
- * - The cache keeps at most cache_cap blocks and drops the least recently
- *   used.  A block dropped while pinned lives until its last reader unpins
- *   it; its buffer then goes to a few spares that later blocks reuse.
+ * - The cache keeps at most cache_cap blocks (16 MiB; 8 MiB for xz) and
+ *   drops the least recently used of the blocks read (blocks decoded ahead
+ *   of a reader stay until read).  A block dropped while pinned lives until
+ *   its last reader unpins it; its buffer then goes to a few spares that
+ *   later blocks reuse.
  * - Decoders: a few per stream (gzip 4, zstd 2, xz 1: an xz decoder holds
  *   the stream's whole dictionary, 64 MiB from mender-artifact), each used
  *   by one thread at a time, each standing on a block boundary.  A read of a
@@ -39,8 +41,8 @@
  * gives it back and broadcasts "changed", whether it succeeded or not.
  *
  * Locks, in this order, and never the other way:
- * 1. the caller's own, around a whole read (payload.c's scan_lock, then its
- *    lock); no thread of this file takes them;
+ * 1. the caller's own, around a whole read (payload.c's scan_lock); no
+ *    thread of this file takes them;
  * 2. the stream's lock: the cache, the blocks' references, the decoders'
  *    busy flags and what other threads see of them (seen), the spares.  Never
  *    held while decoding, copying, calling a visit function or reading the
