@@ -1,8 +1,8 @@
 /*
  * Checkpoints: decoder states recorded on a first pass over a compressed
- * member, so that a later read behind every cursor resumes from the nearest
- * one instead of from the start (zran-style; for gzip the state holds the
- * 32 KiB window).  A thread of the list's own compresses them with zstd, so
+ * member, so that a later read of a block no longer cached resumes from the
+ * nearest one instead of from the start (zran-style; for gzip the state
+ * holds the 32 KiB window).  stream.c records them on block boundaries.  A thread of the list's own compresses them with zstd, so
  * that the decoder only copies its state; none is dropped while the list
  * lives.  Thread-safe.
  */

@@ -2,13 +2,54 @@
  * Random-access reads of a member's decompressed bytes (see stream.h).
  * Over 600 lines: cursors, read-ahead thread and readers share one lock protocol.
  *
- * Locks: the stream's lock guards what other threads see of each cursor
- * (decoding, copiers, seen, ahead_to) and is never held while decoding or
- * copying; the checkpoint list has a lock of its own, which is never taken
- * with the stream's held (maybe_checkpoint and reposition drop it first).
- * Callers may hold their own locks around a read (payload.c holds its
- * scan_lock), never one a cursor thread takes: the read-ahead thread takes
- * only the stream's lock and the checkpoint list's.
+ * The model: decoded blocks.
+ *
+ * - The decompressed data is cut into blocks of BLOCK bytes: block k holds
+ *   the bytes [k * BLOCK, (k + 1) * BLOCK).  A decoder makes a block in a
+ *   buffer of its own and then publishes it in the stream's cache.  From then
+ *   on its bytes never change.
+ * - A read pins the blocks it needs (a reference, under the lock), copies
+ *   or hashes their bytes in place with no lock held, and unpins them.
+ *   Nobody waits for a reader: a decoder never writes a published block.
+ * - The cache keeps at most cache_cap blocks (16 MiB; 8 MiB for xz) and
+ *   drops the least recently used of the blocks read (blocks decoded ahead
+ *   of a reader stay until read).  A block dropped while pinned lives until
+ *   its last reader unpins it; its buffer then goes to a few spares that
+ *   later blocks reuse.
+ * - Decoders: a few per stream (gzip 4, zstd 2, xz 1: an xz decoder holds
+ *   the stream's whole dictionary, 64 MiB from mender-artifact), each used
+ *   by one thread at a time, each standing on a block boundary.  A read of a
+ *   block that is not cached waits for a decoder already heading there, or
+ *   takes an idle one, moves it (on from where it stands, to a checkpoint,
+ *   or to the start) and decodes up to its block, publishing every block on
+ *   the way.  Checkpoints (gzip) are left on block boundaries, every 4 MiB.
+ *   Without checkpoints (xz, zstd) moving a decoder back means decoding
+ *   from the start, so a decoder that serves a sequential reader stays that
+ *   reader's while it reads (held()): two readers take turns rather than
+ *   restart each other at every read.
+ * - Once reads run in order, a read-ahead thread of the stream's own
+ *   decodes a few blocks past them, so that decoding overlaps delivery.
+ * - Errors belong to a block, never to the stream: a decoder that fails
+ *   publishes what it made of the block, marked failed, and is moved before
+ *   it is used again.  A read of the good bytes of a failed block gets them;
+ *   a read past them decodes the block again (the next read retries).
+ * - An uncompressed member has no blocks: its bytes are read with pread
+ *   where they are, by any number of threads at once.
+ *
+ * Threads: readers (any number); the read-ahead thread (started by the first
+ * sequential read, ended only by af_stream_free); the checkpoint list's
+ * compressor (checkpoint.c, likewise).  A thread that takes a decoder always
+ * gives it back and broadcasts "changed", whether it succeeded or not.
+ *
+ * Locks, in this order, and never the other way:
+ * 1. the caller's own, around a whole read (payload.c's scan_lock); no
+ *    thread of this file takes them;
+ * 2. the stream's lock: the cache, the blocks' references, the decoders'
+ *    busy flags and what other threads see of them (seen), the spares.  Never
+ *    held while decoding, copying, calling a visit function or reading the
+ *    file;
+ * 3. the checkpoint list's lock (checkpoint.c), taken only by a thread that
+ *    holds a decoder and not the stream's lock: 2 and 3 never nest in fact.
  */
 #include "artifact/stream.h"
 
@@ -21,69 +62,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#define CURSORS 4
-/* xz decoders hold their whole dictionary (64 MiB for mender-artifact's
- * preset 9): fewer of them when there are no checkpoints to restart from. */
-#define CURSORS_WITHOUT_CHECKPOINTS 2
-#define WINDOW (4u << 20)	/* bytes of recent output each cursor keeps */
+#define BLOCK AF_STREAM_BLOCK
+#define CACHE_BYTES (16u << 20)	/* the cache's cap for gzip and zstd */
+/* xz: the decoder's 64 MiB dictionary already counts against the budget */
+#define CACHE_BYTES_XZ (8u << 20)
+#define MAX_CACHE_BLOCKS (CACHE_BYTES / BLOCK)
+#define SPARES 8		/* block buffers kept for reuse, beyond the cache */
+#define MAX_DECODERS 4
 #define INBUF (1u << 20)
-#define STEP (1u << 20)	/* most output produced per decoder call */
-#define MIN_STEP (64u << 10)	/* least, so that a decoder call is worth its overhead */
-/* How far the read-ahead thread decodes past the end of a sequential read,
- * and how much it leaves behind it for out-of-order kernel readahead:
- * AHEAD + STEP + BEHIND <= WINDOW, so it never overwrites what is about to be read. */
+/* How far the read-ahead thread decodes past the end of a sequential read. */
 #define AHEAD (2u << 20)
-#define BEHIND (1u << 20)
-#define COPIERS 16	/* copies from one cursor at once; more wait */
-/* How far ahead of a cursor being decoded a read waits for it rather than
- * start another decoder: kernel readahead runs a few requests ahead. */
-#define WAIT_DISTANCE (8u << 20)
-
-/* A stream read once, front to back: one cursor, decoding further ahead to
- * keep busy through stretches where the reader is the slower one (zeros
- * decode faster than SHA-256 hashes them). */
-#define ONCE_WINDOW (16u << 20)
+/* A stream read once, front to back (--status): further ahead, to keep busy
+ * through stretches where the reader is the slower one (zeros decode faster
+ * than SHA-256 hashes them); not for xz, which decodes slower than anyone
+ * reads it. */
 #define ONCE_AHEAD (12u << 20)
+/* How far ahead of a decoder at work a read waits for it rather than move
+ * another: kernel readahead runs a few requests ahead. */
+#define WAIT_DISTANCE (8u << 20)
+/* How long a decoder stays a sequential reader's after its last read, where
+ * moving it would restart it (xz, zstd): see held(). */
+#define HOLD_NS (100 * 1000000ull)
 
-_Static_assert(AHEAD + STEP + BEHIND <= WINDOW, "read-ahead would overwrite unread bytes");
-_Static_assert(ONCE_AHEAD + STEP + BEHIND <= ONCE_WINDOW, "read-ahead would overwrite unread bytes");
+_Static_assert(CACHE_BYTES % BLOCK == 0 && CACHE_BYTES_XZ % BLOCK == 0, "whole blocks");
+_Static_assert(ONCE_AHEAD + 2 * BLOCK < CACHE_BYTES, "read-ahead would drop unread blocks");
+_Static_assert(AHEAD + 2 * BLOCK < CACHE_BYTES_XZ, "read-ahead would drop unread blocks");
 
-/*
- * One thread at a time decodes with a cursor (it holds "decoding"); any
- * number copy out of its window meanwhile ("copiers"), from the range last
- * published in "seen".  Before a decoder call overwrites the oldest bytes of
- * the ring, the decoder takes them out of "seen" and waits for the copiers
- * still reading them.
- */
-struct cursor {
-	/* Decoder state: only the thread holding "decoding" touches it. */
+/* Published blocks are immutable: only refs and last_use change, under the lock. */
+struct block {
+	uint64_t index;
+	size_t len;		/* BLOCK, but for the last block and a failed one */
+	bool failed;		/* decoding stopped after len bytes with an error */
+	bool last;		/* the data ends after len bytes */
+	unsigned refs;		/* the cache's, and one per reader pinning it */
+	uint64_t last_use;
+	bool read;		/* a reader has pinned it */
+	uint8_t data[];
+};
+
+struct decoder {
+	/* Only the thread that holds the decoder (busy) touches these. */
 	struct af_codec *codec;
 	uint8_t *in;		/* compressed input buffer */
 	size_t in_off, in_len;	/* unconsumed part of in */
 	uint64_t read_pos;	/* compressed bytes fetched from the member */
-	uint8_t *window;	/* ring: bytes [pos - filled, pos) at index % size */
-	size_t size;
-	uint64_t pos;		/* decompressed offset of the next byte */
-	uint64_t filled;
+	uint64_t pos;		/* decompressed offset of the next byte: a block boundary */
+	bool ready;		/* the codec stands at pos (false: new or failed) */
 	bool ended;
-	enum af_err error;	/* sticky until the cursor restarts */
-	char why[320];
 	/* Under the stream lock. */
-	bool decoding;
-	unsigned copiers;
-	uint64_t copy_start[COPIERS];	/* where each copy under way starts */
-	uint64_t last_use;
-	uint64_t consumed;	/* end of the last read served here */
-	uint64_t ahead_to;	/* the read-ahead thread decodes up to here */
+	bool busy;
 	struct {
-		bool usable;	/* window and position valid */
-		uint64_t pos, filled;
-		bool ended;
-		enum af_err error;
-		char why[320];
-	} seen;
+		bool ready, ended;
+		uint64_t pos;
+	} seen;			/* ready, ended, pos as of the last block published */
+	uint64_t last_use;
+	uint64_t consumed;	/* end of the last read served near it */
+	uint64_t ahead_to;	/* the read-ahead thread decodes up to here */
+	uint64_t held_until;	/* see held() */
+	pthread_t holder;
 };
 
 struct af_stream {
@@ -91,16 +130,24 @@ struct af_stream {
 	uint64_t offset, length;
 	enum af_compression comp;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;	/* a cursor was published or let go */
+	pthread_cond_t changed;	/* a block was published or a decoder given back */
 	pthread_cond_t work;	/* for the read-ahead thread */
 	pthread_t ahead_thread;
 	bool ahead_started, stopping;
-	struct cursor *ahead_on;	/* what the read-ahead thread decodes with, if any */
+	struct decoder *ahead_on;	/* the decoder the read-ahead thread holds, if any */
 	bool no_checkpoints;
-	size_t window_size, ahead;	/* for cursors (re)started from now on */
+	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
+	uint64_t ahead;
 	uint64_t clock;
-	struct cursor cursors[CURSORS];
-	size_t cursor_count;		/* how many of cursors[] this stream uses */
+	struct decoder decoders[MAX_DECODERS];
+	size_t decoder_count;	/* how many of decoders[] this stream uses */
+	struct block *cache[MAX_CACHE_BLOCKS];
+	size_t cached, cache_cap;
+	struct block *spares[SPARES];
+	size_t spare_count;
+	size_t blocks, blocks_peak;	/* block buffers allocated */
+	bool end_known;
+	uint64_t end;		/* the length of the data, once end_known */
 	atomic_uint_fast64_t produced;
 	struct af_checkpoints *checkpoints;
 };
@@ -109,6 +156,7 @@ struct af_stream *
 af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp)
 {
 	struct af_stream *s = calloc(1, sizeof(*s));
+	pthread_condattr_t attr;
 
 	if (s == NULL)
 		return NULL;
@@ -116,410 +164,490 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->offset = offset;
 	s->length = length;
 	s->comp = comp;
-	s->window_size = WINDOW;
 	s->ahead = AHEAD;
 	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
 		free(s);
 		return NULL;
 	}
-	s->cursor_count = comp == AF_COMP_GZIP || comp == AF_COMP_NONE ? CURSORS :
-	    CURSORS_WITHOUT_CHECKPOINTS;
+	s->decoder_count = comp == AF_COMP_GZIP ? 4 : comp == AF_COMP_ZSTD ? 2 : 1;
+	s->restart_only = comp == AF_COMP_XZ || comp == AF_COMP_ZSTD;
+	s->cache_cap = (comp == AF_COMP_XZ ? CACHE_BYTES_XZ : CACHE_BYTES) / BLOCK;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&s->work, NULL);
 	atomic_init(&s->produced, 0);
 	return s;
 }
 
-/* Frees the decoder and its buffers; the fields other threads read stay. */
-static void
-cursor_release(struct cursor *c)
+/* ---- blocks and the cache: under the lock unless said otherwise ---- */
+
+/* A buffer for a new block, a spare one if there is one; without the lock. */
+static struct block *
+block_new(struct af_stream *s, uint64_t index)
 {
-	af_codec_free(c->codec);
-	free(c->in);
-	free(c->window);
-	c->codec = NULL;
-	c->in = c->window = NULL;
+	struct block *b = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->spare_count > 0)
+		b = s->spares[--s->spare_count];
+	else if (++s->blocks > s->blocks_peak)
+		s->blocks_peak = s->blocks;
+	pthread_mutex_unlock(&s->lock);
+	if (b == NULL && (b = malloc(sizeof(*b) + BLOCK)) == NULL) {
+		pthread_mutex_lock(&s->lock);
+		s->blocks--;
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	b->index = index;
+	b->len = 0;
+	b->failed = b->last = false;
+	b->refs = 0;
+	b->last_use = 0;
+	b->read = false;
+	return b;
 }
 
-void
-af_stream_free(struct af_stream *s)
+/* Drops a reference; the last one hands the buffer to the spares. */
+static void
+block_unref(struct af_stream *s, struct block *b)
+{
+	if (b->refs > 0 && --b->refs > 0)
+		return;
+	if (s->spare_count < SPARES) {
+		s->spares[s->spare_count++] = b;
+	} else {
+		free(b);
+		s->blocks--;
+	}
+}
+
+static struct block *
+cache_find(const struct af_stream *s, uint64_t index)
 {
 	size_t i;
 
-	if (s == NULL)
-		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->work);
-	pthread_mutex_unlock(&s->lock);
-	if (s->ahead_started)
-		pthread_join(s->ahead_thread, NULL);
-	for (i = 0; i < CURSORS; i++)
-		cursor_release(&s->cursors[i]);
-	af_checkpoints_free(s->checkpoints);
-	pthread_cond_destroy(&s->work);
-	pthread_cond_destroy(&s->changed);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	for (i = 0; i < s->cached; i++)
+		if (s->cache[i]->index == index)
+			return s->cache[i];
+	return NULL;
 }
 
-void
-af_stream_keep_checkpoints(struct af_stream *s, bool keep)
+/* Drops the cache's reference to cache[i]. */
+static void
+cache_drop(struct af_stream *s, size_t i)
 {
-	pthread_mutex_lock(&s->lock);
-	s->no_checkpoints = !keep;
-	pthread_mutex_unlock(&s->lock);
+	struct block *b = s->cache[i];
+
+	s->cache[i] = s->cache[--s->cached];
+	block_unref(s, b);
 }
 
-uint64_t
-af_stream_produced(const struct af_stream *s)
+/*
+ * Publishes b (a reference of the cache's own).  A good block already there
+ * for the same bytes stays, and b goes (the same bytes, made again by a
+ * decoder passing through); a failed one is replaced.  Past the cap, the
+ * least recently used block that has been read goes (or, if none has, the
+ * least recently used): a block decoded ahead of a reader stays until it is
+ * read, however long ago it was made, or a stream without checkpoints would
+ * decode from the start to make it again.
+ */
+static struct block *
+cache_publish(struct af_stream *s, struct block *b)
 {
-	return atomic_load(&((struct af_stream *)s)->produced);
+	struct block *old = cache_find(s, b->index);
+	size_t i, lru = 0;
+
+	if (b->last && !b->failed && !s->end_known) {
+		s->end_known = true;
+		s->end = b->index * BLOCK + b->len;
+	}
+	if (old != NULL && (!old->failed || b->failed)) {
+		block_unref(s, b);
+		return old;
+	}
+	if (old != NULL) {
+		for (i = 0; s->cache[i] != old; i++)
+			;
+		cache_drop(s, i);
+	}
+	if (s->cached == s->cache_cap) {
+		for (i = 1; i < s->cached; i++)
+			if (s->cache[i]->read > s->cache[lru]->read ||
+			    (s->cache[i]->read == s->cache[lru]->read &&
+			    s->cache[i]->last_use < s->cache[lru]->last_use))
+				lru = i;
+		cache_drop(s, lru);
+	}
+	b->refs = 1;
+	b->last_use = ++s->clock;
+	s->cache[s->cached++] = b;
+	return b;
+}
+
+/* ---- decoders: only the thread that holds one, without the lock ---- */
+
+static void
+decoder_release(struct decoder *d)
+{
+	af_codec_free(d->codec);
+	free(d->in);
+	d->codec = NULL;
+	d->in = NULL;
+	d->ready = false;
 }
 
 /* Back to the start of the member (allocating on first use). */
 static enum af_err
-cursor_restart(struct af_stream *s, struct cursor *c)
+decoder_restart(struct af_stream *s, struct decoder *d)
 {
-	if (c->codec == NULL) {
-		c->codec = af_codec_new(s->comp);
-		c->in = malloc(INBUF);
-		c->window = malloc(c->size = s->window_size);
-		if (c->codec == NULL || c->in == NULL || c->window == NULL) {
-			cursor_release(c);
+	if (d->codec == NULL) {
+		d->codec = af_codec_new(s->comp);
+		d->in = malloc(INBUF);
+		if (d->codec == NULL || d->in == NULL) {
+			decoder_release(d);
 			return AF_ENOMEM;
 		}
-	} else if (af_codec_reset(c->codec) != AF_OK) {
+	} else if (af_codec_reset(d->codec) != AF_OK) {
+		d->ready = false;
 		return AF_ENOMEM;
 	}
-	c->in_off = c->in_len = 0;
-	c->read_pos = c->pos = c->filled = 0;
-	c->ended = false;
-	c->error = AF_OK;
-	c->why[0] = '\0';
+	d->in_off = d->in_len = 0;
+	d->read_pos = d->pos = 0;
+	d->ended = false;
+	d->ready = true;
 	return AF_OK;
 }
 
-static enum af_err
-refill(struct af_stream *s, struct cursor *c)
+/* Moves d to a checkpoint. */
+static bool
+decoder_resume(struct af_stream *s, struct decoder *d, const struct af_checkpoint_at *at)
 {
-	uint64_t left = s->length - c->read_pos;
+	if (d->codec == NULL && decoder_restart(s, d) != AF_OK)
+		return false;
+	if (!af_checkpoints_restore(s->checkpoints, at, d->codec)) {
+		d->ready = false;
+		return false;
+	}
+	d->in_off = d->in_len = 0;
+	d->read_pos = at->in_pos;
+	d->pos = at->out_pos;
+	d->ended = false;
+	d->ready = true;
+	return true;
+}
+
+/*
+ * Moves d to where it can decode the block at kb: on from where it stands,
+ * from a closer checkpoint, or from the start.  *moved says whether it moved.
+ */
+static enum af_err
+reposition(struct af_stream *s, struct decoder *d, uint64_t kb, bool *moved)
+{
+	struct af_checkpoint_at cp;
+	bool behind = d->ready && d->pos <= kb;
+	bool jump = af_checkpoints_find(s->checkpoints, kb, &cp) &&
+	    (!behind || cp.out_pos > d->pos);
+
+	*moved = !(behind && !jump);
+	if (!*moved)
+		return AF_OK;
+	if (jump && decoder_resume(s, d, &cp))
+		return AF_OK;
+	return decoder_restart(s, d);
+}
+
+static enum af_err
+refill(struct af_stream *s, struct decoder *d, char *why, size_t whylen)
+{
+	uint64_t left = s->length - d->read_pos;
 	size_t want = left < INBUF ? (size_t)left : INBUF;
 	ssize_t n;
 
 	do
-		n = pread(s->fd, c->in, want, (off_t)(s->offset + c->read_pos));
+		n = pread(s->fd, d->in, want, (off_t)(s->offset + d->read_pos));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		snprintf(c->why, sizeof(c->why), "read error: %s", strerror(errno));
+		snprintf(why, whylen, "read error: %s", strerror(errno));
 		return AF_EIO;
 	}
 	if ((size_t)n < want) {
-		snprintf(c->why, sizeof(c->why), "the artifact file is shorter than its tar header says");
+		snprintf(why, whylen, "the artifact file is shorter than its tar header says");
 		return AF_ETRUNC;
 	}
-	c->in_off = 0;
-	c->in_len = (size_t)n;
-	c->read_pos += (uint64_t)n;
+	d->in_off = 0;
+	d->in_len = (size_t)n;
+	d->read_pos += (uint64_t)n;
 	return AF_OK;
 }
 
-/* The cursor furthest on leaves checkpoints; reads behind it resume from them. */
+/* A decoder on a checkpoint mark leaves one; reads behind every cached
+ * block resume from them. */
 static void
-maybe_checkpoint(struct af_stream *s, struct cursor *c)
+maybe_checkpoint(struct af_stream *s, struct decoder *d)
 {
 	bool keep;
 
-	if (af_codec_snapshot_size(c->codec) == 0)
+	if (af_codec_snapshot_size(d->codec) == 0 || d->pos == 0)
 		return;
 	pthread_mutex_lock(&s->lock);
 	keep = !s->no_checkpoints;
 	pthread_mutex_unlock(&s->lock);
-	if (keep && af_checkpoints_due(s->checkpoints, c->pos, STEP))
-		af_checkpoints_add(s->checkpoints, c->codec, c->pos,
-		    c->read_pos - (c->in_len - c->in_off));
-}
-
-/* Moves c to a checkpoint. */
-static bool
-cursor_resume(struct af_stream *s, struct cursor *c, const struct af_checkpoint_at *at)
-{
-	if (!af_checkpoints_restore(s->checkpoints, at, c->codec))
-		return false;
-	c->in_off = c->in_len = 0;
-	c->read_pos = at->in_pos;
-	c->pos = at->out_pos;
-	c->filled = 0;
-	c->ended = false;
-	c->error = AF_OK;
-	return true;
+	if (keep && af_checkpoints_due(s->checkpoints, d->pos, 0))
+		af_checkpoints_add(s->checkpoints, d->codec, d->pos,
+		    d->read_pos - (d->in_len - d->in_off));
 }
 
 /* The codec failed on bytes after the end of the compressed data: say where
  * they are and how many, which only the stream knows. */
 static void
-explain_trailing(const struct af_stream *s, struct cursor *c)
+explain_trailing(const struct af_stream *s, const struct decoder *d, char *why, size_t whylen)
 {
 	const char *name = af_compression_name(s->comp);
 	char what[120];
 	uint64_t at;
 
-	if (!af_codec_trailing(c->codec, &at) || at > s->length)
+	if (!af_codec_trailing(d->codec, &at) || at > s->length)
 		return;
-	snprintf(what, sizeof(what), "%.100s", c->why);
-	snprintf(c->why, sizeof(c->why), "%llu bytes at offset %llu follow the end of the %s "
+	snprintf(what, sizeof(what), "%.100s", why);
+	snprintf(why, whylen, "%llu bytes at offset %llu follow the end of the %s "
 	    "data and are not a complete %s %s%s%s; rebuild the artifact",
 	    (unsigned long long)(s->length - at), (unsigned long long)at,
 	    name, name, s->comp == AF_COMP_ZSTD ? "frame" : s->comp == AF_COMP_XZ ? "stream" :
 	    "member", what[0] != '\0' ? ": " : "", what);
 }
 
-/* Decompresses up to room bytes of output into the window. */
+/* Decodes the block at d->pos into b: up to BLOCK bytes, the end of the
+ * data, or an error (b->failed, and d must be moved before its next use). */
 static enum af_err
-produce(struct af_stream *s, struct cursor *c, size_t room)
+decode_block(struct af_stream *s, struct decoder *d, struct block *b, char *why,
+    size_t whylen)
 {
-	size_t at = (size_t)(c->pos % c->size);
-	uint8_t *out = c->window + at;
-	size_t out_len = room;
-	const uint8_t *in;
-	size_t in_len, made;
-	bool done = false, input_over;
-	enum af_err err;
-
-	maybe_checkpoint(s, c);
-	if (c->in_off == c->in_len && c->read_pos < s->length &&
-	    (err = refill(s, c)) != AF_OK)
-		return err;
-	input_over = c->in_off == c->in_len;
-	in = c->in + c->in_off;
-	in_len = c->in_len - c->in_off;
-	err = af_codec_run(c->codec, &in, &in_len, &out, &out_len, &done,
-	    c->why, sizeof(c->why));
-	c->in_off = c->in_len - in_len;
-	made = room - out_len;
-	c->pos += made;
-	c->filled = c->filled + made > c->size ? c->size : c->filled + made;
-	atomic_fetch_add(&s->produced, made);
-	if (err == AF_ECORRUPT)
-		explain_trailing(s, c);
-	if (err != AF_OK)
-		return err;
-	if (done) {
-		c->ended = true;
-	} else if (input_over && made == 0) {
-		snprintf(c->why, sizeof(c->why), "%s data ends early (truncated member)",
-		    af_compression_name(s->comp));
-		return AF_ETRUNC;
-	}
-	return AF_OK;
-}
-
-/* Makes the cursor's state visible to other threads; under the lock. */
-static void
-publish(struct cursor *c)
-{
-	c->seen.usable = c->codec != NULL;
-	c->seen.pos = c->pos;
-	c->seen.filled = c->filled;
-	c->seen.ended = c->ended;
-	c->seen.error = c->error;
-	memcpy(c->seen.why, c->why, sizeof(c->seen.why));
-}
-
-/* Withdraws the window before its bytes change wholesale; under the lock. */
-static void
-withdraw(struct af_stream *s, struct cursor *c)
-{
-	c->seen.usable = false;
-	while (c->copiers > 0)
-		pthread_cond_wait(&s->changed, &s->lock);
-}
-
-/* Whether a copy under way started before off; under the lock. */
-static bool
-copying_below(const struct cursor *c, uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < c->copiers; i++)
-		if (c->copy_start[i] < off)
-			return true;
-	return false;
-}
-
-/* One decoder call of at most want bytes (but not less than MIN_STEP), by
- * the thread holding c->decoding. */
-static void
-step(struct af_stream *s, struct cursor *c, uint64_t want)
-{
-	size_t to_end = c->size - (size_t)(c->pos % c->size);
-	size_t room = want < MIN_STEP ? MIN_STEP : want < STEP ? (size_t)want : STEP;
-
-	if (room > to_end)
-		room = to_end;
-
-	pthread_mutex_lock(&s->lock);
-	if (c->filled + room > c->size) {	/* the oldest bytes are about to go */
-		c->filled = c->size - room;
-		c->seen.filled = c->filled;
-		while (copying_below(c, c->pos - c->filled))
-			pthread_cond_wait(&s->changed, &s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	c->error = produce(s, c, room);
-	pthread_mutex_lock(&s->lock);
-	publish(c);
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* Moves c (held for decoding) to where it can decode want: on from where it
- * is, from a closer checkpoint, or from the start. */
-static enum af_err
-reposition(struct af_stream *s, struct cursor *c, uint64_t want)
-{
-	struct af_checkpoint_at cp;
-	/* a cursor that failed is moved back, so that the next read retries:
-	 * an error belongs to the bytes being decoded, not to the stream */
-	bool behind = c->codec != NULL && c->pos <= want && c->error == AF_OK;
-	bool jump = af_checkpoints_find(s->checkpoints, want, &cp) &&
-	    (!behind || cp.out_pos > c->pos);
 	enum af_err err = AF_OK;
 
-	if (behind && !jump)
-		return AF_OK;
+	maybe_checkpoint(s, d);
+	while (b->len < BLOCK && !d->ended) {
+		const uint8_t *in;
+		uint8_t *out = b->data + b->len;
+		size_t in_len, out_len = BLOCK - b->len, made;
+		bool done = false, input_over;
+
+		if (d->in_off == d->in_len && d->read_pos < s->length &&
+		    (err = refill(s, d, why, whylen)) != AF_OK)
+			break;
+		input_over = d->in_off == d->in_len;
+		in = d->in + d->in_off;
+		in_len = d->in_len - d->in_off;
+		err = af_codec_run(d->codec, &in, &in_len, &out, &out_len, &done, why, whylen);
+		d->in_off = d->in_len - in_len;
+		made = BLOCK - b->len - out_len;
+		b->len += made;
+		d->pos += made;
+		atomic_fetch_add(&s->produced, made);
+		if (err == AF_ECORRUPT)
+			explain_trailing(s, d, why, whylen);
+		if (err != AF_OK)
+			break;
+		if (done) {
+			d->ended = true;
+		} else if (input_over && made == 0) {
+			snprintf(why, whylen, "%s data ends early (truncated member)",
+			    af_compression_name(s->comp));
+			err = AF_ETRUNC;
+			break;
+		}
+	}
+	if (err != AF_OK) {
+		b->failed = true;
+		d->ready = false;
+	}
+	b->last = d->ended;
+	return err;
+}
+
+/*
+ * Decodes the next block with d (held) and publishes it; with pin, the block
+ * published is also pinned for the caller (*pinned), failed or not.
+ */
+static enum af_err
+make_block(struct af_stream *s, struct decoder *d, bool pin, struct block **pinned,
+    char *why, size_t whylen)
+{
+	struct block *b = block_new(s, d->pos / BLOCK);
+	enum af_err err;
+	bool empty;
+
+	if (b == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return AF_ENOMEM;
+	}
+	err = decode_block(s, d, b, why, whylen);
+	empty = b->failed && b->len == 0;	/* nothing to publish */
 	pthread_mutex_lock(&s->lock);
-	withdraw(s, c);
-	pthread_mutex_unlock(&s->lock);
-	if (c->codec == NULL || !jump)
-		err = cursor_restart(s, c);
-	if (err == AF_OK && jump && !cursor_resume(s, c, &cp))
-		err = cursor_restart(s, c);
-	pthread_mutex_lock(&s->lock);
-	publish(c);
-	c->consumed = c->pos;
-	c->ahead_to = 0;	/* read-ahead resumes once reads come in order again */
+	if (empty) {
+		block_unref(s, b);
+	} else {
+		b = cache_publish(s, b);
+		if (pin) {
+			b->refs++;
+			*pinned = b;
+		}
+	}
+	d->seen.ready = d->ready;
+	d->seen.ended = d->ended;
+	d->seen.pos = d->pos;
+	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
 
-/* Decodes with c (held) until want is in its window, the data ends or
- * fails (then the error, which the next read through c retries); decoder
- * calls stop near end, so a short read costs little. */
+/*
+ * Decodes with d (held) until block k is published (and pinned for the
+ * caller, in *pinned), the data ends or decoding fails.
+ */
 static enum af_err
-advance(struct af_stream *s, struct cursor *c, uint64_t want, uint64_t end)
+run_to(struct af_stream *s, struct decoder *d, uint64_t k, struct block **pinned,
+    char *why, size_t whylen)
 {
-	enum af_err err = reposition(s, c, want);
+	enum af_err err;
+	bool moved;
 
-	if (err != AF_OK)
+	*pinned = NULL;
+	err = reposition(s, d, k * BLOCK, &moved);
+	pthread_mutex_lock(&s->lock);
+	d->seen.ready = d->ready;
+	d->seen.ended = d->ended;
+	d->seen.pos = d->pos;
+	if (moved) {
+		d->consumed = d->pos;
+		d->ahead_to = 0;	/* read-ahead resumes once reads come in order again */
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (err != AF_OK) {
+		snprintf(why, whylen, "out of memory");
 		return err;
-	while (c->pos <= want && !c->ended && c->error == AF_OK)
-		step(s, c, end - c->pos);
-	return c->pos <= want && !c->ended ? c->error : AF_OK;
-}
-
-static bool
-holds(const struct cursor *c, uint64_t off)
-{
-	return c->seen.usable && off < c->seen.pos && off >= c->seen.pos - c->seen.filled;
-}
-
-/* The cursor whose window has off; under the lock. */
-static struct cursor *
-holder(struct af_stream *s, uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < s->cursor_count; i++)
-		if (holds(&s->cursors[i], off))
-			return &s->cursors[i];
-	return NULL;
-}
-
-/* The cursor standing closest before off, or NULL; under the lock. */
-static struct cursor *
-closest_before(struct af_stream *s, uint64_t off, bool idle_only)
-{
-	struct cursor *best = NULL, *c;
-	size_t i;
-
-	for (i = 0; i < s->cursor_count; i++) {
-		c = &s->cursors[i];
-		if (!c->seen.usable || c->seen.pos > off || (idle_only && c->decoding))
-			continue;
-		if (best == NULL || c->seen.pos > best->seen.pos)
-			best = c;
 	}
-	return best;
+	while (d->pos <= k * BLOCK && !d->ended)
+		if ((err = make_block(s, d, d->pos == k * BLOCK, pinned, why, whylen)) != AF_OK)
+			return err;
+	return AF_OK;
 }
 
-static struct cursor *
-least_recently_used_idle(struct af_stream *s)
-{
-	struct cursor *best = NULL, *c;
-	size_t i;
+/* ---- reads: under the lock, dropped to decode and to deliver ---- */
 
-	for (i = 0; i < s->cursor_count; i++) {
-		c = &s->cursors[i];
-		if (!c->decoding && (best == NULL || c->last_use < best->last_use))
-			best = c;
-	}
-	return best;
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*
- * What a read of off does next, under the lock: NULL with *stop set when the
- * data ends there (AF_END), NULL to wait, or a cursor to decode with, taken
- * for decoding.  A cursor that failed is taken like any other: advance moves
- * it back and decodes again, so an error is never the stream's for good.
+ * Whether a read of the block at kb may not move d (to a checkpoint, to the
+ * start, or on past WAIT_DISTANCE) yet: without checkpoints a move means
+ * decoding from the start, so a decoder that serves a sequential reader is
+ * that reader's until it has not read for HOLD_NS, unless the same thread
+ * moves it; *until gets the earliest end of such a hold.  Readers take turns
+ * instead of restarting each other at every read.
  */
-static struct cursor *
-take_decoder(struct af_stream *s, uint64_t off, enum af_err *stop)
+static bool
+held(const struct af_stream *s, const struct decoder *d, uint64_t kb, uint64_t now,
+    uint64_t *until)
 {
-	struct cursor *c = closest_before(s, off, false);
+	bool goes_on = d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
+	    kb - d->seen.pos <= WAIT_DISTANCE;
 
-	*stop = AF_OK;
-	if (c != NULL && c->seen.ended && c->seen.error == AF_OK) {
-		*stop = AF_END;
-		return c;
+	if (!s->restart_only || goes_on || d->held_until <= now ||
+	    pthread_equal(d->holder, pthread_self()))
+		return false;
+	if (*until == 0 || d->held_until < *until)
+		*until = d->held_until;
+	return true;
+}
+
+/*
+ * The decoder a read of block k decodes with, taken (busy); or NULL to wait
+ * for a decoder already heading there (another read's, or the read-ahead
+ * thread, which may be about to wake for it), for one to be given back, or
+ * (*until, on the monotonic clock) for a hold to end.
+ */
+static struct decoder *
+take_decoder(struct af_stream *s, uint64_t k, uint64_t *until)
+{
+	uint64_t kb = k * BLOCK, now = s->restart_only ? now_ns() : 0;
+	struct decoder *near = NULL, *idle = NULL, *d;
+	size_t i;
+
+	*until = 0;
+
+	for (i = 0; i < s->decoder_count; i++) {
+		d = &s->decoders[i];
+		if (d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
+		    (near == NULL || d->seen.pos > near->seen.pos))
+			near = d;
 	}
-	/* Someone decodes towards off already: another reader, or the read-ahead
-	 * thread, which may be about to wake for this cursor; wait for it rather
-	 * than take turns with it, so that decoding stays on one thread while
-	 * this one copies.  Not while the read-ahead works for another cursor. */
-	if (c != NULL && off - c->seen.pos <= WAIT_DISTANCE &&
-	    (c->decoding || (s->ahead_started && c->seen.error == AF_OK &&
-	    c->ahead_to > c->seen.pos &&
-	    (s->ahead_on == NULL || s->ahead_on == c)))) {
-		if (c->ahead_to <= off)
-			c->ahead_to = off + 1;
+	if (near != NULL && kb - near->seen.pos <= WAIT_DISTANCE &&
+	    (near->busy || (s->ahead_started && near->ahead_to > near->seen.pos &&
+	    (s->ahead_on == NULL || s->ahead_on == near)))) {
+		if (near->ahead_to <= kb)
+			near->ahead_to = kb + 1;
 		pthread_cond_signal(&s->work);
 		return NULL;
 	}
-	if (c != NULL && c->decoding)
-		c = closest_before(s, off, true);
-	if (c == NULL && (c = least_recently_used_idle(s)) == NULL)
+	for (i = 0; i < s->decoder_count; i++) {	/* idle, closest before kb */
+		d = &s->decoders[i];
+		if (!d->busy && d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
+		    !held(s, d, kb, now, until) && (idle == NULL || d->seen.pos > idle->seen.pos))
+			idle = d;
+	}
+	for (i = 0; idle == NULL && i < s->decoder_count; i++) {
+		d = &s->decoders[i];	/* else the least recently used, to move */
+		if (!d->busy && !held(s, d, kb, now, until) &&
+		    (idle == NULL || d->last_use < idle->last_use))
+			idle = d;
+	}
+	if (idle == NULL)
 		return NULL;
-	c->decoding = true;
-	c->last_use = ++s->clock;
-	return c;
+	idle->busy = true;
+	idle->last_use = ++s->clock;
+	return idle;
 }
 
 static void *read_ahead(void *arg);
 
-/* A read ending at end was served by c; under the lock.  Reads that carry on
- * where the last one ended start the read-ahead. */
+/* A read of [off, end) was served: reads that carry on where the last one
+ * near a decoder ended start the read-ahead on it. */
 static void
-note_read(struct af_stream *s, struct cursor *c, uint64_t off, uint64_t end)
+note_read(struct af_stream *s, uint64_t off, uint64_t end)
 {
-	bool sequential = off <= c->consumed && end >= c->consumed;
+	struct decoder *d = NULL, *c;
+	bool sequential;
+	size_t i;
 
-	c->consumed = sequential && c->consumed > end ? c->consumed : end;
-	if (!sequential || c->seen.ended || c->seen.error != AF_OK)
+	for (i = 0; i < s->decoder_count; i++) {
+		c = &s->decoders[i];
+		if (c->seen.ready && c->seen.pos >= end &&
+		    c->seen.pos - end <= s->ahead + 2 * BLOCK &&
+		    (d == NULL || c->seen.pos < d->seen.pos))
+			d = c;
+	}
+	if (d == NULL)
 		return;
-	if (c->ahead_to < end + s->ahead)
-		c->ahead_to = end + s->ahead;
+	sequential = off <= d->consumed && end >= d->consumed;
+	d->consumed = sequential && d->consumed > end ? d->consumed : end;
+	if (!sequential || d->seen.ended)
+		return;
+	if (s->restart_only) {
+		d->held_until = now_ns() + HOLD_NS;
+		d->holder = pthread_self();
+	}
+	if (d->ahead_to < end + s->ahead)
+		d->ahead_to = end + s->ahead;
 	if (!s->ahead_started && !s->stopping)
 		s->ahead_started = pthread_create(&s->ahead_thread, NULL, read_ahead, s) == 0;
 	pthread_cond_signal(&s->work);
@@ -532,17 +660,6 @@ struct sink {
 	void *ctx;
 };
 
-/* Hands n bytes at off of c's window to the sink: one or two spans of the ring. */
-static void
-deliver(const struct cursor *c, const struct sink *to, size_t n, uint64_t off)
-{
-	size_t at = (size_t)(off % c->size), first = c->size - at < n ? c->size - at : n;
-
-	to->fn(to->ctx, c->window + at, first);
-	if (n > first)
-		to->fn(to->ctx, c->window, n - first);
-}
-
 static void
 append(void *ctx, const uint8_t *bytes, size_t n)
 {
@@ -552,32 +669,8 @@ append(void *ctx, const uint8_t *bytes, size_t n)
 	*dst += n;
 }
 
-/* Delivers from c's window (a copier meanwhile); under the lock, dropped while copying. */
-static size_t
-copy_from(struct af_stream *s, struct cursor *c, const struct sink *to, size_t len,
-    uint64_t off)
-{
-	size_t n, i;
-
-	while (c->copiers == COPIERS)
-		pthread_cond_wait(&s->changed, &s->lock);
-	if (!holds(c, off))	/* the window moved on while this waited */
-		return 0;
-	n = c->seen.pos - off < len ? (size_t)(c->seen.pos - off) : len;
-	c->copy_start[c->copiers++] = off;
-	pthread_mutex_unlock(&s->lock);
-	deliver(c, to, n, off);
-	pthread_mutex_lock(&s->lock);
-	for (i = 0; c->copy_start[i] != off; i++)
-		;
-	c->copy_start[i] = c->copy_start[--c->copiers];
-	pthread_cond_broadcast(&s->changed);
-	note_read(s, c, off, off + n);
-	return n;
-}
-
 /*
- * An uncompressed member needs no cursor: its bytes are read where they are
+ * An uncompressed member needs no blocks: its bytes are read where they are
  * in the file, at any offset, by any number of threads at once.  Straight
  * into the reader's buffer, or through a buffer of this call's own for a
  * sink that looks at the bytes in place.
@@ -630,38 +723,76 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
     size_t *got, char *why, size_t whylen)
 {
 	enum af_err err = AF_OK;
-	struct cursor *c = NULL;
+	struct decoder *d;
+	struct block *b;
+	/* the block this read decoded and saw fail, and how */
+	uint64_t failed_k = UINT64_MAX, until;
+	enum af_err failed_err = AF_OK;
+	char msg[320] = "";
 
 	if (s->comp == AF_COMP_NONE)
 		return stored_read(s, to, len, off, got, why, whylen);
 	*got = 0;
 	pthread_mutex_lock(&s->lock);
 	while (*got < len) {
-		uint64_t want = off + *got;
-		if ((c = holder(s, want)) != NULL) {
-			*got += copy_from(s, c, to, len - *got, want);
-			continue;
-		}
-		if ((c = take_decoder(s, want, &err)) == NULL) {
-			pthread_cond_wait(&s->changed, &s->lock);
-			continue;
-		}
-		if (err != AF_OK)
+		uint64_t want = off + *got, k = want / BLOCK;
+		size_t at = (size_t)(want % BLOCK), n;
+
+		if (s->end_known && want >= s->end)
 			break;
+		b = cache_find(s, k);
+		if (b != NULL && at < b->len) {
+			b->refs++;
+			b->last_use = ++s->clock;
+			b->read = true;
+		} else if (b != NULL && b->last && !b->failed) {
+			break;
+		} else if (k == failed_k) {	/* failed in this read: say so */
+			err = failed_err;
+			break;
+		} else if ((d = take_decoder(s, k, &until)) == NULL) {
+			if (until == 0) {
+				pthread_cond_wait(&s->changed, &s->lock);
+			} else {
+				struct timespec ts = { (time_t)(until / 1000000000u),
+				    (long)(until % 1000000000u) };
+				pthread_cond_timedwait(&s->changed, &s->lock, &ts);
+			}
+			continue;
+		} else {
+			pthread_mutex_unlock(&s->lock);
+			msg[0] = '\0';
+			err = run_to(s, d, k, &b, msg, sizeof(msg));
+			pthread_mutex_lock(&s->lock);
+			d->busy = false;
+			pthread_cond_broadcast(&s->changed);
+			if (b != NULL && b->failed) {	/* the next read decodes it again */
+				failed_k = k;
+				failed_err = err;
+			}
+			if (b != NULL && at >= b->len) {	/* not these bytes */
+				block_unref(s, b);
+				b = NULL;
+			}
+			if (b == NULL && err != AF_OK)
+				break;
+			err = AF_OK;
+			if (b == NULL)
+				continue;
+		}
+		/* b is pinned: hand its bytes over without the lock */
+		b->read = true;
+		n = b->len - at < len - *got ? b->len - at : len - *got;
 		pthread_mutex_unlock(&s->lock);
-		err = advance(s, c, want, off + len);
+		to->fn(to->ctx, b->data + at, n);
 		pthread_mutex_lock(&s->lock);
-		c->decoding = false;
-		pthread_cond_broadcast(&s->changed);
-		if (err != AF_OK)
-			break;
+		block_unref(s, b);
+		*got += n;
+		note_read(s, want, want + n);
 	}
-	if (err == AF_END)
-		err = AF_OK;
-	else if (err != AF_OK && why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", c != NULL && c->seen.why[0] != '\0' ?
-		    c->seen.why : af_strerror(err));
 	pthread_mutex_unlock(&s->lock);
+	if (err != AF_OK && why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", msg[0] != '\0' ? msg : af_strerror(err));
 	return err;
 }
 
@@ -684,67 +815,144 @@ af_stream_visit(struct af_stream *s, size_t len, uint64_t off, af_stream_visit_f
 	return stream_read(s, &to, len, off, got, why, whylen);
 }
 
-/* The cursor the read-ahead thread should decode with next; under the lock. */
-static struct cursor *
+/* ---- the read-ahead thread ---- */
+
+/* The decoder the read-ahead thread should decode with next; under the lock. */
+static struct decoder *
 ahead_candidate(struct af_stream *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->cursor_count; i++) {
-		struct cursor *c = &s->cursors[i];
-		if (c->seen.usable && !c->decoding && !c->seen.ended &&
-		    c->seen.error == AF_OK && c->seen.pos < c->ahead_to)
-			return c;
+	for (i = 0; i < s->decoder_count; i++) {
+		struct decoder *d = &s->decoders[i];
+		if (d->seen.ready && !d->busy && !d->seen.ended && d->seen.pos < d->ahead_to)
+			return d;
 	}
 	return NULL;
 }
 
-/* Decodes ahead of sequential readers, so that decoding runs while the
- * bytes already decoded travel to them. */
+/*
+ * Decodes ahead of sequential readers, a block at a time, so that decoding
+ * runs while the bytes already decoded travel to them.  It runs until the
+ * stream is freed; a block it fails on is published failed, and the next
+ * read of it decodes it again.
+ */
 static void *
 read_ahead(void *arg)
 {
 	struct af_stream *s = arg;
-	struct cursor *c;
+	struct decoder *d;
+	char why[320];
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
-		if ((c = ahead_candidate(s)) == NULL) {
+		if ((d = ahead_candidate(s)) == NULL) {
 			s->ahead_on = NULL;
 			pthread_cond_wait(&s->work, &s->lock);
 			continue;
 		}
-		c->decoding = true;
-		s->ahead_on = c;
+		d->busy = true;
+		s->ahead_on = d;
 		pthread_mutex_unlock(&s->lock);
-		step(s, c, STEP);
+		(void)make_block(s, d, false, NULL, why, sizeof(why));
 		pthread_mutex_lock(&s->lock);
-		c->decoding = false;
+		d->busy = false;
 		pthread_cond_broadcast(&s->changed);
 	}
+	s->ahead_on = NULL;
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+/* ---- the rest of the interface ---- */
+
+void
+af_stream_free(struct af_stream *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work);
+	pthread_mutex_unlock(&s->lock);
+	if (s->ahead_started)
+		pthread_join(s->ahead_thread, NULL);
+	for (i = 0; i < MAX_DECODERS; i++)
+		decoder_release(&s->decoders[i]);
+	while (s->cached > 0)
+		cache_drop(s, s->cached - 1);
+	for (i = 0; i < s->spare_count; i++)
+		free(s->spares[i]);
+	af_checkpoints_free(s->checkpoints);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->changed);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void
+af_stream_keep_checkpoints(struct af_stream *s, bool keep)
+{
+	pthread_mutex_lock(&s->lock);
+	s->no_checkpoints = !keep;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t
+af_stream_produced(const struct af_stream *s)
+{
+	return atomic_load(&((struct af_stream *)s)->produced);
+}
+
+void
+af_stream_memory(const struct af_stream *cs, struct af_stream_memory *out)
+{
+	struct af_stream *s = (struct af_stream *)cs;
+
+	pthread_mutex_lock(&s->lock);
+	out->cached = s->cached * (size_t)BLOCK;
+	out->cache_cap = s->cache_cap * (size_t)BLOCK;
+	out->blocks = s->blocks * (size_t)BLOCK;
+	out->blocks_peak = s->blocks_peak * (size_t)BLOCK;
+	out->decoders = s->decoder_count;
+	pthread_mutex_unlock(&s->lock);
 }
 
 void
 af_stream_read_once(struct af_stream *s)
 {
-	size_t i;
+	struct decoder keep;
+	size_t i, best = 0;
+	bool busy;
 
 	pthread_mutex_lock(&s->lock);
 	s->no_checkpoints = true;
-	if (s->comp != AF_COMP_XZ) {	/* xz decodes slower than anyone reads it */
-		s->window_size = ONCE_WINDOW;
+	if (s->comp != AF_COMP_XZ)
 		s->ahead = ONCE_AHEAD;
-	}
-	for (i = 0; i < CURSORS; i++) {	/* drop windows of the old size */
-		struct cursor *c = &s->cursors[i];
-		c->ahead_to = 0;
-		while (c->decoding)
+	do {			/* every decoder given back, the read-ahead held off */
+		busy = false;
+		for (i = 0; i < s->decoder_count; i++) {
+			s->decoders[i].ahead_to = 0;
+			busy = busy || s->decoders[i].busy;
+		}
+		if (busy)
 			pthread_cond_wait(&s->changed, &s->lock);
-		withdraw(s, c);
-		cursor_release(c);
+	} while (busy);
+	/* one decoder: the one furthest on, which the blocks cached lead to */
+	for (i = 1; i < s->decoder_count; i++)
+		if (s->decoders[i].seen.ready && (!s->decoders[best].seen.ready ||
+		    s->decoders[i].seen.pos > s->decoders[best].seen.pos))
+			best = i;
+	keep = s->decoders[best];
+	s->decoders[best] = s->decoders[0];
+	s->decoders[0] = keep;
+	for (i = 1; i < MAX_DECODERS; i++) {
+		decoder_release(&s->decoders[i]);
+		memset(&s->decoders[i], 0, sizeof(s->decoders[i]));
 	}
-	s->cursor_count = 1;
+	s->decoder_count = 1;
+	s->ahead_on = NULL;
 	pthread_mutex_unlock(&s->lock);
 }

@@ -1,17 +1,20 @@
 /*
  * Random-access reads of a member's decompressed bytes.
  *
- * A stream keeps a few decoders ("cursors"), each at some position of the
- * decompressed data with a window of the bytes it produced last.  A read is
- * served by the cursor that has the bytes in its window or stands closest
- * before them, so reading front to back decompresses once, out-of-order
- * kernel readahead hits a window, and two readers at different places do not
- * restart each other.  Once reads run in order, a thread of the stream's own
- * decodes a little ahead of them, so that decoding overlaps delivery.  A
- * cursor that fails is moved back by the next read through it, which
- * decodes again: an error is never the stream's for good.  An uncompressed
- * member has no cursors: its bytes are read with pread where they are.
- * Thread-safe.
+ * The decompressed data is cut into blocks of AF_STREAM_BLOCK bytes.  A
+ * decoder makes each block once and publishes it in a cache of the stream's
+ * own, after which its bytes never change; readers pin a block, copy it or
+ * look at it in place, and unpin it, so no reader ever waits for another's
+ * copy.  The cache has a cap and drops the least recently used block.  A
+ * stream has a few decoders (one for xz, whose dictionary is 64 MiB), so
+ * that reading front to back decompresses once and readers at different
+ * places do not restart each other; gzip decoders leave checkpoints on block
+ * boundaries, from which a read behind every cached block resumes.  Once
+ * reads run in order, a thread of the stream's own decodes a few blocks
+ * ahead of them.  An error belongs to the block that failed: the next read
+ * of it decodes it again.  An uncompressed member has no blocks: its bytes
+ * are read with pread where they are.  Thread-safe; stream.c's head comment
+ * has the model, the threads and the lock order.
  */
 #ifndef AF_STREAM_H
 #define AF_STREAM_H
@@ -51,13 +54,28 @@ void af_stream_keep_checkpoints(struct af_stream *stream, bool keep);
 
 /*
  * The stream will be read once, front to back, and nothing else (artifactfs
- * --status): no checkpoints, one cursor, and (but for xz, which decodes
- * slower than it is read) a larger window that decodes further ahead.  Call
- * before reading from more than one thread.
+ * --status): no checkpoints, one decoder (the one furthest on; the blocks
+ * cached stay), and (but for xz, which decodes slower than it is read) a
+ * read-ahead that decodes further ahead.  Call before reading from more than
+ * one thread.
  */
 void af_stream_read_once(struct af_stream *stream);
 
-/* Decompressed bytes produced so far by all cursors: tests and bench/ use it
+/* The size of a decoded block. */
+#define AF_STREAM_BLOCK (256u << 10)
+
+/* What the stream holds in decoded blocks, in bytes (tests and bench/). */
+struct af_stream_memory {
+	size_t cached;		/* blocks in the cache */
+	size_t cache_cap;	/* the most the cache holds */
+	size_t blocks;		/* block buffers allocated: cached, pinned after they
+				 * left the cache, being decoded, and spares */
+	size_t blocks_peak;	/* the most there ever were */
+	size_t decoders;	/* how many decoders the stream may use */
+};
+void af_stream_memory(const struct af_stream *stream, struct af_stream_memory *out);
+
+/* Decompressed bytes produced so far by all decoders: tests and bench/ use it
  * to show that a sequential read decompresses once. */
 uint64_t af_stream_produced(const struct af_stream *stream);
 

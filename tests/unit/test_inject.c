@@ -137,13 +137,13 @@ gate_has_waiter(int seconds)
 /*
  * When zstd cannot compress a checkpoint (no memory), the compressing thread
  * keeps it raw and goes on (issue 19: it exited, its queue stayed full, and
- * every later checkpoint was silently dropped): after one pass over 48 MiB
- * with every compression failing, a read at 41 MiB still resumes from the
- * checkpoint at 40 MiB.
+ * every later checkpoint was silently dropped): after one pass over 64 MiB
+ * with every compression failing, a read at 41 MiB (behind the 16 MiB that
+ * stay cached) still resumes from the checkpoint at 40 MiB.
  */
 Test(inject, checkpoints_survive_failed_compression)
 {
-	size_t len = 48 * MiB, zlen, got;
+	size_t len = 64 * MiB, zlen, got;
 	uint8_t *orig = tb_pattern(len, 19), *z = tb_compress(AF_COMP_GZIP, orig, len, &zlen);
 	uint8_t *buf = malloc(4 * MiB);
 	struct af_codec *codec = af_codec_new(AF_COMP_GZIP);
