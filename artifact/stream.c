@@ -178,6 +178,28 @@ af_stream_produced(const struct af_stream *s)
 	return atomic_load(&((struct af_stream *)s)->produced);
 }
 
+/* The member's compressed bytes, for a codec that reads a failed member again. */
+static bool
+read_member(void *ctx, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	const struct af_stream *s = ctx;
+	ssize_t n = 0;
+
+	*got = 0;
+	if (off >= s->length)
+		return true;
+	if (len > s->length - off)
+		len = (size_t)(s->length - off);
+	while (*got < len && (n = pread(s->fd, (uint8_t *)buf + *got, len - *got,
+	    (off_t)(s->offset + off + *got))) != 0) {
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0)
+			*got += (size_t)n;
+	}
+	return true;
+}
+
 /* Back to the start of the member (allocating on first use). */
 static enum af_err
 cursor_restart(struct af_stream *s, struct cursor *c)
@@ -190,6 +212,7 @@ cursor_restart(struct af_stream *s, struct cursor *c)
 			cursor_release(c);
 			return AF_ENOMEM;
 		}
+		af_codec_set_reader(c->codec, read_member, s);
 	} else if (af_codec_reset(c->codec) != AF_OK) {
 		return AF_ENOMEM;
 	}
