@@ -1,5 +1,7 @@
 #include "artifact/codec.h"
 
+#include "artifact/recheck.h"
+
 #include <isa-l/igzip_lib.h>
 #include <lzma.h>
 #include <stdio.h>
@@ -7,14 +9,6 @@
 #include <string.h>
 #include <zstd.h>
 #include <zstd_errors.h>
-
-/*
- * Decoder memory is set by the compressed data: cap it.  mender-artifact
- * writes xz with a 64 MiB dictionary and zstd with windows of at most 8 MiB;
- * beyond these a payload is refused rather than trusted with the memory.
- */
-#define XZ_MEMLIMIT (80ull << 20)
-#define ZSTD_WINDOW_LOG_MAX 25	/* 32 MiB */
 
 /*
  * Where decoding stands in the compressed input: which member (gzip member,
@@ -51,6 +45,7 @@ struct af_codec {
 	struct position *at;
 	lzma_stream x;
 	ZSTD_DStream *zs;
+	struct af_recheck_input input;	/* read again only to explain a failed check */
 };
 
 static const struct {
@@ -124,7 +119,7 @@ af_codec_reset(struct af_codec *c)
 		 * would hide it) and starts the next */
 		lzma_end(&c->x);
 		c->x = (lzma_stream)LZMA_STREAM_INIT;
-		return lzma_stream_decoder(&c->x, XZ_MEMLIMIT, 0) == LZMA_OK ? AF_OK : AF_ENOMEM;
+		return lzma_stream_decoder(&c->x, AF_XZ_MEMLIMIT, 0) == LZMA_OK ? AF_OK : AF_ENOMEM;
 	case AF_COMP_ZSTD:
 		return ZSTD_isError(ZSTD_DCtx_reset(c->zs, ZSTD_reset_session_only)) ?
 		    AF_ENOMEM : AF_OK;
@@ -153,13 +148,13 @@ af_codec_new(enum af_compression comp)
 		c->at->member = 1;
 		break;
 	case AF_COMP_XZ:
-		if (lzma_stream_decoder(&c->x, XZ_MEMLIMIT, 0) != LZMA_OK)
+		if (lzma_stream_decoder(&c->x, AF_XZ_MEMLIMIT, 0) != LZMA_OK)
 			goto fail;
 		break;
 	case AF_COMP_ZSTD:
 		if ((c->zs = ZSTD_createDStream()) == NULL ||
 		    ZSTD_isError(ZSTD_DCtx_setParameter(c->zs, ZSTD_d_windowLogMax,
-		    ZSTD_WINDOW_LOG_MAX)))
+		    AF_ZSTD_WINDOW_LOG_MAX)))
 			goto fail;
 		break;
 	case AF_COMP_NONE:
@@ -180,6 +175,13 @@ af_codec_free(struct af_codec *c)
 	ZSTD_freeDStream(c->zs);
 	free(c->gz);
 	free(c);
+}
+
+void
+af_codec_set_reader(struct af_codec *c, af_codec_reader read, void *ctx)
+{
+	c->input.read = read;
+	c->input.ctx = ctx;
 }
 
 static const char *
@@ -342,32 +344,17 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	return AF_OK;
 }
 
-static const char *
-check_name(lzma_check check)
-{
-	switch (check) {
-	case LZMA_CHECK_NONE: return "no check";
-	case LZMA_CHECK_CRC32: return "CRC32";
-	case LZMA_CHECK_CRC64: return "CRC64";
-	case LZMA_CHECK_SHA256: return "SHA-256";
-	default: return "check";
-	}
-}
-
-static void
+/* The reason for rc; true if it is a block's check mismatch. */
+static bool
 lzma_text(struct af_codec *c, lzma_ret rc, char *why, size_t whylen)
 {
 	const char *text;
 
 	switch (rc) {
 	case LZMA_FORMAT_ERROR: text = "not xz data"; break;
-	case LZMA_DATA_ERROR:
-		/* liblzma verifies each block's check and says only this */
-		snprintf(why, whylen, "xz stream %u (from byte %llu): corrupt data, or a block "
-		    "that does not match its %s; rebuild the artifact",
-		    c->at->member, (unsigned long long)c->at->member_start,
-		    check_name(lzma_get_check(&c->x)));
-		return;
+	case LZMA_DATA_ERROR:	/* corrupt data, or a block's check mismatch */
+		return af_recheck_xz_reason(&c->input, c->at->member, c->at->member_start,
+		    lzma_get_check(&c->x), why, whylen);
 	case LZMA_BUF_ERROR: text = "unexpected end of data"; break;
 	case LZMA_MEM_ERROR: text = "out of memory"; break;
 	case LZMA_MEMLIMIT_ERROR: text = "needs more than 80 MiB of memory (a dictionary "
@@ -376,6 +363,7 @@ lzma_text(struct af_codec *c, lzma_ret rc, char *why, size_t whylen)
 	default: text = "decoder error"; break;
 	}
 	snprintf(why, whylen, "xz: %s", text);
+	return false;
 }
 
 /* After the end of an xz stream: Stream Padding (zero bytes, a multiple of
@@ -403,7 +391,7 @@ xz_after_end(struct af_codec *c, const uint8_t **in, size_t *in_len, bool input_
 	}
 	if ((*in)[0] != 0xfd)	/* the first byte of an xz stream's magic */
 		return trailing(c, c->at->end_of_last, "", why, whylen);
-	if (lzma_stream_decoder(&c->x, XZ_MEMLIMIT, 0) != LZMA_OK) {
+	if (lzma_stream_decoder(&c->x, AF_XZ_MEMLIMIT, 0) != LZMA_OK) {
 		snprintf(why, whylen, "xz: out of memory");
 		return AF_ENOMEM;
 	}
@@ -443,11 +431,29 @@ run_xz(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	}
 	if (rc == LZMA_OK)
 		return AF_OK;
-	if (c->at->member > 1 && rc != LZMA_MEM_ERROR && rc != LZMA_MEMLIMIT_ERROR) {
-		lzma_text(c, rc, why, whylen);
+	/* a later stream that decodes but fails a block's check is a whole stream,
+	 * not bytes after the data */
+	if (!lzma_text(c, rc, why, whylen) && c->at->member > 1 && rc != LZMA_MEM_ERROR &&
+	    rc != LZMA_MEMLIMIT_ERROR)
 		return trailing(c, c->at->end_of_last, why, why, whylen);
-	}
-	lzma_text(c, rc, why, whylen);
+	return AF_ECORRUPT;
+}
+
+/* A zstd frame begins where the last complete one ended. */
+static void
+next_frame(struct af_codec *c)
+{
+	c->frame_end = false;
+	c->at->member++;
+	c->at->member_start = c->at->end_of_last;
+}
+
+static enum af_err
+zstd_checksum_mismatch(struct af_codec *c, char *why, size_t whylen)
+{
+	if (c->frame_end)	/* the frame that failed began in this call */
+		next_frame(c);
+	af_recheck_zstd_reason(&c->input, c->at->member, c->at->member_start, why, whylen);
 	return AF_ECORRUPT;
 }
 
@@ -465,12 +471,8 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	*in_len -= ib.pos;
 	*out += ob.pos;
 	*out_len -= ob.pos;
-	if (ZSTD_isError(rc) && ZSTD_getErrorCode(rc) == ZSTD_error_checksum_wrong) {
-		snprintf(why, whylen, "zstd frame %u (from byte %llu): its content checksum "
-		    "(XXH64) does not match its data; rebuild the artifact",
-		    c->at->member, (unsigned long long)c->at->member_start);
-		return AF_ECORRUPT;
-	}
+	if (ZSTD_isError(rc) && ZSTD_getErrorCode(rc) == ZSTD_error_checksum_wrong)
+		return zstd_checksum_mismatch(c, why, whylen);
 	if (ZSTD_isError(rc) && c->at->complete > 0)
 		return trailing(c, c->at->end_of_last, ZSTD_getErrorName(rc), why, whylen);
 	if (ZSTD_isError(rc)) {
@@ -481,16 +483,12 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	 * the caller's end of input makes it the end of the stream.  A call with
 	 * no input after a complete frame returns a size hint, not 0. */
 	if (rc == 0 && (ib.pos > 0 || !c->frame_end)) {
-		if (c->frame_end) {	/* a whole frame more, in this one call */
-			c->at->member++;
-			c->at->member_start = c->at->end_of_last;
-		}
+		if (c->frame_end)	/* a whole frame more, in this one call */
+			next_frame(c);
 		c->frame_end = true;
 		member_done(c->at);
 	} else if (rc != 0 && ib.pos > 0 && c->frame_end) {
-		c->frame_end = false;
-		c->at->member++;
-		c->at->member_start = c->at->end_of_last;
+		next_frame(c);
 	}
 	if (input_over && !c->frame_end && c->at->complete > 0 && ob.pos == 0)
 		return trailing(c, c->at->end_of_last, "a zstd frame cut short", why, whylen);

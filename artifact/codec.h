@@ -27,12 +27,34 @@ bool af_compression_from_name(const char *name, enum af_compression *out,
     const char **suffix_out);
 const char *af_compression_name(enum af_compression comp);
 
+/*
+ * Decoder memory is set by the compressed data: cap it.  mender-artifact
+ * writes xz with a 64 MiB dictionary and zstd with windows of at most 8 MiB;
+ * beyond these a payload is refused rather than trusted with the memory.
+ */
+#define AF_XZ_MEMLIMIT (80ull << 20)
+#define AF_ZSTD_WINDOW_LOG_MAX 25	/* 32 MiB */
+
 struct af_codec;
+
+/*
+ * Reads up to len bytes of the compressed input at off (counted from its
+ * start) into buf; *got is short at the end of the input.  False on a read
+ * error.
+ */
+typedef bool (*af_codec_reader)(void *ctx, uint64_t off, void *buf, size_t len,
+    size_t *got);
 
 struct af_codec *af_codec_new(enum af_compression comp);
 void af_codec_free(struct af_codec *codec);
 /* Back to the start of a stream. */
 enum af_err af_codec_reset(struct af_codec *codec);
+/*
+ * Lets the codec read its input again, from where the failing member starts,
+ * to put the stored and computed values in the reason when an xz block or a
+ * zstd frame fails its check.  Without it the reason has no values.
+ */
+void af_codec_set_reader(struct af_codec *codec, af_codec_reader read, void *ctx);
 
 /*
  * Decompresses from *in (advancing it and *in_len) into *out (advancing it and

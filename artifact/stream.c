@@ -300,6 +300,29 @@ decoder_release(struct decoder *d)
 	d->ready = false;
 }
 
+/* The member's compressed bytes, for a codec that reads a failed member
+ * again to say which check failed and with what values (recheck.c). */
+static bool
+read_member(void *ctx, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	const struct af_stream *s = ctx;
+	ssize_t n = 0;
+
+	*got = 0;
+	if (off >= s->length)
+		return true;
+	if (len > s->length - off)
+		len = (size_t)(s->length - off);
+	while (*got < len && (n = pread(s->fd, (uint8_t *)buf + *got, len - *got,
+	    (off_t)(s->offset + off + *got))) != 0) {
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0)
+			*got += (size_t)n;
+	}
+	return true;
+}
+
 /* Back to the start of the member (allocating on first use). */
 static enum af_err
 decoder_restart(struct af_stream *s, struct decoder *d)
@@ -311,6 +334,7 @@ decoder_restart(struct af_stream *s, struct decoder *d)
 			decoder_release(d);
 			return AF_ENOMEM;
 		}
+		af_codec_set_reader(d->codec, read_member, s);
 	} else if (af_codec_reset(d->codec) != AF_OK) {
 		d->ready = false;
 		return AF_ENOMEM;

@@ -373,7 +373,7 @@ op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 	uint64_t total = fs_entry_size(e);
 	size_t got = 0;
 	enum af_err err = AF_OK;
-	char why[200];
+	char why[400];	/* a failed xz SHA-256 check gives both values: ~300 characters */
 
 	if (off < 0)
 		return -EINVAL;

@@ -126,6 +126,33 @@ else
 fi
 
 # ---- xz and zstd: the checks their streams carry, and bytes after them -------------
+
+# check_mounted_read NAME ART ORIG MEMBER REASON: on a mount of ART, after a full
+# read of the payload file, signature-status gives the reason (ERE REASON).
+# The read itself fails, with the reason in the daemon's log, when the
+# decoder meets the check before it hands out the file's last bytes; when it
+# does not, the read gives the file's bytes (they are intact; ORIG is the
+# member MEMBER as written, before the change).
+check_mounted_read() {
+    local name=$1 art=$2 orig=$3 member=$4 reason=$5 m=$A/mnt-$RANDOM
+    if ! mount_art "$art" "$m" 2>/dev/null; then
+        fail "$name: mounts" "$(cat "$T_MOUNT_ERR")"
+        return
+    fi
+    if cat "$m/data/0000/rootfs.ext4" >"$A/read.out" 2>/dev/null; then
+        check_eq "$name, mounted: the read that ends before the check gives the file's bytes" \
+            "$(decomp "$member" <"$orig" | tar -xOf - rootfs.ext4 | sum)" "$(sum "$A/read.out")"
+    else
+        grep -qE "data/0000/rootfs\.ext4: .*$reason" "${T_ERRS[$m]}" &&
+            pass "$name, mounted: the failed read logs the reason" ||
+            fail "$name, mounted: the failed read logs the reason" "$(cat "${T_ERRS[$m]}")"
+    fi
+    grep -qE "^reason: .*$reason" "$m/signature-status" &&
+        pass "$name, mounted: after the read, signature-status gives the reason" ||
+        fail "$name, mounted: after the read, signature-status gives the reason" \
+            "$(grep '^reason' "$m/signature-status")"
+    umount_art "$m" || fail "$name, mounted: unmount"
+}
 for c in xz:rootfs-xz.mender:0000.tar.xz zst:rootfs-zstd.mender:0000.tar.zst; do
     kind=${c%%:*}
     rest=${c#*:}
@@ -138,31 +165,67 @@ for c in xz:rootfs-xz.mender:0000.tar.xz zst:rootfs-zstd.mender:0000.tar.zst; do
     both "$kind fixture" "$art" unsigned
 
     # the stored check: xz, the last block's CRC64 (before the index, whose
-    # size the footer gives); zstd, the frame's last 4 bytes
-    py "$X/orig" "$X/o/$member" "$kind" <<'EOF'
-import sys, struct
+    # size the footer gives); zstd, the frame's last 4 bytes.  One bit of it
+    # changes; printed: the value now stored, and the data's, computed here
+    # (xz: CRC64 from its polynomial; zstd: below, by xxhsum)
+    read -r STORED ACTUAL < <(py "$X/orig" "$X/o/$member" "$kind" <<'EOF2'
+import sys, struct, lzma
 src, dst, kind = sys.argv[1:]
 z = bytearray(open(src, 'rb').read())
 if kind == 'xz':
     # footer: CRC32, Backward Size, Stream Flags (0, check type), 'YZ'
     assert z[-2:] == b'YZ' and z[-4] == 0 and (z[-3] & 0x0f) == 4, 'xz with CRC64'
     index = (struct.unpack('<I', z[-8:-4])[0] + 1) * 4
-    z[len(z) - 12 - index - 8] ^= 1
+    at = len(z) - 12 - index - 8
+    data = lzma.decompress(bytes(z))
+    z[at] ^= 1
+    # CRC-64/XZ (ECMA-182 polynomial, reflected)
+    table = []
+    for n in range(256):
+        for _ in range(8):
+            n = (n >> 1) ^ (0xc96c5795d7870f42 if n & 1 else 0)
+        table.append(n)
+    crc = 0xffffffffffffffff
+    for b in data:
+        crc = table[(crc ^ b) & 0xff] ^ (crc >> 8)
+    print('%016x %016x' % (struct.unpack('<Q', z[at:at + 8])[0], crc ^ 0xffffffffffffffff))
 else:
     assert z[4] & 0x04, 'zstd frame with a content checksum'
     z[-1] ^= 1
+    print('%08x -' % struct.unpack('<I', z[-4:])[0])
 open(dst, 'wb').write(z)
-EOF
+EOF2
+)
     repack "$X/o" "$art" "$A/$kind-check.mender"
     check_not "$kind check changed: $kind itself refuses it" bash -c \
         "tar -xOf '$A/$kind-check.mender' $member | ${kind/zst/zstd} -dc -q >/dev/null 2>&1"
     both "$kind check" "$A/$kind-check.mender" invalid
     if [ "$kind" = xz ]; then
-        line "xz check: the reason names the member and the CRC64" \
-            "^reason: data/0000(\.tar\.xz)?: .*xz stream 1 .*CRC64"
+        read -r BLOCK_AT CHECKVAL < <(xz -lvv --robot "$X/orig" | awk '$1 == "block" { print $5, $11 }')
+        check_eq "xz: the block's check as xz -lvv reads it is the data's CRC64" "$ACTUAL" "$CHECKVAL"
+        REASON="xz stream 1 \(from byte 0\), block 1 \(from byte $BLOCK_AT\) does not match its CRC64: expected $STORED \(stored\), actual $ACTUAL \(data\); rebuild the artifact$"
     else
-        line "zstd checksum: the reason names the frame checksum" \
-            "^reason: data/0000(\.tar\.zst)?: .*zstd frame 1 .*content checksum"
+        ACTUAL=$(zstd -dc -q "$X/orig" | xxhsum -H64 - | cut -d' ' -f1)
+        REASON="zstd frame 1 \(from byte 0\): its content checksum does not match its data: expected $STORED \(stored\), actual ${ACTUAL:8} \(data, the low 32 bits of XXH64 $ACTUAL\); rebuild the artifact$"
+    fi
+    line "$kind check: the reason names the member and gives both values" \
+        "^reason: data/0000(\.tar\.${kind})?: .*$REASON"
+    check_mounted_read "$kind check" "$A/$kind-check.mender" "$X/orig" "$member" "$REASON"
+
+    if [ "$kind" = xz ]; then
+        # an invalid LZMA2 control byte where the block's data begins: corrupt
+        # data, not a check mismatch, so no values
+        py "$X/orig" "$X/o/$member" "$BLOCK_AT" <<'EOF2'
+import sys
+src, dst, block = sys.argv[1], sys.argv[2], int(sys.argv[3])
+z = bytearray(open(src, 'rb').read())
+z[block + (z[block] + 1) * 4] = 0x03    # after the header, whose size its first byte gives
+open(dst, 'wb').write(z)
+EOF2
+        repack "$X/o" "$art" "$A/xz-data.mender"
+        both "xz data" "$A/xz-data.mender" invalid
+        line "xz data: the reason says corrupt data, without values" \
+            "^reason: data/0000(\.tar\.xz)?: .*xz stream 1 \(from byte 0\): corrupt data; rebuild the artifact$"
     fi
 
     cp "$X/orig" "$X/o/$member"
