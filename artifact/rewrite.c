@@ -397,8 +397,9 @@ job_new(const struct artifact *a, const struct af_place *p, const char *sig, siz
 	return r;
 }
 
-struct af_rewrite *
-af_rewrite_start(const struct artifact *a, const struct af_place *p, const char *sig,
+/* The copy with the manifest.sig text as given (sig_len bytes, copied). */
+static struct af_rewrite *
+start_copy(const struct artifact *a, const struct af_place *p, const char *sig,
     size_t sig_len, char *why, size_t whylen)
 {
 	struct af_rewrite *r = job_new(a, p, sig, sig_len);
@@ -438,7 +439,7 @@ af_rewrite_sign(const struct artifact *a, const struct af_place *p, const uint8_
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	r = af_rewrite_start(a, p, text, strlen(text), why, whylen);
+	r = start_copy(a, p, text, strlen(text), why, whylen);
 	free(text);
 	return r;
 }

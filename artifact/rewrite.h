@@ -5,7 +5,7 @@
  * moment leaves the original untouched.
  *
  * The copy is written by a thread of its own from the moment the signature is
- * known (af_rewrite_start), so that the rename at unmount (af_rewrite_finish)
+ * known (af_rewrite_sign), so that the rename at unmount (af_rewrite_finish)
  * has little or nothing left to wait for.
  */
 #ifndef AF_REWRITE_H
@@ -49,7 +49,7 @@ struct af_rewrite;
  * broken format rule (an error in the problems), a manifest.sig that cannot
  * be read or decoded, a file on disk that changed since the mount.  What may
  * stand is only what a new signature replaces: no signature, or one by
- * another key.  af_rewrite_start says whether a file can be made next to it.
+ * another key.  af_rewrite_sign says whether a file can be made next to it.
  * Checked when a key is staged, so users learn early.
  */
 const char *af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
@@ -69,10 +69,6 @@ const char *af_rewrite_refusal(const struct artifact *a, const struct af_place *
  */
 struct af_rewrite *af_rewrite_sign(const struct artifact *a, const struct af_place *p,
     const uint8_t *sig, size_t sig_len, enum cr_sig_form form, char *why, size_t whylen);
-/* The same with the manifest.sig text as given (text_len bytes, copied),
- * unchecked: tests write text that need not be a signature. */
-struct af_rewrite *af_rewrite_start(const struct artifact *a, const struct af_place *p,
-    const char *text, size_t text_len, char *why, size_t whylen);
 
 /* What the re-signed artifact will differ in besides its signature (its
  * group, when the artifact's could not be kept), or NULL. */

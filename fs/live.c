@@ -31,7 +31,7 @@ status_text(struct fs_mount *m, const struct af_checks *checks)
 		pending = NULL;
 	pthread_mutex_unlock(&m->control_lock);
 	/* the hint to sign only where signing is possible and not yet done */
-	text = fs_status_report_hint(m->artifact, m->keys, checks,
+	text = fs_status_report(m->artifact, m->keys, checks,
 	    af_place_changed(m->place, changed, sizeof(changed)), pending,
 	    m->read_only || staged != NULL ? NULL : "sign it (write a private key to "
 	    "control/sign-key)", &verdict);

@@ -289,3 +289,21 @@ synth_open_ok(const struct synth *s)
 	cr_assert_not_null(a);
 	return a;
 }
+
+char test_dir[64];
+
+void
+test_dir_make(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/artifactfs-unit.XXXXXX");
+	cr_assert_not_null(mkdtemp(test_dir));
+}
+
+void
+test_dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	cr_assert_eq(system(cmd), 0);
+}

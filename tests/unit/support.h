@@ -86,4 +86,10 @@ enum af_err open_bytes(const void *data, size_t len, struct artifact **a, char *
 /* Builds and opens; cr_asserts success (printing why) and returns the artifact. */
 struct artifact *synth_open_ok(const struct synth *s);
 
+/* A fresh directory for each test, as a suite's .init and .fini: test_dir
+ * holds its path while the test runs. */
+extern char test_dir[64];
+void test_dir_make(void);
+void test_dir_remove(void);
+
 #endif

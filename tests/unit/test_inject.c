@@ -215,7 +215,7 @@ entries(const char *dir)
 }
 
 /*
- * Every allocation of af_place_open and af_rewrite_start made to fail in
+ * Every allocation of af_place_open and af_rewrite_sign made to fail in
  * turn: each fails cleanly, saying why, frees only what it allocated (ASan
  * and the integration runs check the frees) and leaves no file behind (issue
  * 19: split_path returned before setting dir and base, which the cleanup
@@ -253,18 +253,18 @@ Test(inject, resign_out_of_memory)
 		why[0] = '\0';
 		atomic_store(&failures, 0);
 		atomic_store(&fail_in, k);
-		r = af_rewrite_start(a, p, "c2ln", 4, why, sizeof(why));
+		r = af_rewrite_sign(a, p, (const uint8_t *)"sig", 3, CR_SIG_RSA, why, sizeof(why));
 		atomic_store(&fail_in, 0);
 		done = atomic_load(&failures) == 0;
 		if (r == NULL) {
-			cr_assert(!done, "af_rewrite_start failed with no failure injected: %s", why);
+			cr_assert(!done, "af_rewrite_sign failed with no failure injected: %s", why);
 			cr_assert(why[0] != '\0');
 			start_fails++;
 		}
 		af_rewrite_abort(r);
 		cr_assert_eq(entries(dir), 1, "a file was left next to the artifact (k=%ld)", k);
 	}
-	cr_assert(done && start_fails >= 1, "%ld failures of af_rewrite_start", start_fails);
+	cr_assert(done && start_fails >= 1, "%ld failures of af_rewrite_sign", start_fails);
 	af_place_close(p);
 	artifact_close(a);
 	unlink(path);

@@ -14,26 +14,10 @@
 #include <unistd.h>
 
 #include "fs/keys.h"
+#include "support.h"
 #include "tarbuild.h"
 
-static char dir[] = "/tmp/test_keys.XXXXXX";
-
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(keys, .init = setup, .fini = teardown);
+TestSuite(keys, .init = test_dir_make, .fini = test_dir_remove);
 
 /* A path in the test's directory. */
 static const char *
@@ -43,7 +27,7 @@ in_dir(const char *name)
 	static int next;
 	char *p = paths[next++ % 8];
 
-	snprintf(p, 512, "%s/%s", dir, name);
+	snprintf(p, 512, "%s/%s", test_dir, name);
 	return p;
 }
 
@@ -57,7 +41,7 @@ sh(const char *cmd)
 
 	if (getenv("FIXTURES") == NULL)
 		cr_skip_test("no fixtures (FIXTURES)");
-	snprintf(full, sizeof(full), "FIX='%s' DIR='%s'; %s", getenv("FIXTURES"), dir, cmd);
+	snprintf(full, sizeof(full), "FIX='%s' DIR='%s'; %s", getenv("FIXTURES"), test_dir, cmd);
 	out = run_capture(full, &len);
 	cr_assert_not_null(out, "failed: %s", cmd);
 	free(out);
