@@ -307,3 +307,18 @@ test_dir_remove(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+struct cr_key *
+one_public_key(const char *pem, size_t len, const char *what)
+{
+	struct af_reason why = { 0 };
+	struct cr_key **keys, *k;
+	size_t n = 0;
+
+	cr_assert_eq(cr_keys_load_public(pem, len, &keys, &n, &why), AF_OK, "%s: %s", what,
+	    why.text);
+	cr_assert_eq(n, 1, "%s: %zu keys", what, n);
+	k = keys[0];
+	free(keys);
+	return k;
+}
