@@ -148,8 +148,8 @@ run_mount(struct fuse_args *args, const struct cli *c)
 		fprintf(stderr, "artifactfs: %s: %s\n", mountpoint, why);
 		goto out;
 	}
-	if ((m.place = af_place_open(m.artifact, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "artifactfs: %s: %s\n", c->operands[0], why);
+	if ((m.place = af_place_open(m.artifact, &reason)) == NULL) {
+		fprintf(stderr, "artifactfs: %s: %s\n", c->operands[0], reason.text);
 		goto out;
 	}
 	af_rewrite_cleanup(m.place);	/* what a killed re-sign left */

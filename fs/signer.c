@@ -89,19 +89,18 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_plac
 	const uint8_t *manifest;
 	size_t manifest_len = 0;
 	struct cr_signed signed_ = { 0 };
-	const char *refusal;
-	char started[AF_REASON_MAX], buf[AF_REASON_MAX];
+	struct af_reason inner;
 
-	if ((refusal = af_rewrite_refusal(a, place, checks, buf, sizeof(buf))) != NULL) {
-		af_reason_set(why, AF_C_RESIGN_REFUSED, "cannot be used: %s", refusal);
+	if (af_rewrite_refusal(a, place, checks, &inner) != AF_OK) {
+		af_reason_set(why, inner.code, "cannot be used: %s", inner.text);
 		return false;
 	}
 	manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
 	if (cr_sign_in_child(SELF, pem, len, manifest, manifest_len, &signed_, why) != AF_OK)
 		return false;
 	if ((s->job = af_rewrite_sign(a, place, signed_.sig, signed_.sig_len, signed_.form,
-	    started, sizeof(started))) == NULL)
-		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot be used: %s", started);
+	    &inner)) == NULL)
+		af_reason_set(why, inner.code, "cannot be used: %s", inner.text);
 	if (s->job != NULL) {
 		snprintf(s->description, sizeof(s->description), "%s",
 		    cr_key_description(signed_.key));
@@ -222,8 +221,7 @@ fs_signer_commit(struct fs_signer *s, bool *written, struct af_reason *why)
 	*written = false;
 	pthread_mutex_lock(&s->lock);
 	if (s->staged) {
-		ok = af_rewrite_finish(s->job, why->text, sizeof(why->text)) == AF_OK;
-		why->code = ok ? AF_C_NONE : AF_C_RESIGN_FAILED;
+		ok = af_rewrite_finish(s->job, why) == AF_OK;
 		s->job = NULL;
 		*written = ok;
 		cancel_locked(s);

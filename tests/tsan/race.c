@@ -285,18 +285,19 @@ resign_main(void *arg)
 	struct af_place *p;
 	struct af_rewrite *w;
 	struct artifact *again;
+	struct af_reason reason = { 0 };
 	char why[400] = "";
 
 	r->ok = false;
-	if ((p = af_place_open(r->a, why, sizeof(why))) == NULL) {
-		snprintf(r->msg, sizeof(r->msg), "af_place_open: %s", why);
+	if ((p = af_place_open(r->a, &reason)) == NULL) {
+		snprintf(r->msg, sizeof(r->msg), "af_place_open: %s", reason.text);
 		return NULL;
 	}
-	if ((w = af_rewrite_sign(r->a, p, (const uint8_t *)raw, strlen(raw), CR_SIG_RSA, why,
-	    sizeof(why))) == NULL) {
-		snprintf(r->msg, sizeof(r->msg), "af_rewrite_sign: %s", why);
-	} else if (af_rewrite_finish(w, why, sizeof(why)) != AF_OK) {
-		snprintf(r->msg, sizeof(r->msg), "af_rewrite_finish: %s", why);
+	if ((w = af_rewrite_sign(r->a, p, (const uint8_t *)raw, strlen(raw), CR_SIG_RSA,
+	    &reason)) == NULL) {
+		snprintf(r->msg, sizeof(r->msg), "af_rewrite_sign: %.300s", reason.text);
+	} else if (af_rewrite_finish(w, &reason) != AF_OK) {
+		snprintf(r->msg, sizeof(r->msg), "af_rewrite_finish: %.300s", reason.text);
 	} else if (artifact_open(r->copy, &again, why, sizeof(why)) != AF_OK) {
 		snprintf(r->msg, sizeof(r->msg), "the re-signed copy does not open: %s", why);
 	} else {

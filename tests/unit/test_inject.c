@@ -224,6 +224,7 @@ entries(const char *dir)
 Test(inject, resign_out_of_memory)
 {
 	char dir[] = "/tmp/afinject-XXXXXX", path[4096], why[400];
+	struct af_reason reason;
 	struct artifact *a;
 	struct af_place *p;
 	struct af_rewrite *r;
@@ -233,32 +234,34 @@ Test(inject, resign_out_of_memory)
 	artifact_copy(dir, path, sizeof(path));
 	cr_assert_eq(artifact_open(path, &a, why, sizeof(why)), AF_OK, "%s", why);
 	for (k = 1, done = false; !done && k < 100; k++) {
-		why[0] = '\0';
+		af_reason_clear(&reason);
 		atomic_store(&failures, 0);
 		atomic_store(&fail_in, k);
-		p = af_place_open(a, why, sizeof(why));
+		p = af_place_open(a, &reason);
 		atomic_store(&fail_in, 0);
 		done = atomic_load(&failures) == 0;
 		if (p == NULL) {
-			cr_assert(!done, "af_place_open failed with no failure injected: %s", why);
-			cr_assert_str_eq(why, "out of memory");
+			cr_assert(!done, "af_place_open failed with no failure injected: %s",
+			    reason.text);
+			cr_assert_eq(reason.code, AF_C_NO_MEMORY, "%s", reason.text);
 			place_fails++;
 		}
 		af_place_close(p);
 	}
 	cr_assert(done && place_fails >= 3, "%ld failures of af_place_open", place_fails);
-	p = af_place_open(a, why, sizeof(why));
-	cr_assert_not_null(p, "%s", why);
+	p = af_place_open(a, &reason);
+	cr_assert_not_null(p, "%s", reason.text);
 	for (k = 1, done = false; !done && k < 100; k++) {
-		why[0] = '\0';
+		af_reason_clear(&reason);
 		atomic_store(&failures, 0);
 		atomic_store(&fail_in, k);
-		r = af_rewrite_sign(a, p, (const uint8_t *)"sig", 3, CR_SIG_RSA, why, sizeof(why));
+		r = af_rewrite_sign(a, p, (const uint8_t *)"sig", 3, CR_SIG_RSA, &reason);
 		atomic_store(&fail_in, 0);
 		done = atomic_load(&failures) == 0;
 		if (r == NULL) {
-			cr_assert(!done, "af_rewrite_sign failed with no failure injected: %s", why);
-			cr_assert(why[0] != '\0');
+			cr_assert(!done, "af_rewrite_sign failed with no failure injected: %s",
+			    reason.text);
+			cr_assert_neq(reason.code, AF_C_NONE, "%s", reason.text);
 			start_fails++;
 		}
 		af_rewrite_abort(r);
