@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #include "artifact/codec.h"
-#include "artifact/error.h"
+#include "common/error.h"
 #include "artifact/header.h"
 #include "artifact/manifest.h"
 #include "artifact/payload.h"

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "artifact/error.h"
+#include "common/error.h"
 
 enum af_compression {
 	AF_COMP_NONE,

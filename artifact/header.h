@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "artifact/error.h"
+#include "common/error.h"
 #include "artifact/problems.h"
 
 struct af_header_file {

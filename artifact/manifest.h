@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "artifact/error.h"
+#include "common/error.h"
 #include "artifact/names.h"
 #include "artifact/problems.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "artifact/error.h"
+#include "common/error.h"
 #include "artifact/problems.h"
 #include "artifact/stream.h"
 

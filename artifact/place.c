@@ -16,7 +16,7 @@
 #include "artifact/place_impl.h"
 
 struct af_place *
-af_place_open(const struct artifact *a, char *why, size_t whylen)
+af_place_open(const struct artifact *a, struct af_reason *why)
 {
 	const struct stat *st = artifact_stat(a);
 	struct af_place *p = calloc(1, sizeof(*p));
@@ -27,7 +27,7 @@ af_place_open(const struct artifact *a, char *why, size_t whylen)
 		p->dirfd = -1;
 	if (p == NULL || d == NULL || b == NULL ||
 	    (p->dir = strdup(dirname(d))) == NULL || (p->base = strdup(basename(b))) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		goto fail;
 	}
 	p->dev = st->st_dev;
@@ -42,13 +42,13 @@ af_place_open(const struct artifact *a, char *why, size_t whylen)
 		p->dirfd = open(p->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (p->dirfd < 0) {
-		snprintf(why, whylen, "cannot open its directory %s: %s", p->dir, strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot open its directory %s: %s", p->dir, strerror(errno));
 		goto fail;
 	}
 	/* the name must still be the file opened (the path was resolved once) */
 	if (fstatat(p->dirfd, p->base, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    now.st_dev != p->dev || now.st_ino != p->ino) {
-		snprintf(why, whylen, "was moved or replaced while it was being opened; "
+		af_reason_set(why, AF_C_CHANGED, "was moved or replaced while it was being opened; "
 		    "mount it again");
 		goto fail;
 	}

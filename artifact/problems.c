@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifact/error.h"
 
 /*
  * Problems are stored in fixed-size chunks that never move, so a pointer
@@ -24,24 +23,6 @@ struct af_problems {
 	struct chunk *head, *tail;
 	size_t count, errors;
 };
-
-const char *
-af_strerror(enum af_err err)
-{
-	switch (err) {
-	case AF_OK: return "success";
-	case AF_END: return "end of listing";
-	case AF_ENOMEM: return "out of memory";
-	case AF_EIO: return "read error";
-	case AF_EFORMAT: return "malformed";
-	case AF_ECORRUPT: return "corrupt compressed data";
-	case AF_ETRUNC: return "truncated";
-	case AF_ETOOBIG: return "too large";
-	case AF_ENOENT: return "not found";
-	case AF_ECANCELED: return "canceled";
-	}
-	return "unknown error";
-}
 
 char *
 af_one_line(char *s)

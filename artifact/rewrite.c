@@ -21,9 +21,9 @@
 #define TEMP_TAG ".artifactfs-"
 
 /* The first failed checksum, the first broken rule or a damaged signature:
- * what stops a signature; NULL if nothing does. */
-static const char *
-unverified(const struct artifact *a, const struct af_checks *checks, char *buf, size_t len)
+ * what stops a signature; AF_OK if nothing does. */
+static enum af_err
+unverified(const struct artifact *a, const struct af_checks *checks, struct af_reason *why)
 {
 	const struct af_problems *problems = artifact_problems(a);
 	const struct af_problem *pr;
@@ -35,56 +35,54 @@ unverified(const struct artifact *a, const struct af_checks *checks, char *buf, 
 		const struct af_check *c = &checks->items[i];
 		if (c->result == AF_CHECK_OK)
 			continue;
-		snprintf(buf, len, "checksum %s: %s (%zu of %zu checksums failed; see "
-		    "signature-status): artifactfs signs only an artifact whose checksums all "
-		    "match; rebuild it, or copy it again", c->name,
+		return af_fail(why, AF_EFORMAT, AF_C_CHECKSUM, "checksum %s: %s (%zu of %zu "
+		    "checksums failed; see signature-status): artifactfs signs only an artifact "
+		    "whose checksums all match; rebuild it, or copy it again", c->name,
 		    af_check_result_word(c->result), checks->failed, checks->count);
-		return buf;
 	}
 	for (i = 0; i < af_problems_count(problems); i++) {
 		if ((pr = af_problems_get(problems, i))->severity != AF_ERROR)
 			continue;
-		snprintf(buf, len, "it breaks a format rule: %s: %s (%zu errors; see "
-		    "signature-status): artifactfs signs only an artifact that breaks none",
-		    pr->where, pr->text, af_problems_errors(problems));
-		return buf;
+		return af_fail(why, AF_EFORMAT, AF_C_PROBLEM, "it breaks a format rule: %s: %s "
+		    "(%zu errors; see signature-status): artifactfs signs only an artifact that "
+		    "breaks none", pr->where, pr->text, af_problems_errors(problems));
 	}
-	if (af_check_signature(a, NULL, 0, &sig) != AF_OK) {
-		snprintf(buf, len, "out of memory");
-		return buf;
-	}
+	if (af_check_signature(a, NULL, 0, &sig) != AF_OK)
+		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
 	damaged = sig.present && !sig.decoded;
 	if (damaged)
-		snprintf(buf, len, "its manifest.sig is damaged (%s): only an unsigned artifact or "
-		    "one signed with another key is re-signed; rebuild it, or re-sign it with "
+		af_reason_set(why, sig.loaded ? AF_C_SIG_NOT_BASE64 : AF_C_SIG_UNREADABLE,
+		    "its manifest.sig is damaged (%s): only an unsigned artifact or one signed "
+		    "with another key is re-signed; rebuild it, or re-sign it with "
 		    "mender-artifact sign -f", sig.loaded ? "not base64" : "unreadable");
 	af_sigcheck_clear(&sig);
-	return damaged ? buf : NULL;
+	return damaged ? AF_EFORMAT : AF_OK;
 }
 
-const char *
+enum af_err
 af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
-    const struct af_checks *checks, char *buf, size_t len)
+    const struct af_checks *checks, struct af_reason *why)
 {
 	const struct af_manifest *m = artifact_manifest(a, false);
 	char changed[128];
 	size_t i;
 
 	if (m == NULL)
-		return "the artifact has no readable manifest to sign";
+		return af_fail(why, AF_EFORMAT, AF_C_RESIGN_REFUSED, "the artifact has no "
+		    "readable manifest to sign");
 	if (!m->canonical)
-		return "the manifest is not canonical (see signature-status): a signature over it "
-		    "would mean different bytes to mender-artifact and to the C++ client; rebuild "
-		    "the artifact with mender-artifact write";
+		return af_fail(why, AF_EFORMAT, AF_C_RESIGN_REFUSED, "the manifest is not "
+		    "canonical (see signature-status): a signature over it would mean different "
+		    "bytes to mender-artifact and to the C++ client; rebuild the artifact with "
+		    "mender-artifact write");
 	for (i = 0; i < a->count; i++)
 		if (a->members[i].truncated)
-			return "the artifact is truncated; copy it again";
-	if (af_place_changed(p, changed, sizeof(changed)) != NULL) {
-		snprintf(buf, len, "the artifact changed on disk since it was mounted (%s); "
-		    "unmount and mount it again", changed);
-		return buf;
-	}
-	return unverified(a, checks, buf, len);
+			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the artifact is truncated; "
+			    "copy it again");
+	if (af_place_changed(p, changed, sizeof(changed)) != NULL)
+		return af_fail(why, AF_EFORMAT, AF_C_CHANGED, "the artifact changed on disk since "
+		    "it was mounted (%s); unmount and mount it again", changed);
+	return unverified(a, checks, why);
 }
 
 static void
@@ -317,7 +315,7 @@ work(void *arg)
  * bits go with a group that is not kept.
  */
 static bool
-keep_owner(struct af_rewrite *r, char *why, size_t whylen)
+keep_owner(struct af_rewrite *r, struct af_reason *why)
 {
 	const struct stat *st = artifact_stat(r->a);
 	mode_t mode = st->st_mode & 07777;
@@ -325,14 +323,15 @@ keep_owner(struct af_rewrite *r, char *why, size_t whylen)
 
 	if (fchown(r->fd, st->st_uid, st->st_gid) != 0) {
 		if (errno == EPERM && st->st_uid != geteuid()) {
-			snprintf(why, whylen, "cannot keep the owner of the artifact (uid %u): only "
-			    "root can give a file to another user; re-sign it as uid %u or as root, "
-			    "or mount a copy of your own", (unsigned)st->st_uid, (unsigned)st->st_uid);
+			af_reason_set(why, AF_C_RESIGN_FAILED, "cannot keep the owner of the "
+			    "artifact (uid %u): only root can give a file to another user; re-sign it "
+			    "as uid %u or as root, or mount a copy of your own", (unsigned)st->st_uid,
+			    (unsigned)st->st_uid);
 			return false;
 		}
 		if (errno != EPERM || fstat(r->fd, &got) != 0) {
-			snprintf(why, whylen, "cannot keep the owner of the artifact in %s: %s",
-			    r->p->dir, strerror(errno));
+			af_reason_set(why, AF_C_RESIGN_FAILED, "cannot keep the owner of the "
+			    "artifact in %s: %s", r->p->dir, strerror(errno));
 			return false;
 		}
 		snprintf(r->note, sizeof(r->note), "its group is now %u (was %u): you are not in "
@@ -341,8 +340,8 @@ keep_owner(struct af_rewrite *r, char *why, size_t whylen)
 		mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
 	if (fchmod(r->fd, mode) != 0) {
-		snprintf(why, whylen, "cannot keep the mode of the artifact in %s: %s", r->p->dir,
-		    strerror(errno));
+		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot keep the mode of the artifact in "
+		    "%s: %s", r->p->dir, strerror(errno));
 		return false;
 	}
 	return true;
@@ -355,24 +354,24 @@ keep_owner(struct af_rewrite *r, char *why, size_t whylen)
  * removes it.
  */
 static bool
-make_temp(struct af_rewrite *r, char *why, size_t whylen)
+make_temp(struct af_rewrite *r, struct af_reason *why)
 {
 	const struct af_place *p = r->p;
 
 	if (p->unwritable != 0) {
-		snprintf(why, whylen, "cannot open the directory %s, where the re-signed artifact "
-		    "must be made: %s", p->dir, strerror(p->unwritable));
+		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot open the directory %s, where the "
+		    "re-signed artifact must be made: %s", p->dir, strerror(p->unwritable));
 		return false;
 	}
 	snprintf(r->temp, sizeof(r->temp), ".%s" TEMP_TAG "%d.tmp", p->base, (int)getpid());
 	if ((r->fd = openat(p->dirfd, r->temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) < 0) {
 		r->temp[0] = '\0';
-		snprintf(why, whylen, "cannot create a temporary file in %s, where the re-signed "
-		    "artifact must be made: %s", p->dir, strerror(errno));
+		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot create a temporary file in %s, "
+		    "where the re-signed artifact must be made: %s", p->dir, strerror(errno));
 		return false;
 	}
-	return keep_owner(r, why, whylen);
+	return keep_owner(r, why);
 }
 
 static struct af_rewrite *
@@ -397,24 +396,25 @@ job_new(const struct artifact *a, const struct af_place *p, const char *sig, siz
 	return r;
 }
 
-struct af_rewrite *
-af_rewrite_start(const struct artifact *a, const struct af_place *p, const char *sig,
-    size_t sig_len, char *why, size_t whylen)
+/* The copy with the manifest.sig text as given (sig_len bytes, copied). */
+static struct af_rewrite *
+start_copy(const struct artifact *a, const struct af_place *p, const char *sig,
+    size_t sig_len, struct af_reason *why)
 {
 	struct af_rewrite *r = job_new(a, p, sig, sig_len);
 	int err;
 
 	if (r == NULL) {
-		snprintf(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	if (!make_temp(r, why, whylen)) {
+	if (!make_temp(r, why)) {
 		af_rewrite_abort(r);
 		return NULL;
 	}
 	if ((err = pthread_create(&r->thread, NULL, work, r)) != 0) {
-		snprintf(why, whylen, "cannot start a thread to write the re-signed artifact: %s",
-		    strerror(err));
+		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot start a thread to write the "
+		    "re-signed artifact: %s", strerror(err));
 		af_rewrite_abort(r);
 		return NULL;
 	}
@@ -424,21 +424,21 @@ af_rewrite_start(const struct artifact *a, const struct af_place *p, const char 
 
 struct af_rewrite *
 af_rewrite_sign(const struct artifact *a, const struct af_place *p, const uint8_t *sig,
-    size_t sig_len, enum cr_sig_form form, char *why, size_t whylen)
+    size_t sig_len, enum cr_sig_form form, struct af_reason *why)
 {
 	struct af_rewrite *r;
 	char *text;
 
 	if (form != CR_SIG_RSA && form != CR_SIG_ECDSA_RAW) {
-		snprintf(why, whylen, "the signature is %s, which mender-artifact does not write "
-		    "(RSA PKCS#1 v1.5 or ECDSA raw r||s)", cr_sig_form_name(form));
+		af_reason_set(why, AF_C_RESIGN_REFUSED, "the signature is %s, which "
+		    "mender-artifact does not write (RSA PKCS#1 v1.5 or ECDSA raw r||s)", cr_sig_form_name(form));
 		return NULL;
 	}
 	if ((text = cr_base64_encode(sig, sig_len)) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	r = af_rewrite_start(a, p, text, strlen(text), why, whylen);
+	r = start_copy(a, p, text, strlen(text), why);
 	free(text);
 	return r;
 }
@@ -533,23 +533,24 @@ complete(struct af_rewrite *r, char *changed, size_t len)
 }
 
 enum af_err
-af_rewrite_finish(struct af_rewrite *r, char *why, size_t whylen)
+af_rewrite_finish(struct af_rewrite *r, struct af_reason *why)
 {
 	char changed[128];
 	const char *failed = complete(r, changed, sizeof(changed));
 	int saved = errno;
 
 	if (failed == CHANGED)
-		snprintf(why, whylen, "not re-signed: the artifact changed on disk since it was "
-		    "mounted (%s); it is left as it is", changed);
+		af_reason_set(why, AF_C_CHANGED, "not re-signed: the artifact changed on disk "
+		    "since it was mounted (%s); it is left as it is", changed);
 	else if (failed == AFTER_RENAME)
-		snprintf(why, whylen, "re-signed, but flushing %s failed: %s; the new artifact "
-		    "is in place but may not survive a crash: run sync", r->p->dir, strerror(saved));
+		af_reason_set(why, AF_C_IO, "re-signed, but flushing %s failed: %s; the new "
+		    "artifact is in place but may not survive a crash: run sync", r->p->dir,
+		    strerror(saved));
 	else if (failed != NULL)
-		snprintf(why, whylen, "not re-signed: could not %s in %s: %s; the artifact is "
-		    "unchanged", failed, r->p->dir, strerror(saved));
+		af_reason_set(why, AF_C_RESIGN_FAILED, "not re-signed: could not %s in %s: %s; "
+		    "the artifact is unchanged", failed, r->p->dir, strerror(saved));
 	else
-		snprintf(why, whylen, "%s", r->note);
+		af_reason_set(why, AF_C_NONE, "%s", r->note);
 	af_rewrite_abort(r);
 	if (failed == NULL)
 		return AF_OK;

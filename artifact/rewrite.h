@@ -5,7 +5,7 @@
  * moment leaves the original untouched.
  *
  * The copy is written by a thread of its own from the moment the signature is
- * known (af_rewrite_start), so that the rename at unmount (af_rewrite_finish)
+ * known (af_rewrite_sign), so that the rename at unmount (af_rewrite_finish)
  * has little or nothing left to wait for.
  */
 #ifndef AF_REWRITE_H
@@ -31,7 +31,7 @@ struct af_place;
  * NULL only on memory exhaustion or when the directory cannot be reached at
  * all (why says so); a directory that cannot be written to is found when a
  * key is staged. */
-struct af_place *af_place_open(const struct artifact *a, char *why, size_t whylen);
+struct af_place *af_place_open(const struct artifact *a, struct af_reason *why);
 void af_place_close(struct af_place *p);
 /* How the file now under a's name in its mount-time directory differs from
  * the one mounted (device, inode, size, modification and change times; a
@@ -42,18 +42,18 @@ const char *af_place_changed(const struct af_place *p, char *buf, size_t len);
 struct af_rewrite;
 
 /*
- * Why the artifact must not be re-signed, or NULL (buf unused) if it may:
+ * AF_OK if the artifact may be re-signed, else an error and why not:
  * only what verified is signed.  Refused: no manifest, a non-canonical one
  * (the new signature would mean different bytes to mender-artifact and the
  * C++ client), a truncated member, a checksum of checks that is not "ok", a
  * broken format rule (an error in the problems), a manifest.sig that cannot
  * be read or decoded, a file on disk that changed since the mount.  What may
  * stand is only what a new signature replaces: no signature, or one by
- * another key.  af_rewrite_start says whether a file can be made next to it.
+ * another key.  af_rewrite_sign says whether a file can be made next to it.
  * Checked when a key is staged, so users learn early.
  */
-const char *af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
-    const struct af_checks *checks, char *buf, size_t len);
+enum af_err af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
+    const struct af_checks *checks, struct af_reason *why);
 
 /*
  * The signed artifact, in one call: makes the temporary file in p's
@@ -68,11 +68,7 @@ const char *af_rewrite_refusal(const struct artifact *a, const struct af_place *
  * someone else can be re-signed only by root.
  */
 struct af_rewrite *af_rewrite_sign(const struct artifact *a, const struct af_place *p,
-    const uint8_t *sig, size_t sig_len, enum cr_sig_form form, char *why, size_t whylen);
-/* The same with the manifest.sig text as given (text_len bytes, copied),
- * unchecked: tests write text that need not be a signature. */
-struct af_rewrite *af_rewrite_start(const struct artifact *a, const struct af_place *p,
-    const char *text, size_t text_len, char *why, size_t whylen);
+    const uint8_t *sig, size_t sig_len, enum cr_sig_form form, struct af_reason *why);
 
 /* What the re-signed artifact will differ in besides its signature (its
  * group, when the artifact's could not be kept), or NULL. */
@@ -86,7 +82,7 @@ const char *af_rewrite_note(const struct af_rewrite *r);
  * rename).  On failure why says what happened; the original is then
  * unchanged.  Frees r.
  */
-enum af_err af_rewrite_finish(struct af_rewrite *r, char *why, size_t whylen);
+enum af_err af_rewrite_finish(struct af_rewrite *r, struct af_reason *why);
 
 /* Stops the copy and removes the temporary file; the artifact is untouched.
  * Frees r; NULL is a no-op. */

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "artifact/codec.h"
-#include "artifact/error.h"
+#include "common/error.h"
 
 struct af_stream;
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "artifact/error.h"
+#include "common/error.h"
 
 #define AF_TAR_BLOCK 512
 

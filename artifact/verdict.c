@@ -13,11 +13,11 @@ struct build {
 	bool nomem;
 };
 
-static void add(struct build *b, struct af_findings *list, enum af_finding_code code,
+static void add(struct build *b, struct af_findings *list, enum af_code code,
     int index, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
-add(struct build *b, struct af_findings *list, enum af_finding_code code, int index,
+add(struct build *b, struct af_findings *list, enum af_code code, int index,
     const char *fmt, ...)
 {
 	struct af_finding *grown;
@@ -92,13 +92,13 @@ key_warnings(struct build *b, const struct af_verdict_input *in)
 	for (i = 0; i < in->key_count; i++) {
 		const struct af_verdict_key *k = &in->keys[i];
 		if (k->form_warning != NULL)
-			add(b, w, AF_FIND_KEY_FORM, (int)i, "key %zu %s", i + 1, k->form_warning);
+			add(b, w, AF_C_KEY_FORM, (int)i, "key %zu %s", i + 1, k->form_warning);
 		if (k->param_warning != NULL)
-			add(b, w, AF_FIND_KEY_PARAM, (int)i, "key %zu %s", i + 1, k->param_warning);
+			add(b, w, AF_C_KEY_PARAM, (int)i, "key %zu %s", i + 1, k->param_warning);
 		if (k->note != NULL)
-			add(b, w, AF_FIND_KEY_NOTE, (int)i, "key %zu %s", i + 1, k->note);
+			add(b, w, AF_C_KEY_NOTE, (int)i, "key %zu %s", i + 1, k->note);
 		if (k->type == CR_KEY_RSA && k->bits < MIN_GOOD_RSA_BITS)
-			add(b, w, AF_FIND_KEY_WEAK, (int)i, "key %zu is %s: RSA keys under 2048 bits "
+			add(b, w, AF_C_KEY_WEAK, (int)i, "key %zu is %s: RSA keys under 2048 bits "
 			    "are weak, and newer Mender tools refuse them", i + 1, k->description);
 	}
 }
@@ -118,7 +118,7 @@ signature_findings(struct build *b, const struct af_verdict_input *in)
 
 	if (!sig->present) {
 		if (n > 0)
-			add(b, &b->v->reasons, AF_FIND_UNSIGNED_WITH_KEYS, -1, "the artifact is not "
+			add(b, &b->v->reasons, AF_C_UNSIGNED_WITH_KEYS, -1, "the artifact is not "
 			    "signed, but %zu verify key%s set: a Mender client with ArtifactVerifyKey "
 			    "refuses unsigned artifacts%s%s", n, n == 1 ? " is" : "s are",
 			    in->sign_hint != NULL ? "; " : "",
@@ -127,14 +127,14 @@ signature_findings(struct build *b, const struct af_verdict_input *in)
 		return false;
 	}
 	if (!sig->loaded)
-		add(b, verdict_line, AF_FIND_SIG_UNREADABLE, -1, "manifest.sig cannot be read (see "
+		add(b, verdict_line, AF_C_SIG_UNREADABLE, -1, "manifest.sig cannot be read (see "
 		    "the problems)");
 	else if (!sig->decoded)
-		add(b, verdict_line, AF_FIND_SIG_NOT_BASE64, -1, "manifest.sig is not valid base64: "
+		add(b, verdict_line, AF_C_SIG_NOT_BASE64, -1, "manifest.sig is not valid base64: "
 		    "at byte %zu it %s; the signature is damaged: sign the artifact again",
 		    sig->base64.offset, sig->base64.what);
 	else if (sig->trailing_newline)
-		add(b, &b->v->notes, AF_FIND_SIG_NEWLINE, -1, "manifest.sig ends in a newline: "
+		add(b, &b->v->notes, AF_C_SIG_NEWLINE, -1, "manifest.sig ends in a newline: "
 		    "mender-artifact accepts it, the C++ client's decoder may not; re-sign to drop "
 		    "it");
 	key_warnings(b, in);
@@ -142,17 +142,17 @@ signature_findings(struct build *b, const struct af_verdict_input *in)
 		return false;
 	if (sig->verified_by >= 0) {
 		if (sig->per_key[sig->verified_by].form == CR_SIG_ECDSA_DER)
-			add(b, &b->v->warnings, AF_FIND_SIG_DER, sig->verified_by, "the signature is "
+			add(b, &b->v->warnings, AF_C_SIG_DER, sig->verified_by, "the signature is "
 			    "DER-encoded ECDSA: Mender client 4+ and mender-artifact 4+ accept it, "
 			    "mender-artifact 3.x refuses it (\"invalid ecdsa key size\"); re-sign to "
 			    "write raw r||s");
 		return true;
 	}
 	for (i = 0; i < sig->key_count && i < n; i++)
-		add(b, &b->v->reasons, AF_FIND_SIG_BAD, (int)i, "signature does not verify with key "
+		add(b, &b->v->reasons, AF_C_SIG_BAD, (int)i, "signature does not verify with key "
 		    "%zu (%s): %s", i + 1, in->keys[i].description, sig->per_key[i].detail);
 	if (sig->verified_rebuilt_by >= 0)
-		add(b, &b->v->reasons, AF_FIND_SIG_REBUILT_ONLY, sig->verified_rebuilt_by, "key %d "
+		add(b, &b->v->reasons, AF_C_SIG_REBUILT_ONLY, sig->verified_rebuilt_by, "key %d "
 		    "verifies the manifest only as mender-artifact rebuilds it, not its exact bytes: "
 		    "the C++ client refuses it; rewrite the manifest canonically and sign again",
 		    sig->verified_rebuilt_by + 1);
@@ -167,7 +167,7 @@ checksum_findings(struct build *b, const struct af_checks *checks)
 	for (i = 0; checks != NULL && i < checks->count; i++) {
 		const struct af_check *c = &checks->items[i];
 		if (c->result != AF_CHECK_OK)
-			add(b, &b->v->reasons, AF_FIND_CHECKSUM, (int)i, "checksum %s: %s; %s",
+			add(b, &b->v->reasons, AF_C_CHECKSUM, (int)i, "checksum %s: %s; %s",
 			    c->name, af_check_result_word(c->result), af_check_hint(c));
 	}
 }
@@ -184,7 +184,7 @@ problem_findings(struct build *b, const struct af_verdict_input *in)
 		    strcmp(p->text, in->damage) == 0)
 			continue;
 		add(b, p->severity == AF_ERROR ? &b->v->reasons : p->severity == AF_NOTE ?
-		    &b->v->notes : &b->v->warnings, AF_FIND_PROBLEM, (int)i, "%s: %s", p->where,
+		    &b->v->notes : &b->v->warnings, AF_C_PROBLEM, (int)i, "%s: %s", p->where,
 		    p->text);
 	}
 }
@@ -203,12 +203,12 @@ af_verdict_decide(const struct af_verdict_input *in, struct af_verdict *out)
 
 	memset(v, 0, sizeof(*v));
 	if (in->changed != NULL)
-		add(&b, &v->reasons, AF_FIND_CHANGED, -1, "the artifact file changed on disk "
+		add(&b, &v->reasons, AF_C_CHANGED, -1, "the artifact file changed on disk "
 		    "since it was mounted (%s); unmount and mount it again to check the new one",
 		    in->changed);
 	/* a damaged outer tar hides what follows it: that is the cause of the rest */
 	if (in->damage != NULL)
-		add(&b, &v->reasons, AF_FIND_DAMAGED, -1, "artifact: %s; nothing after it could "
+		add(&b, &v->reasons, AF_C_DAMAGED, -1, "artifact: %s; nothing after it could "
 		    "be read, and the reasons below follow from that: the artifact is corrupt, "
 		    "copy it again", in->damage);
 	v->authentic = signature_findings(&b, in);
@@ -223,7 +223,7 @@ af_verdict_decide(const struct af_verdict_input *in, struct af_verdict *out)
 	else
 		v->word = in->sig->present ? AF_VERDICT_UNVERIFIED : AF_VERDICT_UNSIGNED;
 	if (v->word == AF_VERDICT_UNVERIFIED)
-		add(&b, &v->warnings, AF_FIND_NOT_CHECKED, -1, "the signature was not checked: no "
+		add(&b, &v->warnings, AF_C_NOT_CHECKED, -1, "the signature was not checked: no "
 		    "verify key is set");
 	if (b.nomem) {
 		af_verdict_clear(v);

@@ -27,34 +27,10 @@ enum af_verdict_word {
 	AF_VERDICT_UNVERIFIED,	/* intact, signed, but no verify key to check it */
 };
 
-/* What a finding is about; stable, for tests and programs to match. */
-enum af_finding_code {
-	/* reasons */
-	AF_FIND_CHANGED,		/* the file on disk changed since it was opened */
-	AF_FIND_DAMAGED,		/* the outer tar is damaged: the cause of what follows */
-	AF_FIND_UNSIGNED_WITH_KEYS,	/* no signature, but verify keys are set */
-	AF_FIND_SIG_BAD,		/* the signature does not verify with key index */
-	AF_FIND_SIG_REBUILT_ONLY,	/* key index verifies only mender-artifact's
-					 * rebuilt manifest, not its bytes */
-	AF_FIND_CHECKSUM,		/* checksum index is not ok */
-	AF_FIND_PROBLEM,		/* problem index of the artifact, at its severity */
-	/* reasons with verify keys, warnings without: a client that has no key
-	 * never looks at the signature */
-	AF_FIND_SIG_UNREADABLE,		/* manifest.sig cannot be read */
-	AF_FIND_SIG_NOT_BASE64,		/* manifest.sig is not valid base64 */
-	/* warnings */
-	AF_FIND_KEY_FORM,		/* key index is in a form Mender's tools refuse */
-	AF_FIND_KEY_PARAM,		/* key index has unusual parameters */
-	AF_FIND_KEY_NOTE,		/* about the file key index came from */
-	AF_FIND_KEY_WEAK,		/* key index is RSA under 2048 bits */
-	AF_FIND_SIG_DER,		/* DER-encoded ECDSA: mender-artifact 3.x refuses it */
-	AF_FIND_NOT_CHECKED,		/* signed, but no verify key checked it */
-	/* notes */
-	AF_FIND_SIG_NEWLINE,		/* manifest.sig ends in a newline */
-};
-
+/* code: what a finding is about, from common/error.h's verdict group
+ * (AF_C_SIG_BAD, ...); stable, for tests and programs to match. */
 struct af_finding {
-	enum af_finding_code code;
+	enum af_code code;
 	int index;	/* the key, checksum or problem it is about (0-based), or -1 */
 	char *text;	/* one line, no newline, no "reason: " */
 };

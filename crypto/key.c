@@ -224,9 +224,9 @@ looks_der(const char *bytes, size_t len)
 	    ((unsigned char)bytes[1] < 0x80 && (size_t)(unsigned char)bytes[1] + 2 == len));
 }
 
-static int
+static enum af_err
 load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
-    struct cr_key ***out, char *why, size_t whylen)
+    struct cr_key ***out, size_t *count, struct af_reason *why)
 {
 	BIO *bio = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
 	char *label = NULL, *header = NULL;
@@ -240,7 +240,7 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 	if (bio == NULL || keys == NULL) {
 		BIO_free(bio);
 		free(keys);
-		return -1;
+		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
 	}
 	*blocks = 0;
 	while (PEM_read_bio(bio, &label, &header, &der, &der_len) == 1) {
@@ -249,7 +249,7 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 		saw_block = true;
 		saw_private |= is_private_label(label);
 		if (first_only && *blocks == 0 && pkey == NULL)
-			snprintf(why, whylen, "its first PEM block (\"%.40s\") is not a public key, "
+			af_reason_set(why, AF_C_KEY_NOT_PUBLIC, "its first PEM block (\"%.40s\") is not a public key, "
 			    "and Mender clients read only the first block", label);
 		++*blocks;
 		if (pkey != NULL && (keys[n] = wrap(pkey, false)) != NULL) {
@@ -263,40 +263,43 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 	ERR_clear_error();
 	BIO_free(bio);
 	if (saw_private) {	/* a secret where only public keys belong: refuse it all */
-		snprintf(why, whylen, "contains a private key; a verify key file holds only public "
-		    "keys (openssl pkey -in KEY -pubout)");
+		af_reason_set(why, AF_C_KEY_PRIVATE, "contains a private key; a verify key file "
+		    "holds only public keys (openssl pkey -in KEY -pubout)");
 		cr_keys_free(keys, (size_t)n);
-		return 0;
+		return AF_EFORMAT;
 	}
 	if (n == 0) {
 		if (!saw_block && looks_der(pem, len))
-			snprintf(why, whylen, "is DER, not PEM: convert it with openssl pkey -pubin "
+			af_reason_set(why, AF_C_KEY_NOT_PEM, "is DER, not PEM: convert it with openssl pkey -pubin "
 			    "-inform DER -in KEY -out KEY.pem");
 		else if (!first_only || !saw_block)
-			snprintf(why, whylen, "%s", saw_block ? "has no public key in a form Mender "
-			    "uses (PEM \"PUBLIC KEY\")" : "is not a PEM public key");
+			af_reason_set(why, saw_block ? AF_C_KEY_NOT_PUBLIC : AF_C_KEY_NOT_PEM, "%s",
+			    saw_block ? "has no public key in a form Mender uses (PEM \"PUBLIC KEY\")" :
+			    "is not a PEM public key");
 		free(keys);
-		return 0;
+		return AF_EFORMAT;
 	}
 	*out = keys;
-	return n;
+	*count = (size_t)n;
+	return AF_OK;
 }
 
-int
-cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, char *why,
-    size_t whylen)
+enum af_err
+cr_keys_load_public(const char *pem, size_t len, struct cr_key ***out, size_t *count,
+    struct af_reason *why)
 {
 	int blocks;
 
-	return load_public(pem, len, MAX_KEYS, false, &blocks, out, why, whylen);
+	return load_public(pem, len, MAX_KEYS, false, &blocks, out, count, why);
 }
 
 struct cr_key *
-cr_key_load_public_file(const char *pem, size_t len, int *blocks, char *why, size_t whylen)
+cr_key_load_public_file(const char *pem, size_t len, int *blocks, struct af_reason *why)
 {
 	struct cr_key **keys, *k;
+	size_t count;
 
-	if (load_public(pem, len, 1, true, blocks, &keys, why, whylen) <= 0)
+	if (load_public(pem, len, 1, true, blocks, &keys, &count, why) != AF_OK)
 		return NULL;
 	k = keys[0];
 	free(keys);
@@ -312,13 +315,13 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 struct cr_key *
-cr_key_load_private(const char *pem, size_t len, char *why, size_t whylen)
+cr_key_load_private(const char *pem, size_t len, struct af_reason *why)
 {
 	BIO *bio;
 	EVP_PKEY *pkey;
 
 	if (len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	/* PEM_read_bio_PrivateKey takes PKCS#1, SEC1 and PKCS#8 and skips an EC
@@ -328,12 +331,18 @@ cr_key_load_private(const char *pem, size_t len, char *why, size_t whylen)
 	if (pkey == NULL) {
 		bool encrypted = memmem(pem, len, "ENCRYPTED", 9) != NULL;
 		bool public = memmem(pem, len, "PUBLIC KEY-----", 15) != NULL;
-		snprintf(why, whylen, "%s", encrypted ? "is encrypted; decrypt it first "
-		    "(openssl pkey -in KEY -out PLAIN), in memory or on a RAM disk" : public ?
-		    "is a public key; signing needs the private key" : looks_der(pem, len) ?
-		    "is DER, not PEM: convert it with openssl pkey -inform DER -in KEY, in "
-		    "memory or on a RAM disk" :
-		    "is not a PEM private key (RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)");
+		if (encrypted)
+			af_reason_set(why, AF_C_KEY_ENCRYPTED, "is encrypted; decrypt it first "
+			    "(openssl pkey -in KEY -out PLAIN), in memory or on a RAM disk");
+		else if (public)
+			af_reason_set(why, AF_C_KEY_NOT_PRIVATE, "is a public key; signing needs "
+			    "the private key");
+		else if (looks_der(pem, len))
+			af_reason_set(why, AF_C_KEY_NOT_PEM, "is DER, not PEM: convert it with "
+			    "openssl pkey -inform DER -in KEY, in memory or on a RAM disk");
+		else
+			af_reason_set(why, AF_C_KEY_NOT_PEM, "is not a PEM private key (RSA PRIVATE "
+			    "KEY, EC PRIVATE KEY or PRIVATE KEY)");
 		ERR_clear_error();
 		return NULL;
 	}

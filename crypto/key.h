@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/error.h"
+
 enum cr_key_type {
 	CR_KEY_RSA,
 	CR_KEY_EC_P256,
@@ -26,12 +28,12 @@ struct cr_key;
 
 /*
  * Loads every public key in PEM text: PUBLIC KEY (SPKI), RSA PUBLIC KEY
- * (PKCS#1) and CERTIFICATE blocks; other blocks are skipped.  Returns the
- * number of keys put in *keys (a malloc'd array), 0 with why set when there
- * is none (a private key, garbage, ...), -1 on memory exhaustion.
+ * (PKCS#1) and CERTIFICATE blocks; other blocks are skipped.  AF_OK with
+ * *count (at least 1) keys in *keys (a malloc'd array); AF_EFORMAT with why
+ * set when there is none (a private key, garbage, ...); AF_ENOMEM.
  */
-int cr_keys_load_public(const char *pem, size_t len, struct cr_key ***keys,
-    char *why, size_t whylen);
+enum af_err cr_keys_load_public(const char *pem, size_t len, struct cr_key ***keys,
+    size_t *count, struct af_reason *why);
 
 /*
  * Loads a verify-key file the way a Mender client reads one: its first PEM
@@ -40,15 +42,14 @@ int cr_keys_load_public(const char *pem, size_t len, struct cr_key ***keys,
  * first).  NULL with why set on failure.
  */
 struct cr_key *cr_key_load_public_file(const char *pem, size_t len, int *blocks,
-    char *why, size_t whylen);
+    struct af_reason *why);
 
 /*
  * Loads one private key: RSA PRIVATE KEY (PKCS#1), EC PRIVATE KEY (SEC1, with
  * or without an EC PARAMETERS block before it), PRIVATE KEY (PKCS#8).
  * Encrypted keys are refused.  NULL with why set on failure.
  */
-struct cr_key *cr_key_load_private(const char *pem, size_t len, char *why,
-    size_t whylen);
+struct cr_key *cr_key_load_private(const char *pem, size_t len, struct af_reason *why);
 
 /* The public half of a signing key, as DER SubjectPublicKeyInfo (what the
  * signing child returns, crypto/sign_child.h); NULL if it is not one. */

@@ -101,7 +101,7 @@ decode_pin(const char *p, const char *end, struct pin *pin)
  * text is wiped.  Leading and trailing white space (echo's newline) goes.
  */
 static bool
-take_pin_value(char *text, size_t len, char *clean, struct pin *pin, char *why, size_t whylen)
+take_pin_value(char *text, size_t len, char *clean, struct pin *pin, struct af_reason *why)
 {
 	char *p = text, *end = text + len, *o = clean, *stop;
 	bool query = false, first = true, bad = false;
@@ -138,14 +138,14 @@ take_pin_value(char *text, size_t len, char *clean, struct pin *pin, char *why, 
 	*o = '\0';
 	OPENSSL_cleanse(text, len);
 	if (bad)
-		snprintf(why, whylen, "has a pin-value that is not percent-encoded or is over %d "
+		af_reason_set(why, AF_C_PKCS11_PIN, "has a pin-value that is not percent-encoded or is over %d "
 		    "bytes: write it as RFC 7512 says (%%XX for reserved characters)", MAX_PIN);
 	return !bad;
 }
 
 /* Reads the PIN from pin-source: "file:/path" or a path (libp11's forms). */
 static bool
-read_pin_source(const char *source, struct pin *pin, char *why, size_t whylen)
+read_pin_source(const char *source, struct pin *pin, struct af_reason *why)
 {
 	const char *path = strncmp(source, "file:", 5) == 0 ? source + 5 : source;
 	ssize_t n;
@@ -154,12 +154,12 @@ read_pin_source(const char *source, struct pin *pin, char *why, size_t whylen)
 	if (strncmp(path, "//", 2) == 0)	/* file:///run/pin */
 		path += 2;
 	if (path[0] != '/') {
-		snprintf(why, whylen, "has pin-source=%.80s, which is not a file: give an absolute "
+		af_reason_set(why, AF_C_PKCS11_PIN, "has pin-source=%.80s, which is not a file: give an absolute "
 		    "path, pin-source=file:/run/keys/pin", source);
 		return false;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		snprintf(why, whylen, "has a pin-source that cannot be read: %.80s: %s", path,
+		af_reason_set(why, AF_C_PKCS11_PIN, "has a pin-source that cannot be read: %.80s: %s", path,
 		    strerror(errno));
 		return false;
 	}
@@ -169,7 +169,7 @@ read_pin_source(const char *source, struct pin *pin, char *why, size_t whylen)
 	} while ((n > 0 && (pin->len += (size_t)n) <= MAX_PIN) || (n < 0 && errno == EINTR));
 	close(fd);
 	if (n < 0 || pin->len > MAX_PIN) {
-		snprintf(why, whylen, "has a pin-source that is %s: %.80s", n < 0 ?
+		af_reason_set(why, AF_C_PKCS11_PIN, "has a pin-source that is %s: %.80s", n < 0 ?
 		    "unreadable" : "over 256 bytes, not a PIN", path);
 		return false;
 	}
@@ -236,7 +236,7 @@ wanted_token(P11KitUri *uri, char *out, size_t outlen)
 
 /* Loads the modules: module-path's, or the registry's (module-name picks one). */
 static bool
-load_modules(struct session *s, char *why, size_t whylen)
+load_modules(struct session *s, struct af_reason *why)
 {
 	const char *path = p11_kit_uri_get_module_path(s->uri);
 	const char *name = p11_kit_uri_get_module_name(s->uri), *msg;
@@ -245,7 +245,7 @@ load_modules(struct session *s, char *why, size_t whylen)
 	p11_kit_be_quiet();
 	if (path != NULL) {
 		if ((s->one = p11_kit_module_load(path, 0)) == NULL) {
-			snprintf(why, whylen, "names a PKCS#11 module that cannot be loaded: "
+			af_reason_set(why, AF_C_PKCS11_MODULE, "names a PKCS#11 module that cannot be loaded: "
 			    "module-path=%.100s (%s): install the module or fix module-path", path,
 			    access(path, R_OK) != 0 ? strerror(errno) : "not a PKCS#11 module");
 			return false;
@@ -253,7 +253,7 @@ load_modules(struct session *s, char *why, size_t whylen)
 		if ((rv = p11_kit_module_initialize(s->one)) != CKR_OK) {
 			p11_kit_module_release(s->one);
 			s->one = NULL;
-			snprintf(why, whylen, "names a PKCS#11 module that fails to start: "
+			af_reason_set(why, AF_C_PKCS11_MODULE, "names a PKCS#11 module that fails to start: "
 			    "module-path=%.80s (%s)", path, p11_kit_strerror(rv));
 			return false;
 		}
@@ -261,19 +261,19 @@ load_modules(struct session *s, char *why, size_t whylen)
 	}
 	if ((s->modules = p11_kit_modules_load_and_initialize(0)) == NULL) {
 		msg = p11_kit_message();
-		snprintf(why, whylen, "needs a PKCS#11 module, and p11-kit could not load those "
+		af_reason_set(why, AF_C_PKCS11_MODULE, "needs a PKCS#11 module, and p11-kit could not load those "
 		    "registered with it (%.100s): fix the module, or add ?module-path=",
 		    msg != NULL ? msg : "a critical module failed");
 		return false;
 	}
 	if (s->modules[0] == NULL) {
-		snprintf(why, whylen, "needs a PKCS#11 module, and p11-kit has none registered "
+		af_reason_set(why, AF_C_PKCS11_MODULE, "needs a PKCS#11 module, and p11-kit has none registered "
 		    "(/usr/share/p11-kit/modules): install the token's module (softhsm2, "
 		    "opensc, ...) or add ?module-path=/path/to/module.so");
 		return false;
 	}
 	if (name != NULL && (s->one = p11_kit_module_for_name(s->modules, name)) == NULL) {
-		snprintf(why, whylen, "names a PKCS#11 module p11-kit does not have: "
+		af_reason_set(why, AF_C_PKCS11_MODULE, "names a PKCS#11 module p11-kit does not have: "
 		    "module-name=%.60s: install it, or give module-path=", name);
 		return false;
 	}
@@ -282,7 +282,7 @@ load_modules(struct session *s, char *why, size_t whylen)
 
 /* Finds the one initialized token the URI names. */
 static bool
-find_token(struct session *s, char *why, size_t whylen)
+find_token(struct session *s, struct af_reason *why)
 {
 	CK_FUNCTION_LIST *single[2] = { s->one, NULL }, **mods = s->one != NULL ? single : s->modules;
 	CK_SLOT_ID slots[64];
@@ -322,12 +322,12 @@ find_token(struct session *s, char *why, size_t whylen)
 	}
 	wanted_token(s->uri, want, sizeof(want));
 	if (matches == 0) {
-		snprintf(why, whylen, "names %s, which no PKCS#11 module has: list the tokens "
+		af_reason_set(why, AF_C_PKCS11_TOKEN, "names %s, which no PKCS#11 module has: list the tokens "
 		    "(p11tool --list-tokens, pkcs11-tool -L) and fix token= in the URI", want);
 		return false;
 	}
 	if (matches > 1) {
-		snprintf(why, whylen, "matches %zu tokens (%.100s): add token=LABEL (or serial=) "
+		af_reason_set(why, AF_C_PKCS11_TOKEN, "matches %zu tokens (%.100s): add token=LABEL (or serial=) "
 		    "to the URI", matches, names);
 		return false;
 	}
@@ -336,13 +336,13 @@ find_token(struct session *s, char *why, size_t whylen)
 }
 
 static bool
-log_in(struct session *s, char *why, size_t whylen)
+log_in(struct session *s, struct af_reason *why)
 {
 	CK_TOKEN_INFO *ti = &s->token.info;
 	CK_RV rv;
 
 	if (ti->flags & CKF_USER_PIN_LOCKED) {
-		snprintf(why, whylen, "names token \"%s\", whose user PIN is locked (too many "
+		af_reason_set(why, AF_C_PKCS11_PIN, "names token \"%s\", whose user PIN is locked (too many "
 		    "wrong PINs): unlock it with the SO PIN (pkcs11-tool --init-pin --login "
 		    "--login-type so)", s->token.label);
 		return false;
@@ -350,7 +350,7 @@ log_in(struct session *s, char *why, size_t whylen)
 	if (!(ti->flags & CKF_LOGIN_REQUIRED) && !s->pin.given)
 		return true;
 	if (!s->pin.given && !(ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
-		snprintf(why, whylen, "names token \"%s\", which needs a PIN: add "
+		af_reason_set(why, AF_C_PKCS11_PIN, "names token \"%s\", which needs a PIN: add "
 		    "?pin-source=file:/path/to/pin (or pin-value=) to the URI", s->token.label);
 		return false;
 	}
@@ -361,15 +361,15 @@ log_in(struct session *s, char *why, size_t whylen)
 		return true;
 	}
 	if (rv == CKR_PIN_INCORRECT)
-		snprintf(why, whylen, "could not log in to token \"%s\": the PIN is wrong; check "
+		af_reason_set(why, AF_C_PKCS11_PIN, "could not log in to token \"%s\": the PIN is wrong; check "
 		    "pin-value or the pin-source file (the token may lock after more wrong PINs)",
 		    s->token.label);
 	else if (rv == CKR_PIN_LOCKED)
-		snprintf(why, whylen, "names token \"%s\", whose user PIN is locked (too many "
+		af_reason_set(why, AF_C_PKCS11_PIN, "names token \"%s\", whose user PIN is locked (too many "
 		    "wrong PINs): unlock it with the SO PIN (pkcs11-tool --init-pin --login "
 		    "--login-type so)", s->token.label);
 	else
-		snprintf(why, whylen, "could not log in to token \"%s\": %s (%s)", s->token.label,
+		af_reason_set(why, AF_C_PKCS11_PIN, "could not log in to token \"%s\": %s (%s)", s->token.label,
 		    p11_kit_strerror(rv), rv == CKR_PIN_EXPIRED ? "set a new PIN" :
 		    rv == CKR_PIN_LEN_RANGE ? "the PIN has the wrong length" : "check the token");
 	return false;
@@ -428,7 +428,7 @@ wanted_object(P11KitUri *uri, char *out, size_t outlen)
 
 /* Finds the one private key the URI names; says what else it names if not. */
 static bool
-find_key(struct session *s, CK_OBJECT_HANDLE *key, char *why, size_t whylen)
+find_key(struct session *s, CK_OBJECT_HANDLE *key, struct af_reason *why)
 {
 	CK_OBJECT_CLASS priv = CKO_PRIVATE_KEY, *cls = NULL;
 	CK_ATTRIBUTE tmpl[16], *c = p11_kit_uri_get_attribute(s->uri, CKA_CLASS);
@@ -447,7 +447,7 @@ find_key(struct session *s, CK_OBJECT_HANDLE *key, char *why, size_t whylen)
 			return true;
 		}
 		if (got > 1) {
-			snprintf(why, whylen, "matches %lu private keys on token \"%s\" (%s): add "
+			af_reason_set(why, AF_C_PKCS11_KEY, "matches %lu private keys on token \"%s\" (%s): add "
 			    "object=LABEL or id= to the URI", (unsigned long)got, s->token.label, want);
 			return false;
 		}
@@ -458,11 +458,11 @@ find_key(struct session *s, CK_OBJECT_HANDLE *key, char *why, size_t whylen)
 	    p11_kit_uri_get_attribute(s->uri, CKA_ID) != NULL || cls != NULL) ?
 	    find(s, tmpl, n, found, MAX_MATCHES) : 0;
 	if (got > 0)
-		snprintf(why, whylen, "names a public-only object on token \"%s\" (%s): no private "
+		af_reason_set(why, AF_C_PKCS11_KEY, "names a public-only object on token \"%s\" (%s): no private "
 		    "key is there to sign with; name the private key (type=private)", s->token.label,
 		    want);
 	else
-		snprintf(why, whylen, "names no private key on token \"%s\" (%s): list the keys "
+		af_reason_set(why, AF_C_PKCS11_KEY, "names no private key on token \"%s\" (%s): list the keys "
 		    "(pkcs11-tool --list-objects --login) and fix object= or id=", s->token.label,
 		    want);
 	return false;
@@ -610,7 +610,7 @@ done:
 /* The key's public half, as SPKI; checks Mender can use the key (P-256, RSA >= 2048). */
 static bool
 public_key(struct session *s, CK_OBJECT_HANDLE key, CK_KEY_TYPE kt, struct cr_pkcs11_result *out,
-    int *rsa_bits, char *why, size_t whylen)
+    int *rsa_bits, struct af_reason *why)
 {
 	CK_ULONG alen = 0, blen = 0;
 	uint8_t *a = NULL, *b = NULL, point[65];
@@ -626,30 +626,30 @@ public_key(struct session *s, CK_OBJECT_HANDLE key, CK_KEY_TYPE kt, struct cr_pk
 			memmove(a, a + 1, --alen);
 		*rsa_bits = a != NULL && a[0] != 0 ? (int)(alen * 8) - __builtin_clz(a[0]) + 24 : 0;
 		if (a != NULL && *rsa_bits < MIN_RSA_BITS)
-			snprintf(why, whylen, "names an RSA-%d key on token \"%s\": artifactfs signs "
+			af_reason_set(why, AF_C_KEY_WEAK, "names an RSA-%d key on token \"%s\": artifactfs signs "
 			    "only with RSA keys of 2048 bits or more; make one of 3072 (pkcs11-tool "
 			    "--keypairgen --key-type rsa:3072)", *rsa_bits, s->token.label);
 		else if (a == NULL || b == NULL)
-			snprintf(why, whylen, "names a key on token \"%s\" whose public half the token "
+			af_reason_set(why, AF_C_PKCS11_KEY, "names a key on token \"%s\" whose public half the token "
 			    "does not show: import its public key with the same id", s->token.label);
 		else if (!(ok = make_spki(true, a, alen, b, blen, out)))
-			snprintf(why, whylen, "names a key on token \"%s\" whose public half is not "
+			af_reason_set(why, AF_C_PKCS11_KEY, "names a key on token \"%s\" whose public half is not "
 			    "an RSA key OpenSSL can read", s->token.label);
 	} else {
 		if ((a = attribute(s, key, CKA_EC_PARAMS, &alen)) == NULL)
 			a = public_value(s, key, kt, CKA_EC_PARAMS, &alen);
 		if (a != NULL && (alen != sizeof(p256_oid) || memcmp(a, p256_oid, alen) != 0)) {
 			curve_name(a, alen, curve, sizeof(curve));
-			snprintf(why, whylen, "names an ECDSA key on curve %s on token \"%s\": Mender "
-			    "signs only with P-256 (prime256v1); make a P-256 key (pkcs11-tool "
+			af_reason_set(why, AF_C_KEY_UNSUPPORTED, "names an ECDSA key on curve %s on "
+			    "token \"%s\": Mender signs only with P-256 (prime256v1); make a P-256 key (pkcs11-tool "
 			    "--keypairgen --key-type EC:prime256v1)", curve, s->token.label);
 		} else if (a == NULL || (b = public_value(s, key, kt, CKA_EC_POINT, &blen)) == NULL ||
 		    !ec_point(b, blen, point)) {
-			snprintf(why, whylen, "names an EC key on token \"%s\" without a public key "
+			af_reason_set(why, AF_C_PKCS11_KEY, "names an EC key on token \"%s\" without a public key "
 			    "object beside it (same id): import the public key to the token",
 			    s->token.label);
 		} else if (!(ok = make_spki(false, point, sizeof(point), NULL, 0, out))) {
-			snprintf(why, whylen, "names a key on token \"%s\" whose public point is not "
+			af_reason_set(why, AF_C_PKCS11_KEY, "names a key on token \"%s\" whose public point is not "
 			    "on P-256", s->token.label);
 		}
 	}
@@ -698,7 +698,7 @@ sign_with(struct session *s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE type, const
 
 static bool
 sign_key(struct session *s, CK_OBJECT_HANDLE key, const uint8_t *msg, size_t msg_len,
-    struct cr_pkcs11_result *out, char *why, size_t whylen)
+    struct cr_pkcs11_result *out, struct af_reason *why)
 {
 	CK_KEY_TYPE kt = (CK_KEY_TYPE)-1;
 	uint8_t digest[CR_SHA256_LEN], info[sizeof(sha256_info) + CR_SHA256_LEN];
@@ -708,15 +708,15 @@ sign_key(struct session *s, CK_OBJECT_HANDLE key, const uint8_t *msg, size_t msg
 	CK_RV rv;
 
 	if (!attribute_ulong(s, key, CKA_KEY_TYPE, &kt) || (kt != CKK_RSA && kt != CKK_EC)) {
-		snprintf(why, whylen, "names a key on token \"%s\" that is neither RSA nor ECDSA "
+		af_reason_set(why, AF_C_PKCS11_KEY, "names a key on token \"%s\" that is neither RSA nor ECDSA "
 		    "(key type %#lx): Mender signs with RSA or ECDSA P-256", s->token.label,
 		    (unsigned long)kt);
 		return false;
 	}
-	if (!public_key(s, key, kt, out, &bits, why, whylen))
+	if (!public_key(s, key, kt, out, &bits, why))
 		return false;
 	if (!attribute_bool(s, key, CKA_SIGN, true)) {
-		snprintf(why, whylen, "names a key on token \"%s\" that may not sign (CKA_SIGN is "
+		af_reason_set(why, AF_C_PKCS11_KEY, "names a key on token \"%s\" that may not sign (CKA_SIGN is "
 		    "false): make a signing key", s->token.label);
 		return false;
 	}
@@ -732,7 +732,7 @@ sign_key(struct session *s, CK_OBJECT_HANDLE key, const uint8_t *msg, size_t msg
 		name = "CKM_SHA256_RSA_PKCS or CKM_RSA_PKCS";
 	}
 	if (!offers(s, mech)) {
-		snprintf(why, whylen, "names a key on token \"%s\", which does not offer %s for "
+		af_reason_set(why, AF_C_PKCS11_KEY, "names a key on token \"%s\", which does not offer %s for "
 		    "signing: Mender's signatures need it; use another token", s->token.label, name);
 		return false;
 	}
@@ -746,13 +746,13 @@ sign_key(struct session *s, CK_OBJECT_HANDLE key, const uint8_t *msg, size_t msg
 		rv = sign_with(s, key, mech, info, sizeof(info), out);
 	}
 	if (rv == CKR_OK && kt == CKK_EC && out->sig_len != 64)
-		snprintf(why, whylen, "got a %zu-byte ECDSA signature from token \"%s\", not the "
+		af_reason_set(why, AF_C_PKCS11_SIGN, "got a %zu-byte ECDSA signature from token \"%s\", not the "
 		    "64-byte r||s PKCS#11 defines for P-256", out->sig_len, s->token.label);
 	else if (rv == CKR_OK && kt == CKK_RSA && out->sig_len != (size_t)(bits + 7) / 8)
-		snprintf(why, whylen, "got a %zu-byte RSA signature from token \"%s\" for an "
+		af_reason_set(why, AF_C_PKCS11_SIGN, "got a %zu-byte RSA signature from token \"%s\" for an "
 		    "RSA-%d key", out->sig_len, s->token.label, bits);
 	else if (rv != CKR_OK)
-		snprintf(why, whylen, "could not sign on token \"%s\" with %s: %s", s->token.label,
+		af_reason_set(why, AF_C_PKCS11_SIGN, "could not sign on token \"%s\" with %s: %s", s->token.label,
 		    name, p11_kit_strerror(rv));
 	else
 		return true;
@@ -778,9 +778,9 @@ close_session(struct session *s)
 	cr_secure_free(s->pin.value, MAX_PIN + 1);
 }
 
-bool
+enum af_err
 cr_pkcs11_sign(char *text, size_t len, const uint8_t *msg, size_t msg_len,
-    struct cr_pkcs11_result *out, char *why, size_t whylen)
+    struct cr_pkcs11_result *out, struct af_reason *why)
 {
 	struct session s = { 0 };
 	char *clean = cr_secure_alloc(len + 1);
@@ -795,45 +795,45 @@ cr_pkcs11_sign(char *text, size_t len, const uint8_t *msg, size_t msg_len,
 
 	memset(out, 0, sizeof(*out));
 	if (clean == NULL || (s.pin.value = cr_secure_alloc(MAX_PIN + 1)) == NULL) {
-		snprintf(why, whylen, "could not be used: out of locked memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "could not be used: out of locked memory");
 		OPENSSL_cleanse(text, len);
 		cr_secure_free(clean, len + 1);
-		return false;
+		return AF_ENOMEM;
 	}
-	if (!take_pin_value(text, len, clean, &s.pin, why, whylen))
+	if (!take_pin_value(text, len, clean, &s.pin, why))
 		goto done;
 	if ((s.uri = p11_kit_uri_new()) == NULL) {
-		snprintf(why, whylen, "could not be used: out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "could not be used: out of memory");
 		goto done;
 	}
 	if ((rc = p11_kit_uri_parse(clean, P11_KIT_URI_FOR_ANY, s.uri)) != P11_KIT_URI_OK) {
-		snprintf(why, whylen, "is not a PKCS#11 URI p11-kit can read (%s): write it as RFC "
+		af_reason_set(why, AF_C_PKCS11_URI, "is not a PKCS#11 URI p11-kit can read (%s): write it as RFC "
 		    "7512 says, e.g. pkcs11:token=LABEL;object=LABEL;type=private?pin-source="
 		    "file:/run/keys/pin", p11_kit_uri_message(rc));
 		goto done;
 	}
 	if (p11_kit_uri_any_unrecognized(s.uri)) {
-		snprintf(why, whylen, "has an attribute p11-kit does not know: use only RFC 7512's "
+		af_reason_set(why, AF_C_PKCS11_URI, "has an attribute p11-kit does not know: use only RFC 7512's "
 		    "(token, object, id, type, serial, ..., pin-value, pin-source, module-path, "
 		    "module-name)");
 		goto done;
 	}
 	/* a pin-value wins over a pin-source, as in libp11 */
 	if (!s.pin.given && (source = p11_kit_uri_get_pin_source(s.uri)) != NULL &&
-	    !read_pin_source(source, &s.pin, why, whylen))
+	    !read_pin_source(source, &s.pin, why))
 		goto done;
-	if (!load_modules(&s, why, whylen) || !find_token(&s, why, whylen))
+	if (!load_modules(&s, why) || !find_token(&s, why))
 		goto done;
 	if ((rv = s.token.f->C_OpenSession(s.token.slot, CKF_SERIAL_SESSION, NULL, NULL,
 	    &s.h)) != CKR_OK) {
-		snprintf(why, whylen, "could not open a session on token \"%s\": %s",
+		af_reason_set(why, AF_C_PKCS11_TOKEN, "could not open a session on token \"%s\": %s",
 		    s.token.label, p11_kit_strerror(rv));
 		goto done;
 	}
 	s.open = true;
-	if (!log_in(&s, why, whylen) || !find_key(&s, &key, why, whylen))
+	if (!log_in(&s, why) || !find_key(&s, &key, why))
 		goto done;
-	if ((ok = sign_key(&s, key, msg, msg_len, out, why, whylen))) {
+	if ((ok = sign_key(&s, key, msg, msg_len, out, why))) {
 		if ((l = attribute(&s, key, CKA_LABEL, &llen)) != NULL)
 			printable(object, sizeof(object), l, llen);
 		free(l);
@@ -845,5 +845,5 @@ done:
 	cr_secure_free(clean, len + 1);
 	if (!ok)
 		cr_pkcs11_result_clear(out);
-	return ok;
+	return ok ? AF_OK : AF_EFORMAT;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/error.h"
+
 #define CR_PKCS11_SCHEME "pkcs11:"
 
 /* Whether text (what was written to control/sign-key) is a PKCS#11 URI:
@@ -32,11 +34,11 @@ struct cr_pkcs11_result {
  * Signs msg with the private key the URI in text names.  text is NUL
  * terminated, in locked memory, and writable: its pin-value is wiped from it
  * here, and the PIN (from pin-value or pin-source) is kept in locked memory
- * only until the token has it.  False with why (a clause that says what to
+ * only until the token has it.  An error with why (a clause that says what to
  * do, never the PIN) otherwise.
  */
-bool cr_pkcs11_sign(char *text, size_t len, const uint8_t *msg, size_t msg_len,
-    struct cr_pkcs11_result *out, char *why, size_t whylen);
+enum af_err cr_pkcs11_sign(char *text, size_t len, const uint8_t *msg, size_t msg_len,
+    struct cr_pkcs11_result *out, struct af_reason *why);
 void cr_pkcs11_result_clear(struct cr_pkcs11_result *r);
 
 #endif

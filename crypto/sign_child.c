@@ -79,19 +79,23 @@ write_part(int fd, const void *buf, uint32_t len)
 	return write_full(fd, &len, sizeof(len)) && write_full(fd, buf, len);
 }
 
+/* The refusal's text is its code's name, a newline and the reason's text
+ * (which has no newline), so that the code crosses the pipe too. */
 static bool
-reply_refused(const char *why)
+reply_refused(const struct af_reason *why)
 {
 	uint32_t status = REFUSED;
+	char text[AF_REASON_MAX + 64];
+	int n = snprintf(text, sizeof(text), "%s\n%s", af_code_name(why->code), why->text);
 
-	return write_full(1, &status, sizeof(status)) && write_part(1, why, (uint32_t)strlen(why));
+	return write_full(1, &status, sizeof(status)) && write_part(1, text, (uint32_t)n);
 }
 
 /* Signs msg with the key in pem; pem is wiped and freed here. */
 static bool
 sign_and_reply(char *pem, uint32_t pem_len, const uint8_t *msg, uint32_t msg_len)
 {
-	char why[256] = "could not sign";
+	struct af_reason why = { AF_C_SIGN_FAILED, "could not sign" };
 	struct cr_key *key = NULL;
 	struct cr_pkcs11_result token = { 0 };
 	unsigned char *spki = NULL;
@@ -103,7 +107,7 @@ sign_and_reply(char *pem, uint32_t pem_len, const uint8_t *msg, uint32_t msg_len
 
 	if (cr_pkcs11_is_uri(pem, pem_len)) {
 		/* the token signs; its module runs here, never in the daemon */
-		if (cr_pkcs11_sign(pem, pem_len, msg, msg_len, &token, why, sizeof(why))) {
+		if (cr_pkcs11_sign(pem, pem_len, msg, msg_len, &token, &why) == AF_OK) {
 			sig = token.sig;
 			sig_len = token.sig_len;
 			spki = token.spki;
@@ -113,12 +117,12 @@ sign_and_reply(char *pem, uint32_t pem_len, const uint8_t *msg, uint32_t msg_len
 		}
 		cr_secure_free(pem, (size_t)pem_len + 1);
 	} else {
-		key = cr_key_load_private(pem, pem_len, why, sizeof(why));
+		key = cr_key_load_private(pem, pem_len, &why);
 		cr_secure_free(pem, (size_t)pem_len + 1);
 		if (key != NULL &&
-		    (sig = cr_sign(key, msg, msg_len, &sig_len, why, sizeof(why))) != NULL &&
+		    (sig = cr_sign(key, msg, msg_len, &sig_len, &why)) != NULL &&
 		    (spki_len = i2d_PUBKEY(key->pkey, &spki)) <= 0)
-			snprintf(why, sizeof(why), "has no public key OpenSSL can write");
+			af_reason_set(&why, AF_C_KEY_DAMAGED, "has no public key OpenSSL can write");
 		cr_key_free(key);
 	}
 	if (sig != NULL && spki_len > 0)
@@ -126,7 +130,7 @@ sign_and_reply(char *pem, uint32_t pem_len, const uint8_t *msg, uint32_t msg_len
 		    write_part(1, sig, (uint32_t)sig_len) && write_part(1, spki, (uint32_t)spki_len) &&
 		    write_part(1, token.source, (uint32_t)strlen(token.source));
 	else
-		ok = reply_refused(why);
+		ok = reply_refused(&why);
 	free(sig);
 	OPENSSL_free(spki);
 	cr_pkcs11_result_clear(&token);
@@ -155,7 +159,9 @@ cr_sign_child_main(void)
 		return 2;
 	if ((pem = cr_secure_alloc((size_t)head[1] + 1)) == NULL ||
 	    (msg = malloc(head[2] > 0 ? head[2] : 1)) == NULL) {
-		ok = reply_refused("could not be read: out of locked memory");
+		static const struct af_reason no_memory = { AF_C_NO_MEMORY,
+		    "could not be read: out of locked memory" };
+		ok = reply_refused(&no_memory);
 	} else if (read_full(0, pem, head[1]) && read_full(0, msg, head[2])) {
 		ok = sign_and_reply(pem, head[1], msg, head[2]);
 		pem = NULL;
@@ -176,7 +182,7 @@ struct child {
 };
 
 static bool
-spawn(struct child *c, const char *exe, char *why, size_t whylen)
+spawn(struct child *c, const char *exe, struct af_reason *why)
 {
 	char *argv[] = { "artifactfs", CR_SIGN_CHILD_ARG, NULL };
 	posix_spawn_file_actions_t fa;
@@ -218,7 +224,7 @@ spawn(struct child *c, const char *exe, char *why, size_t whylen)
 		if (c->from >= 0)
 			close(c->from);
 		c->to = c->from = c->pid = -1;
-		snprintf(why, whylen, "could not be used: cannot start the signing process %s: %s",
+		af_reason_set(why, AF_C_SIGN_CHILD, "could not be used: cannot start the signing process %s: %s",
 		    exe, strerror(err));
 		return false;
 	}
@@ -331,17 +337,19 @@ part(const struct child *c, size_t *at, uint32_t *len)
 /* Reads the reply: the signature, checked with the public key beside it. */
 static bool
 take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_signed *out,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
-	const uint8_t *sig, *spki, *text, *source;
+	const uint8_t *sig, *spki, *text, *source, *newline;
 	uint32_t status, sig_len, spki_len, text_len, source_len;
 	struct cr_verify_result check;
 	size_t at = sizeof(status);
 
 	status = c->reply_len >= sizeof(status) ? *(const uint32_t *)(const void *)c->reply :
 	    ~0u;
-	if (status == REFUSED && (text = part(c, &at, &text_len)) != NULL) {
-		snprintf(why, whylen, "%.*s", (int)text_len, (const char *)text);
+	if (status == REFUSED && (text = part(c, &at, &text_len)) != NULL &&
+	    (newline = memchr(text, '\n', text_len)) != NULL) {
+		af_reason_set(why, af_code_from_name((const char *)text, (size_t)(newline - text)),
+		    "%.*s", (int)(text + text_len - newline - 1), (const char *)newline + 1);
 		return false;
 	}
 	if (status != SIGNED || (sig = part(c, &at, &sig_len)) == NULL ||
@@ -349,7 +357,8 @@ take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_
 	    (source = part(c, &at, &source_len)) == NULL ||
 	    (out->key = cr_key_load_spki(spki, spki_len)) == NULL ||
 	    (out->sig = malloc(sig_len > 0 ? sig_len : 1)) == NULL) {
-		snprintf(why, whylen, "could not be used: the signing process answered nonsense");
+		af_reason_set(why, AF_C_SIGN_CHILD, "could not be used: the signing process answered "
+		    "nonsense");
 		return false;
 	}
 	memcpy(out->sig, sig, sig_len);
@@ -358,7 +367,7 @@ take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_
 	/* Never hand out a signature the key's own public half rejects. */
 	cr_verify(out->key, msg, msg_len, out->sig, out->sig_len, &check);
 	if (check.status != CR_VERIFY_OK) {
-		snprintf(why, whylen, out->source[0] != '\0' ? "names a key on %s whose "
+		af_reason_set(why, AF_C_KEY_DAMAGED, out->source[0] != '\0' ? "names a key on %s whose "
 		    "signature the token's public key for it does not verify: the public key "
 		    "object beside it (same id) belongs to another key" : "made a signature its "
 		    "own public key does not verify: the key is damaged", out->source);
@@ -368,9 +377,9 @@ take_reply(const struct child *c, const uint8_t *msg, size_t msg_len, struct cr_
 	return true;
 }
 
-bool
+enum af_err
 cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t *msg,
-    size_t msg_len, struct cr_signed *out, char *why, size_t whylen)
+    size_t msg_len, struct cr_signed *out, struct af_reason *why)
 {
 	struct child c = { .pid = -1, .to = -1, .from = -1 };
 	uint32_t head[3] = { MAGIC, (uint32_t)pem_len, (uint32_t)msg_len };
@@ -379,11 +388,10 @@ cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t
 
 	memset(out, 0, sizeof(*out));
 	if (pem_len > MAX_PEM || msg_len > MAX_MSG) {
-		snprintf(why, whylen, "is too large for a key file");
-		return false;
+		return af_fail(why, AF_ETOOBIG, AF_C_KEY_TOO_BIG, "is too large for a key file");
 	}
-	if (!spawn(&c, exe, why, whylen))
-		return false;
+	if (!spawn(&c, exe, why))
+		return AF_EIO;
 	talked = send_all(&c, head, sizeof(head)) && send_all(&c, pem, pem_len) &&
 	    send_all(&c, msg, msg_len);
 	if (talked) {
@@ -393,17 +401,17 @@ cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t
 	}
 	status = reap(&c, !talked);
 	if (talked && status == 0)
-		ok = take_reply(&c, msg, msg_len, out, why, whylen);
+		ok = take_reply(&c, msg, msg_len, out, why);
 	if (!talked)
-		snprintf(why, whylen, "could not be used: the signing process ended or hung "
+		af_reason_set(why, AF_C_SIGN_CHILD, "could not be used: the signing process ended or hung "
 		    "before it answered");
 	else if (status != 0)
-		snprintf(why, whylen, "could not be used: the signing process failed (%s %d)",
+		af_reason_set(why, AF_C_SIGN_CHILD, "could not be used: the signing process failed (%s %d)",
 		    status > 0 ? "exit status" : "killed by signal", status > 0 ? status : -status);
 	free(c.reply);
 	if (!ok)
 		cr_signed_clear(out);
-	return ok;
+	return ok ? AF_OK : AF_EFORMAT;
 }
 
 void

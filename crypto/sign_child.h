@@ -33,12 +33,13 @@ struct cr_signed {
 /*
  * Runs exe (normally "/proc/self/exe") with CR_SIGN_CHILD_ARG, sends it pem
  * (PEM text, or a pkcs11: URI) and msg, and waits for it (killing it after
- * 30 s).  True with out filled when the child signed and the signature verifies with the public key it
- * returned; false with why (a clause, as cr_key_load_private and cr_sign
- * word it) otherwise.  pem is read, never copied.
+ * 30 s).  AF_OK with out filled when the child signed and the signature
+ * verifies with the public key it returned; otherwise an error with why (a
+ * clause, as cr_key_load_private and cr_sign word it, with their code when
+ * the child refused).  pem is read, never copied.
  */
-bool cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t *msg,
-    size_t msg_len, struct cr_signed *out, char *why, size_t whylen);
+enum af_err cr_sign_in_child(const char *exe, const char *pem, size_t pem_len, const uint8_t *msg,
+    size_t msg_len, struct cr_signed *out, struct af_reason *why);
 void cr_signed_clear(struct cr_signed *s);
 
 /* The child: reads the request on stdin, writes the reply on stdout, and

@@ -294,7 +294,7 @@ der_to_raw(const unsigned char *der, size_t der_len)
 
 uint8_t *
 cr_sign(const struct cr_key *k, const uint8_t *msg, size_t msg_len, size_t *sig_len,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	const char *unsupported = cr_key_unsupported(k);
 	struct cr_verify_result check;
@@ -303,20 +303,20 @@ cr_sign(const struct cr_key *k, const uint8_t *msg, size_t msg_len, size_t *sig_
 	size_t len;
 
 	if (!k->is_private) {
-		snprintf(why, whylen, "is a public key; signing needs the private key");
+		af_reason_set(why, AF_C_KEY_NOT_PRIVATE, "is a public key; signing needs the private key");
 		return NULL;
 	}
 	if (unsupported != NULL) {
-		snprintf(why, whylen, "is %s: %s", k->description, unsupported);
+		af_reason_set(why, AF_C_KEY_UNSUPPORTED, "is %s: %s", k->description, unsupported);
 		return NULL;
 	}
 	if (k->type == CR_KEY_RSA && EVP_PKEY_get_bits(k->pkey) < MIN_SIGN_RSA_BITS) {
-		snprintf(why, whylen, "is %s; artifactfs signs only with RSA keys of 2048 bits "
+		af_reason_set(why, AF_C_KEY_WEAK, "is %s; artifactfs signs only with RSA keys of 2048 bits "
 		    "or more (openssl genrsa 3072)", k->description);
 		return NULL;
 	}
 	if ((sig = digest_sign(k->pkey, msg, msg_len, &len)) == NULL) {
-		snprintf(why, whylen, "could not sign with this %s key", k->description);
+		af_reason_set(why, AF_C_SIGN_FAILED, "could not sign with this %s key", k->description);
 		ERR_clear_error();
 		return NULL;
 	}
@@ -330,14 +330,14 @@ cr_sign(const struct cr_key *k, const uint8_t *msg, size_t msg_len, size_t *sig_
 	}
 	OPENSSL_free(sig);
 	if (out == NULL) {
-		snprintf(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	*sig_len = len;
 	/* Never hand out a signature the key's own public half rejects. */
 	cr_verify(k, msg, msg_len, out, len, &check);
 	if (check.status != CR_VERIFY_OK) {
-		snprintf(why, whylen, "made a signature its own public key does not verify: "
+		af_reason_set(why, AF_C_KEY_DAMAGED, "made a signature its own public key does not verify: "
 		    "the key is damaged");
 		free(out);
 		return NULL;

@@ -50,6 +50,6 @@ const char *cr_signature_guess(const uint8_t *sig, size_t sig_len);
  * with why set (a key Mender cannot use, RSA under 2048 bits, ...).
  */
 uint8_t *cr_sign(const struct cr_key *key, const uint8_t *msg, size_t msg_len,
-    size_t *sig_len, char *why, size_t whylen);
+    size_t *sig_len, struct af_reason *why);
 
 #endif

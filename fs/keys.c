@@ -101,23 +101,23 @@ append(struct fs_keyring *r, struct cr_key **keys, int n, const char *source,
 }
 
 static char *
-read_small_file(const char *path, size_t *len, char *why, size_t whylen)
+read_small_file(const char *path, size_t *len, struct af_reason *why)
 {
 	FILE *f = fopen(path, "re");
 	char *buf;
 
 	if (f == NULL) {
-		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	buf = malloc(MAX_KEY_FILE);
 	*len = buf != NULL ? fread(buf, 1, MAX_KEY_FILE, f) : 0;
 	if (buf != NULL && ferror(f)) {
-		snprintf(why, whylen, "cannot read: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot read: %s", strerror(errno));
 		free(buf);
 		buf = NULL;
 	} else if (buf != NULL && *len == MAX_KEY_FILE) {
-		snprintf(why, whylen, "is over 256 KiB; not a key file");
+		af_reason_set(why, AF_C_KEY_TOO_BIG, "is over 256 KiB; not a key file");
 		free(buf);
 		buf = NULL;
 	}
@@ -127,7 +127,7 @@ read_small_file(const char *path, size_t *len, char *why, size_t whylen)
 
 /* A key file is read as a Mender client reads it: its first PEM block. */
 bool
-fs_keyring_add_file(struct fs_keyring *r, const char *path, char *why, size_t whylen)
+fs_keyring_add_file(struct fs_keyring *r, const char *path, struct af_reason *why)
 {
 	struct cr_key **keys;
 	char *pem, *source, *note = NULL;
@@ -135,11 +135,10 @@ fs_keyring_add_file(struct fs_keyring *r, const char *path, char *why, size_t wh
 	int blocks;
 	bool ok;
 
-	if ((pem = read_small_file(path, &len, why, whylen)) == NULL)
+	if ((pem = read_small_file(path, &len, why)) == NULL)
 		return false;
 	keys = malloc(sizeof(*keys));
-	if (keys == NULL || (keys[0] = cr_key_load_public_file(pem, len, &blocks, why,
-	    whylen)) == NULL) {
+	if (keys == NULL || (keys[0] = cr_key_load_public_file(pem, len, &blocks, why)) == NULL) {
 		free(pem);
 		free(keys);
 		return false;
@@ -178,21 +177,21 @@ drop_control(struct fs_keyring *r)
  * nothing, never the keys before by surprise.
  */
 bool
-fs_keyring_set_control(struct fs_keyring *r, const char *pem, size_t len, char *why,
-    size_t whylen)
+fs_keyring_set_control(struct fs_keyring *r, const char *pem, size_t len,
+    struct af_reason *why)
 {
 	struct cr_key **keys = NULL;
-	int n = 0, i;
+	size_t n = 0, i;
 	bool ok = true;
 
-	if (len > 0 && (n = cr_keys_load_public(pem, len, &keys, why, whylen)) <= 0)
+	if (len > 0 && cr_keys_load_public(pem, len, &keys, &n, why) != AF_OK)
 		ok = false;
 	for (i = 0; ok && i < n; i++) {
 		if (cr_key_unsupported(keys[i]) != NULL) {
-			snprintf(why, whylen, "key %d (%s %s) cannot verify anything: %s", i + 1,
-			    cr_key_description(keys[i]), cr_key_fingerprint(keys[i]),
-			    cr_key_unsupported(keys[i]));
-			cr_keys_free(keys, (size_t)n);
+			af_reason_set(why, AF_C_KEY_UNSUPPORTED, "key %zu (%s %s) cannot verify "
+			    "anything: %s", i + 1, cr_key_description(keys[i]),
+			    cr_key_fingerprint(keys[i]), cr_key_unsupported(keys[i]));
+			cr_keys_free(keys, n);
 			ok = false;
 		}
 	}

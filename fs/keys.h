@@ -18,13 +18,12 @@ void fs_keyring_free(struct fs_keyring *ring);
 
 /* Adds the public key of a PEM file (its first block, as a Mender client reads
  * it); false with why (one clause) on failure.  A key given twice is listed once. */
-bool fs_keyring_add_file(struct fs_keyring *ring, const char *path, char *why,
-    size_t whylen);
+bool fs_keyring_add_file(struct fs_keyring *ring, const char *path, struct af_reason *why);
 /* Replaces the control/verify-key keys by those in pem (every PEM block a key);
  * empty text removes them.  Refuses keys that can verify nothing, and then
  * leaves no control key at all. */
 bool fs_keyring_set_control(struct fs_keyring *ring, const char *pem, size_t len,
-    char *why, size_t whylen);
+    struct af_reason *why);
 
 /* Hold the lock while using the keys below; they may change otherwise. */
 void fs_keyring_lock(struct fs_keyring *ring);

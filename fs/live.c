@@ -31,7 +31,7 @@ status_text(struct fs_mount *m, const struct af_checks *checks)
 		pending = NULL;
 	pthread_mutex_unlock(&m->control_lock);
 	/* the hint to sign only where signing is possible and not yet done */
-	text = fs_status_report_hint(m->artifact, m->keys, checks,
+	text = fs_status_report(m->artifact, m->keys, checks,
 	    af_place_changed(m->place, changed, sizeof(changed)), pending,
 	    m->read_only || staged != NULL ? NULL : "sign it (write a private key to "
 	    "control/sign-key)", &verdict);
@@ -174,13 +174,13 @@ set_control_error(struct fs_mount *m, const char *file, const char *why)
 void
 fs_live_clear(struct fs_mount *m, enum fs_kind kind)
 {
-	char why[256];
+	struct af_reason why;
 
 	if (kind == FS_CONTROL_SIGN_KEY) {
 		fs_signer_cancel(m->signer);
 		set_control_error(m, "control/sign-key", NULL);
 	} else if (kind == FS_CONTROL_VERIFY_KEY) {
-		fs_keyring_set_control(m->keys, "", 0, why, sizeof(why));
+		fs_keyring_set_control(m->keys, "", 0, &why);
 		set_control_error(m, "control/verify-key", NULL);
 	}
 }
@@ -191,7 +191,7 @@ fs_live_flush(struct fs_mount *m, struct fs_handle *h)
 	const char *text = h->written != NULL ? h->written : "";
 	const struct af_checks *checks;
 	const char *file;
-	char why[320];
+	struct af_reason why;
 	bool ok;
 
 	if (!h->writable || !h->unapplied)
@@ -207,31 +207,31 @@ fs_live_flush(struct fs_mount *m, struct fs_handle *h)
 		 * progress is in control/progress) */
 		if ((checks = fs_verifier_wait(m->verifier)) == NULL) {
 			fs_signer_cancel(m->signer);
-			snprintf(why, sizeof(why), "could not be used: out of memory while checking "
-			    "the artifact");
+			af_reason_set(&why, AF_C_NO_MEMORY, "could not be used: out of memory while "
+			    "checking the artifact");
 			ok = false;
 		} else {
 			ok = fs_signer_stage(m->signer, m->artifact, m->place, checks, text,
-			    h->written_len, why, sizeof(why));
+			    h->written_len, &why);
 		}
 		/* a signature no verify key accepts would make the artifact
 		 * invalid for the devices that trust those keys */
 		if (ok && !m->allow_new_key &&
 		    fs_signer_unverifiable(m->signer, m->artifact, m->keys)) {
 			fs_signer_cancel(m->signer);
-			snprintf(why, sizeof(why), "was not staged: its signature verifies with none "
-			    "of the verify keys, so devices that trust them would refuse the re-signed "
-			    "artifact; write the matching key, add its public key to "
-			    "control/verify-key first, or mount with -o allow_new_key");
+			af_reason_set(&why, AF_C_RESIGN_REFUSED, "was not staged: its signature "
+			    "verifies with none of the verify keys, so devices that trust them would "
+			    "refuse the re-signed artifact; write the matching key, add its public key "
+			    "to control/verify-key first, or mount with -o allow_new_key");
 			ok = false;
 		}
 	} else {
 		file = "control/verify-key";
-		ok = fs_keyring_set_control(m->keys, text, h->written_len, why, sizeof(why));
+		ok = fs_keyring_set_control(m->keys, text, h->written_len, &why);
 	}
 	/* a key is used once: its bytes are wiped now, not at release */
 	wipe_written(h);
-	set_control_error(m, file, ok ? NULL : why);
+	set_control_error(m, file, ok ? NULL : why.text);
 	return ok ? 0 : -EINVAL;
 }
 

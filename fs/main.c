@@ -91,7 +91,8 @@ static int
 finish(struct fs_mount *m, bool fuse_ok)
 {
 	const char *path = artifact_path(m->artifact);
-	char why[512] = "", line[800];
+	struct af_reason why = { 0 };
+	char line[FS_OUTCOME_MAX];
 	bool written = false;
 	int code, caught = fs_signal_caught();
 
@@ -108,13 +109,13 @@ finish(struct fs_mount *m, bool fuse_ok)
 		    "artifact is unchanged", path, caught != 0 ? "SIG" : "",
 		    caught != 0 ? sigabbrev_np(caught) : "an error");
 		code = fs_signer_staged(m->signer) ? FS_EXIT_FAILED : FS_EXIT_UNSTAGED;
-	} else if (!fs_signer_commit(m->signer, &written, why, sizeof(why))) {
-		snprintf(line, sizeof(line), "%s: %s", path, why);
+	} else if (!fs_signer_commit(m->signer, &written, &why)) {
+		snprintf(line, sizeof(line), "%.1024s: %s", path, why.text);
 		fs_log(LOG_ERR, "%s", line);
 		code = FS_EXIT_FAILED;
 	} else if (written) {	/* why: what else changed (the group), or "" */
-		snprintf(line, sizeof(line), "%s: re-signed%s%s", path, why[0] != '\0' ? "; " : "",
-		    why);
+		snprintf(line, sizeof(line), "%.1024s: re-signed%s%s", path,
+		    why.text[0] != '\0' ? "; " : "", why.text);
 		fs_log(LOG_NOTICE, "%s", line);
 		code = FS_EXIT_RESIGNED;
 	} else {
@@ -133,22 +134,22 @@ run_mount(struct fuse_args *args, const struct cli *c)
 	    .allow_new_key = c->allow_new_key, .outcome = { .fd = -1 } };
 	const char *mountpoint = c->operands[1];
 	char *fsname = NULL, *opts = NULL, why[700];
+	struct af_reason reason;
 	int rc = FS_EXIT_UNUSABLE;
 
 	pthread_mutex_init(&m.control_lock, NULL);
 	pthread_mutex_init(&m.handle_lock, NULL);
-	if ((m.keys = fs_load_keys(c->verify_keys, c->verify_key_count, why,
-	    sizeof(why))) == NULL ||
-	    (m.artifact = fs_open_artifact(c->operands[0], why, sizeof(why))) == NULL) {
-		fprintf(stderr, "artifactfs: %s\n", why);
+	if ((m.keys = fs_load_keys(c->verify_keys, c->verify_key_count, &reason)) == NULL ||
+	    (m.artifact = fs_open_artifact(c->operands[0], &reason)) == NULL) {
+		fprintf(stderr, "artifactfs: %s\n", reason.text);
 		goto out;
 	}
 	if (!fs_mountpoint_usable(mountpoint, why, sizeof(why))) {
 		fprintf(stderr, "artifactfs: %s: %s\n", mountpoint, why);
 		goto out;
 	}
-	if ((m.place = af_place_open(m.artifact, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "artifactfs: %s: %s\n", c->operands[0], why);
+	if ((m.place = af_place_open(m.artifact, &reason)) == NULL) {
+		fprintf(stderr, "artifactfs: %s: %s\n", c->operands[0], reason.text);
 		goto out;
 	}
 	af_rewrite_cleanup(m.place);	/* what a killed re-sign left */

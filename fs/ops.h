@@ -28,7 +28,7 @@ struct fs_mount {
 	bool read_only;
 	bool allow_new_key;		/* -o allow_new_key: stage a key no verify key accepts */
 	pthread_mutex_t control_lock;
-	char control_error[400];	/* why the last control/ write was refused */
+	char control_error[AF_REASON_MAX + 64];	/* why the last control/ write was refused */
 	struct fs_outcome outcome;	/* where artifactfs -u waits for the end */
 	bool mounted;			/* the kernel mount was made (init ran) */
 	/* Under control_lock: what each live file read as when last opened (its

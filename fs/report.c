@@ -10,19 +10,19 @@
 #include "fs/status.h"
 
 struct fs_keyring *
-fs_load_keys(char *const *paths, size_t count, char *why, size_t whylen)
+fs_load_keys(char *const *paths, size_t count, struct af_reason *why)
 {
 	struct fs_keyring *ring = fs_keyring_new();
-	char clause[256];
+	struct af_reason clause;
 	size_t i;
 
 	if (ring == NULL) {
-		snprintf(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	for (i = 0; i < count; i++) {
-		if (!fs_keyring_add_file(ring, paths[i], clause, sizeof(clause))) {
-			snprintf(why, whylen, "%s: %s", paths[i], clause);
+		if (!fs_keyring_add_file(ring, paths[i], &clause)) {
+			af_reason_set(why, clause.code, "%s: %s", paths[i], clause.text);
 			fs_keyring_free(ring);
 			return NULL;
 		}
@@ -31,18 +31,19 @@ fs_load_keys(char *const *paths, size_t count, char *why, size_t whylen)
 }
 
 struct artifact *
-fs_open_artifact(const char *given, char *why, size_t whylen)
+fs_open_artifact(const char *given, struct af_reason *why)
 {
 	struct artifact *a = NULL;
-	char clause[512] = "", *path = realpath(given, NULL);
+	char clause[AF_REASON_MAX] = "", *path = realpath(given, NULL);
+	enum af_err err;
 
 	/* absolute: the path must survive the daemon's chdir("/") */
 	if (path == NULL) {
-		snprintf(why, whylen, "%s: cannot open: %s", given, strerror(errno));
+		af_reason_set(why, AF_C_IO, "%s: cannot open: %s", given, strerror(errno));
 		return NULL;
 	}
-	if (artifact_open(path, &a, clause, sizeof(clause)) != AF_OK)
-		snprintf(why, whylen, "%s: %s", given, clause);
+	if ((err = artifact_open(path, &a, clause, sizeof(clause))) != AF_OK)
+		af_reason_set(why, af_code_of(err), "%s: %s", given, clause);
 	free(path);
 	return a;
 }
@@ -54,7 +55,7 @@ struct result {
 	int code;		/* its exit status */
 	char *text;		/* the report: the verdict line, then key: value lines */
 	char *strict;		/* the reason --strict added, or NULL */
-	const char *unreadable;	/* why it could not be checked, or NULL */
+	const struct af_reason *unreadable;	/* why it could not be checked, or NULL */
 	struct fs_status status;	/* the verdict, when it could be checked */
 };
 
@@ -103,16 +104,28 @@ apply_strict(struct result *r)
 	r->code = STATUS_INVALID;
 }
 
+/* A reason or warning as JSON: {"code": its stable name, "text": its line}. */
+static void
+add_finding(cJSON *array, enum af_code code, const char *text)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "code", af_code_name(code));
+	cJSON_AddStringToObject(o, "text", text);
+	cJSON_AddItemToArray(array, o);
+}
+
+/* first (when not NULL, with its code) comes before the list's. */
 static cJSON *
-strings(const char *first, const struct af_findings *list)
+findings(enum af_code code, const char *first, const struct af_findings *list)
 {
 	cJSON *array = cJSON_CreateArray();
 	size_t i;
 
 	if (first != NULL)
-		cJSON_AddItemToArray(array, cJSON_CreateString(first));
+		add_finding(array, code, first);
 	for (i = 0; list != NULL && i < list->count; i++)
-		cJSON_AddItemToArray(array, cJSON_CreateString(list->items[i].text));
+		add_finding(array, list->items[i].code, list->items[i].text);
 	return array;
 }
 
@@ -190,9 +203,10 @@ print_json(const struct result *r, const struct artifact *a, const struct af_che
 	cJSON_AddStringToObject(o, "artifact", r->given);
 	cJSON_AddStringToObject(o, "verdict", word_of(r->code));
 	cJSON_AddNumberToObject(o, "status", r->code);
-	cJSON_AddItemToObject(o, "reasons", r->unreadable != NULL ? strings(r->unreadable, NULL) :
-	    strings(r->strict, &r->status.verdict.reasons));
-	cJSON_AddItemToObject(o, "warnings", strings(NULL, &r->status.verdict.warnings));
+	cJSON_AddItemToObject(o, "reasons", r->unreadable != NULL ?
+	    findings(r->unreadable->code, r->unreadable->text, NULL) :
+	    findings(AF_C_STRICT, r->strict, &r->status.verdict.reasons));
+	cJSON_AddItemToObject(o, "warnings", findings(AF_C_NONE, NULL, &r->status.verdict.warnings));
 	for (i = 0; i < r->status.key_count; i++)
 		cJSON_AddItemToArray(keys, cJSON_CreateString(r->status.key_lines[i]));
 	cJSON_AddItemToObject(o, "keys", keys);
@@ -216,7 +230,7 @@ unreadable_text(const char *why)
 
 /* Checks one artifact; prints its JSON object at once when asked to. */
 static void
-check_one(const struct cli *c, struct fs_keyring *ring, const char *why_keys,
+check_one(const struct cli *c, struct fs_keyring *ring, const struct af_reason *why_keys,
     struct result *r)
 {
 	static const int codes[] = { [AF_VERDICT_VALID] = STATUS_VALID,
@@ -224,12 +238,12 @@ check_one(const struct cli *c, struct fs_keyring *ring, const char *why_keys,
 	    [AF_VERDICT_UNVERIFIED] = STATUS_UNVERIFIED };
 	struct artifact *a = NULL;
 	struct af_checks checks = { 0 };
-	char why[600];
+	struct af_reason why;
 
 	r->code = STATUS_UNREADABLE;
 	if (ring == NULL) {
-		snprintf(why, sizeof(why), "%s", why_keys);
-	} else if ((a = fs_open_artifact(r->given, why, sizeof(why))) != NULL) {
+		why = *why_keys;
+	} else if ((a = fs_open_artifact(r->given, &why)) != NULL) {
 		artifact_read_once(a);
 		if (af_verify_checksums(a, NULL, NULL, &checks) == AF_OK &&
 		    fs_status_make(a, ring, &checks, NULL, NULL, NULL, &r->status)) {
@@ -237,13 +251,13 @@ check_one(const struct cli *c, struct fs_keyring *ring, const char *why_keys,
 			r->text = r->status.text;
 			r->status.text = NULL;
 		} else {
-			snprintf(why, sizeof(why), "%s: out of memory", r->given);
+			af_reason_set(&why, AF_C_NO_MEMORY, "%s: out of memory", r->given);
 		}
 	}
 	if (r->code == STATUS_UNREADABLE) {
-		fprintf(stderr, "artifactfs: %s\n", why);
-		r->text = unreadable_text(why);
-		r->unreadable = why;
+		fprintf(stderr, "artifactfs: %s\n", why.text);
+		r->text = unreadable_text(why.text);
+		r->unreadable = &why;
 	}
 	if (r->text != NULL && c->strict)
 		apply_strict(r);
@@ -262,7 +276,7 @@ fs_report_run(const struct cli *c)
 {
 	struct result *results = calloc(c->operand_count, sizeof(*results));
 	struct fs_keyring *ring;
-	char why_keys[600] = "";
+	struct af_reason why_keys = { 0 };
 	int worst = STATUS_VALID;
 	size_t i;
 
@@ -270,12 +284,11 @@ fs_report_run(const struct cli *c)
 		fprintf(stderr, "artifactfs: out of memory\n");
 		return STATUS_UNREADABLE;
 	}
-	if ((ring = fs_load_keys(c->verify_keys, c->verify_key_count, why_keys,
-	    sizeof(why_keys))) == NULL)
-		fprintf(stderr, "artifactfs: %s\n", why_keys);
+	if ((ring = fs_load_keys(c->verify_keys, c->verify_key_count, &why_keys)) == NULL)
+		fprintf(stderr, "artifactfs: %s\n", why_keys.text);
 	for (i = 0; i < c->operand_count; i++) {
 		results[i].given = c->operands[i];
-		check_one(c, ring, why_keys, &results[i]);
+		check_one(c, ring, &why_keys, &results[i]);
 		if (results[i].text == NULL)
 			results[i].code = STATUS_UNREADABLE;
 		if (severity(results[i].code) > severity(worst))

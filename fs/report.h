@@ -24,9 +24,9 @@ enum {
 };
 
 /* The keys of the files; NULL with why ("FILE: what is wrong"). */
-struct fs_keyring *fs_load_keys(char *const *paths, size_t count, char *why, size_t whylen);
+struct fs_keyring *fs_load_keys(char *const *paths, size_t count, struct af_reason *why);
 /* Opens an artifact by its absolute path; NULL with why ("GIVEN: ..."). */
-struct artifact *fs_open_artifact(const char *given, char *why, size_t whylen);
+struct artifact *fs_open_artifact(const char *given, struct af_reason *why);
 
 /* Runs --status on every operand; returns the worst exit status. */
 int fs_report_run(const struct cli *c);

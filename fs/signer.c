@@ -84,24 +84,23 @@ fs_signer_staged(struct fs_signer *s)
  */
 static bool
 stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
-    const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
+    const struct af_checks *checks, const char *pem, size_t len, struct af_reason *why)
 {
 	const uint8_t *manifest;
 	size_t manifest_len = 0;
 	struct cr_signed signed_ = { 0 };
-	const char *refusal;
-	char started[512], buf[400];
+	struct af_reason inner;
 
-	if ((refusal = af_rewrite_refusal(a, place, checks, buf, sizeof(buf))) != NULL) {
-		snprintf(why, whylen, "cannot be used: %s", refusal);
+	if (af_rewrite_refusal(a, place, checks, &inner) != AF_OK) {
+		af_reason_set(why, inner.code, "cannot be used: %s", inner.text);
 		return false;
 	}
 	manifest = artifact_member_bytes(a, AF_MEMBER_MANIFEST, &manifest_len);
-	if (!cr_sign_in_child(SELF, pem, len, manifest, manifest_len, &signed_, why, whylen))
+	if (cr_sign_in_child(SELF, pem, len, manifest, manifest_len, &signed_, why) != AF_OK)
 		return false;
 	if ((s->job = af_rewrite_sign(a, place, signed_.sig, signed_.sig_len, signed_.form,
-	    started, sizeof(started))) == NULL)
-		snprintf(why, whylen, "cannot be used: %s", started);
+	    &inner)) == NULL)
+		af_reason_set(why, inner.code, "cannot be used: %s", inner.text);
 	if (s->job != NULL) {
 		snprintf(s->description, sizeof(s->description), "%s",
 		    cr_key_description(signed_.key));
@@ -123,13 +122,13 @@ stage_locked(struct fs_signer *s, const struct artifact *a, const struct af_plac
  * started, so two of them must not overlap. */
 bool
 fs_signer_stage(struct fs_signer *s, const struct artifact *a, const struct af_place *place,
-    const struct af_checks *checks, const char *pem, size_t len, char *why, size_t whylen)
+    const struct af_checks *checks, const char *pem, size_t len, struct af_reason *why)
 {
 	bool ok;
 
 	pthread_mutex_lock(&s->lock);
 	cancel_locked(s);
-	ok = stage_locked(s, a, place, checks, pem, len, why, whylen);
+	ok = stage_locked(s, a, place, checks, pem, len, why);
 	pthread_mutex_unlock(&s->lock);
 	return ok;
 }
@@ -215,14 +214,14 @@ fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyri
 }
 
 bool
-fs_signer_commit(struct fs_signer *s, bool *written, char *why, size_t whylen)
+fs_signer_commit(struct fs_signer *s, bool *written, struct af_reason *why)
 {
 	bool ok = true;
 
 	*written = false;
 	pthread_mutex_lock(&s->lock);
 	if (s->staged) {
-		ok = af_rewrite_finish(s->job, why, whylen) == AF_OK;
+		ok = af_rewrite_finish(s->job, why) == AF_OK;
 		s->job = NULL;
 		*written = ok;
 		cancel_locked(s);

@@ -27,7 +27,7 @@ void fs_signer_free(struct fs_signer *s);
  * before is then dropped too. */
 bool fs_signer_stage(struct fs_signer *s, const struct artifact *a,
     const struct af_place *place, const struct af_checks *checks, const char *pem,
-    size_t len, char *why, size_t whylen);
+    size_t len, struct af_reason *why);
 void fs_signer_cancel(struct fs_signer *s);
 bool fs_signer_staged(struct fs_signer *s);
 
@@ -45,6 +45,6 @@ bool fs_signer_unverifiable(struct fs_signer *s, const struct artifact *a,
 /* At unmount: puts the re-signed artifact in place if a signature is staged,
  * once the copy is complete and on disk.  Returns false with why if that
  * failed; true (and *written) otherwise. */
-bool fs_signer_commit(struct fs_signer *s, bool *written, char *why, size_t whylen);
+bool fs_signer_commit(struct fs_signer *s, bool *written, struct af_reason *why);
 
 #endif

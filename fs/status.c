@@ -172,7 +172,7 @@ fs_status_clear(struct fs_status *s)
 }
 
 char *
-fs_status_report_hint(const struct artifact *a, struct fs_keyring *ring,
+fs_status_report(const struct artifact *a, struct fs_keyring *ring,
     const struct af_checks *checks, const char *changed, const char *pending,
     const char *sign_hint, enum fs_verdict *verdict)
 {
@@ -186,12 +186,4 @@ fs_status_report_hint(const struct artifact *a, struct fs_keyring *ring,
 	}
 	fs_status_clear(&s);
 	return text;
-}
-
-char *
-fs_status_report(const struct artifact *a, struct fs_keyring *ring,
-    const struct af_checks *checks, const char *changed, const char *pending,
-    enum fs_verdict *verdict)
-{
-	return fs_status_report_hint(a, ring, checks, changed, pending, NULL, verdict);
 }

@@ -48,9 +48,6 @@ void fs_status_clear(struct fs_status *s);
 /* The report alone, malloc'd; NULL on memory exhaustion. */
 char *fs_status_report(const struct artifact *a, struct fs_keyring *ring,
     const struct af_checks *checks, const char *changed, const char *pending,
-    enum fs_verdict *verdict);
-char *fs_status_report_hint(const struct artifact *a, struct fs_keyring *ring,
-    const struct af_checks *checks, const char *changed, const char *pending,
     const char *sign_hint, enum fs_verdict *verdict);
 
 #endif

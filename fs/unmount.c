@@ -70,7 +70,7 @@ fs_outcome_describe(const struct fs_outcome *o)
 void
 fs_outcome_tell(struct fs_outcome *o, int code, const char *message)
 {
-	char line[1024];
+	char line[FS_OUTCOME_MAX];
 	int fd, n;
 
 	if (o->fd < 0)
@@ -312,7 +312,7 @@ do_unmount(const char *path, char *why, size_t whylen)
 int
 fs_unmount(const char *mountpoint)
 {
-	char *path, type[64], source[PATH_MAX], name[96], why[300], reply[1100];
+	char *path, type[64], source[PATH_MAX], name[96], why[300], reply[FS_OUTCOME_MAX];
 	size_t got = 0;
 	ssize_t n;
 	uid_t owner = 0;

@@ -17,6 +17,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/error.h"
+
+/* The daemon's outcome line: an exit status, the artifact's path (cut to
+ * 1024 bytes where it is longer) and a whole reason. */
+#define FS_OUTCOME_MAX (16 + 1024 + 64 + AF_REASON_MAX)
+
 enum {
 	FS_EXIT_RESIGNED = 0,	/* re-signed, renamed over the artifact, on disk */
 	FS_EXIT_FAILED = 1,	/* a staged re-sign was refused or failed, or the mount did */

@@ -87,16 +87,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char why[256];
+	struct af_reason why = { 0 };
+	size_t n = 0;
 	const char *skip = getenv("AF_FUZZ_SKIP");
 
 	(void)argc, (void)argv;
 	text_check = skip == NULL || strstr(skip, "text") == NULL;
-	key_count = cr_keys_load_public(ec_pub, sizeof(ec_pub) - 1, &keys, why, sizeof(why));
-	if (key_count != 1) {
-		fprintf(stderr, "fuzz_artifact: the embedded key does not load: %s\n", why);
+	if (cr_keys_load_public(ec_pub, sizeof(ec_pub) - 1, &keys, &n, &why) != AF_OK || n != 1) {
+		fprintf(stderr, "fuzz_artifact: the embedded key does not load: %s\n", why.text);
 		abort();
 	}
+	key_count = (int)n;
 	if ((chunk = malloc(CHUNK)) == NULL)
 		abort();
 	return 0;

@@ -58,10 +58,11 @@ load_one(const char *pem)
 {
 	struct cr_key **keys;
 	struct cr_key *k;
-	char why[256];
+	struct af_reason why = { 0 };
+	size_t n = 0;
 
-	if (cr_keys_load_public(pem, strlen(pem), &keys, why, sizeof(why)) != 1) {
-		fprintf(stderr, "fuzz_keys: an embedded key does not load: %s\n", why);
+	if (cr_keys_load_public(pem, strlen(pem), &keys, &n, &why) != AF_OK || n != 1) {
+		fprintf(stderr, "fuzz_keys: an embedded key does not load: %s\n", why.text);
 		abort();
 	}
 	k = keys[0];
@@ -114,16 +115,19 @@ public_keys(const uint8_t *data, size_t size)
 {
 	static const uint8_t zeros[512];
 	struct cr_key **keys = NULL;
-	char why[256] = "";
-	int i, n = cr_keys_load_public((const char *)data, size, &keys, why, sizeof(why));
+	struct af_reason why = { 0 };
+	size_t i, n = 0;
+	enum af_err err = cr_keys_load_public((const char *)data, size, &keys, &n, &why);
 
-	if (n <= 0) {
+	if (err != AF_OK) {
 		if (keys != NULL)
 			die("cr_keys_load_public", "no keys but an array");
-		if (n == 0 && why[0] == '\0')
+		if (err == AF_EFORMAT && (why.code == AF_C_NONE || why.text[0] == '\0'))
 			die("cr_keys_load_public", "no keys and no reason");
 		return;
 	}
+	if (n == 0)
+		die("cr_keys_load_public", "AF_OK without a key");
 	for (i = 0; i < n; i++) {
 		if (cr_key_is_private(keys[i]))
 			die("cr_keys_load_public", "returned a private key");
@@ -132,7 +136,7 @@ public_keys(const uint8_t *data, size_t size)
 		verify(keys[i], zeros, (size_t)(cr_key_bits(keys[i]) + 7) / 8 > sizeof(zeros) ?
 		    sizeof(zeros) : (size_t)(cr_key_bits(keys[i]) + 7) / 8);
 	}
-	cr_keys_free(keys, (size_t)n);
+	cr_keys_free(keys, n);
 }
 
 static void
@@ -140,12 +144,12 @@ private_key(const uint8_t *data, size_t size)
 {
 	struct cr_verify_result r;
 	struct cr_key *k;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 	uint8_t *sig;
 	size_t len;
 
-	if ((k = cr_key_load_private((const char *)data, size, why, sizeof(why))) == NULL) {
-		if (why[0] == '\0')
+	if ((k = cr_key_load_private((const char *)data, size, &why)) == NULL) {
+		if (why.code == AF_C_NONE || why.text[0] == '\0')
 			die("cr_key_load_private", "failed without a reason");
 		return;
 	}
@@ -154,8 +158,7 @@ private_key(const uint8_t *data, size_t size)
 	describe(k);
 	/* Big RSA keys sign slowly and teach nothing new. */
 	if (cr_key_type(k) != CR_KEY_RSA || cr_key_bits(k) <= 4096) {
-		sig = cr_sign(k, (const uint8_t *)message, sizeof(message) - 1, &len, why,
-		    sizeof(why));
+		sig = cr_sign(k, (const uint8_t *)message, sizeof(message) - 1, &len, &why);
 		if (sig != NULL) {
 			cr_verify(k, (const uint8_t *)message, sizeof(message) - 1, sig, len, &r);
 			if (selfsign_check && r.status != CR_VERIFY_OK)
@@ -163,7 +166,7 @@ private_key(const uint8_t *data, size_t size)
 			if (cr_key_type(k) == CR_KEY_EC_P256 && len != 64)
 				die("cr_sign", "ECDSA P-256 signature is not raw r||s");
 			free(sig);
-		} else if (why[0] == '\0') {
+		} else if (why.code == AF_C_NONE) {
 			die("cr_sign", "failed without a reason");
 		}
 	}

@@ -1,9 +1,11 @@
 #!/bin/bash
 # The layering the README states: fs/ includes only the public headers of
 # artifact/ and crypto/ (artifact/artifact.h lists them), and only crypto/
-# includes OpenSSL or p11-kit.  Prints one line per include that breaks it.
+# includes OpenSSL or p11-kit; common/ (the error convention both share)
+# includes neither library, and crypto/ nothing of artifact/.  Prints one
+# line per include that breaks it.
 root=${SOURCE_ROOT:-$(dirname "$0")/..}
-public_artifact=' artifact.h codec.h error.h header.h manifest.h payload.h problems.h sigcheck.h verdict.h verify.h rewrite.h '
+public_artifact=' artifact.h codec.h header.h manifest.h payload.h problems.h sigcheck.h verdict.h verify.h rewrite.h '
 public_crypto=' base64.h key.h secure.h sha256.h signature.h sign_child.h '
 bad=0 seen=0
 while IFS=: read -r file line text; do
@@ -23,6 +25,11 @@ done < <(cd "$root" && grep -Hn '^#include "\(artifact\|crypto\)/' fs/*.c fs/*.h
 while IFS= read -r hit; do
     echo "FAIL: $hit: only crypto/ uses OpenSSL and p11-kit"
     bad=$((bad + 1))
-done < <(cd "$root" && grep -Hn '^#include <\(openssl\|p11-kit\)/' artifact/*.c artifact/*.h fs/*.c fs/*.h)
+done < <(cd "$root" && grep -Hn '^#include <\(openssl\|p11-kit\)/' common/*.[ch] artifact/*.c artifact/*.h fs/*.c fs/*.h)
+while IFS= read -r hit; do
+    echo "FAIL: $hit: common/ and crypto/ sit below artifact/"
+    bad=$((bad + 1))
+done < <(cd "$root" && grep -Hn '^#include "artifact/' common/*.[ch] crypto/*.[ch]
+    grep -Hn '^#include "crypto/' common/*.[ch])
 echo "$seen includes checked, $bad failed"
 [ "$bad" -eq 0 ] && [ "$seen" -gt 0 ]

@@ -88,6 +88,8 @@ for art in "$F"/rootfs-rsa.mender "$F"/module.mender "$F"/rootfs-ec.mender; do
         check_eq "--strict $(basename "$art") ($nwarn warnings): exit 1" 1 "$strict"
         check_eq "--strict $(basename "$art"): verdict invalid" invalid "$(head -n 1 "$W/st.out")"
         check "--strict $(basename "$art"): a reason says why" grep -q '^reason: --strict: ' "$W/st.out"
+        check_eq "--strict $(basename "$art"): the first reason's code is strict" "reason strict" \
+            "$(reason_codes "$art" --strict | head -n 1)"
     else
         check_eq "--strict $(basename "$art") (no warnings): exit as without" "$plain" "$strict"
     fi
@@ -105,9 +107,11 @@ check_eq "json: verdicts" "valid invalid unreadable" "$(jq -r .verdict "$W/j.out
 check_eq "json: statuses" "0 1 4" "$(jq -r .status "$W/j.out" | paste -sd ' ')"
 "$A" --status -o "verify_key=$F/rsa.pub" "$UNSIGNED" > "$W/t.out"
 check_eq "json: reasons are the text report's reason lines" \
-    "$(sed -n 's/^reason: //p' "$W/t.out")" "$(jq -r 'select(.status == 1) | .reasons[]' "$W/j.out")"
+    "$(sed -n 's/^reason: //p' "$W/t.out")" "$(jq -r 'select(.status == 1) | .reasons[].text' "$W/j.out")"
 check_eq "json: warnings are the text report's warning lines" \
-    "$(sed -n 's/^warning: //p' "$W/t.out")" "$(jq -r 'select(.status == 1) | .warnings[]' "$W/j.out")"
+    "$(sed -n 's/^warning: //p' "$W/t.out")" "$(jq -r 'select(.status == 1) | .warnings[].text' "$W/j.out")"
+check_eq "json: each reason has its code" "unsigned-with-keys" \
+    "$(jq -r 'select(.status == 1) | .reasons[].code' "$W/j.out")"
 "$A" --status -o "verify_key=$F/rsa.pub" "$VALID" > "$W/t.out"
 check_eq "json: key lines" "$(sed -n 's/^key [0-9]*: //p' "$W/t.out")" \
     "$(jq -r 'select(.status == 0) | .keys[]' "$W/j.out")"
@@ -132,6 +136,8 @@ if mount_art "$VALID" "$W/m"; then
 fi
 check_eq "json: unreadable has a reason" 1 \
     "$(jq -r 'select(.status == 4) | .reasons | length' "$W/j.out")"
+check_eq "json: a missing artifact's reason is io" io \
+    "$(jq -r 'select(.status == 4) | .reasons[].code' "$W/j.out")"
 
 # ------------------------------------------------------------ the mountpoint
 cp "$F/rootfs-gzip.mender" "$W/a.mender"

@@ -333,5 +333,7 @@ flip_header "$w/flip-data.mender" data/0000.tar.gz
 check "data's tar header damaged: the first reason is the damage" bash -c \
     "sed -n 2p '$w/st' | grep -q \"^reason: artifact: the outer tar is damaged after 'header.tar.gz': .*a header checksum is wrong\""
 check_eq "data's tar header damaged: said once" 1 "$(grep -c 'the outer tar is damaged' "$w/st")"
+check_eq "data's tar header damaged: the first reason's code is damaged" "reason damaged" \
+    "$(reason_codes "$w/flip-data.mender" | head -n 1)"
 
 finish

@@ -16,6 +16,8 @@
 #   tarlist [FILE]            list a tar (stdin if no FILE): "type<TAB>size<TAB>mtime<TAB>name"
 #   decomp NAME               decompress stdin to stdout according to NAME's suffix
 #   workdir                   a fresh temp dir (removed at EXIT)
+#   reason_codes ART [OPT...] the codes of `--status --format=json OPT... ART`:
+#                             "reason CODE" and "warning CODE" lines, in order
 set -uo pipefail
 
 : "${ARTIFACTFS:?ARTIFACTFS must point to the artifactfs binary}"
@@ -48,6 +50,19 @@ trap t_cleanup EXIT
 
 workdir() {
     mktemp -d "$T_ROOT/w.XXXXXX"
+}
+
+# Tests match a reason's stable code, not its wording (man artifactfs: REASON CODES).
+reason_codes() {
+    local art=$1
+    shift
+    "$ARTIFACTFS" --status --format=json "$@" "$art" 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    report = json.loads(line)
+    for kind in ("reason", "warning"):
+        for item in report[kind + "s"]:
+            print(kind, item["code"])'
 }
 
 pass() {

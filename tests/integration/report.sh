@@ -24,9 +24,11 @@ verdict_rc() {
 # Runs `artifactfs --status -o verify_key=KEY...` and reads signature-status on
 # a mount with the same keys; checks verdict and exit code of --status, the
 # verdict of the mount, and that both reports are the same text.  Leaves the
-# reports in $R_ST (--status) and $R_MNT (mount).
+# reports in $R_ST (--status) and $R_MNT (mount), and the codes of the
+# reasons and warnings (reason_codes) in $R_CODES.
 R_ST=
 R_MNT=
+R_CODES=
 both() {
     local name=$1 art=$2 exp=$3 k d rc
     shift 3
@@ -35,8 +37,10 @@ both() {
     d=$(mktemp -d "$W/case.XXXXXX")
     R_ST=$d/status
     R_MNT=$d/mounted
+    R_CODES=$d/codes
     "$ARTIFACTFS" --status "${opts[@]}" "$art" >"$R_ST" 2>"$d/status.err"
     rc=$?
+    reason_codes "$art" "${opts[@]}" >"$R_CODES"
     check_eq "$name: --status verdict" "$exp" "$(head -n 1 "$R_ST")"
     check_eq "$name: --status exit code" "$(verdict_rc "$exp")" "$rc"
     if mount_art "$art" "$d/mnt" "${opts[@]}" 2>"$d/mount_art.err"; then
@@ -68,6 +72,13 @@ in_both() {
             fail "$name ($which)" "unexpected: $(grep -"$flags" -- "$re" "$f" | head -3)"
         fi
     done
+}
+
+# codes NAME EXPECTED: the reasons' and warnings' codes of the last `both`
+# are EXPECTED ("reason sig-bad" lines, or a space between kind and code and
+# a comma between entries: "reason sig-bad,warning key-weak")
+codes() {
+    check_eq "$1" "$(tr ',' '\n' <<<"$2")" "$(cat "$R_CODES")"
 }
 
 # line NAME PATTERN: a line of both reports matches the ERE PATTERN

@@ -10,7 +10,7 @@
  * mender-artifact; FIXTURES): 8 readers of data/0000/rootfs.ext4 (the same
  * three kinds), lookups of the payload directory, the signature-status pass
  * (fs_verifier's checksum thread, 2 threads waiting on it and rendering the
- * report, one polling progress), a re-sign copy (af_rewrite_start and
+ * report, one polling progress), a re-sign copy (af_rewrite_sign and
  * af_rewrite_finish on a copy of the artifact) and lookups of the payload's
  * files, one of which scans to the end, all at once.
  *
@@ -259,7 +259,7 @@ status_main(void *arg)
 		snprintf(s->msg, sizeof(s->msg), "%zu checksums failed", checks->failed);
 		s->ok = false;
 	}
-	text = fs_status_report(s->a, s->ring, checks, NULL, NULL, &verdict);
+	text = fs_status_report(s->a, s->ring, checks, NULL, NULL, NULL, &verdict);
 	if (text == NULL || strncmp(text, "unsigned\n", 9) != 0) {
 		snprintf(s->msg, sizeof(s->msg), "signature-status: %.200s", text != NULL ? text :
 		    "(none)");
@@ -279,22 +279,25 @@ struct resign_arg {
 static void *
 resign_main(void *arg)
 {
-	static const char sig[] = "c2lnbmVkIGJ5IHRoZSByYWNlIGRyaXZlcg==";
+	static const char raw[] = "signed by the race driver";
+	static const char sig[] = "c2lnbmVkIGJ5IHRoZSByYWNlIGRyaXZlcg==";	/* raw in base64 */
 	struct resign_arg *r = arg;
 	struct af_place *p;
 	struct af_rewrite *w;
 	struct artifact *again;
+	struct af_reason reason = { 0 };
 	char why[400] = "";
 
 	r->ok = false;
-	if ((p = af_place_open(r->a, why, sizeof(why))) == NULL) {
-		snprintf(r->msg, sizeof(r->msg), "af_place_open: %s", why);
+	if ((p = af_place_open(r->a, &reason)) == NULL) {
+		snprintf(r->msg, sizeof(r->msg), "af_place_open: %s", reason.text);
 		return NULL;
 	}
-	if ((w = af_rewrite_start(r->a, p, sig, strlen(sig), why, sizeof(why))) == NULL) {
-		snprintf(r->msg, sizeof(r->msg), "af_rewrite_start: %s", why);
-	} else if (af_rewrite_finish(w, why, sizeof(why)) != AF_OK) {
-		snprintf(r->msg, sizeof(r->msg), "af_rewrite_finish: %s", why);
+	if ((w = af_rewrite_sign(r->a, p, (const uint8_t *)raw, strlen(raw), CR_SIG_RSA,
+	    &reason)) == NULL) {
+		snprintf(r->msg, sizeof(r->msg), "af_rewrite_sign: %.300s", reason.text);
+	} else if (af_rewrite_finish(w, &reason) != AF_OK) {
+		snprintf(r->msg, sizeof(r->msg), "af_rewrite_finish: %.300s", reason.text);
 	} else if (artifact_open(r->copy, &again, why, sizeof(why)) != AF_OK) {
 		snprintf(r->msg, sizeof(r->msg), "the re-signed copy does not open: %s", why);
 	} else {

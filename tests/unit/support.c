@@ -289,3 +289,36 @@ synth_open_ok(const struct synth *s)
 	cr_assert_not_null(a);
 	return a;
 }
+
+char test_dir[64];
+
+void
+test_dir_make(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/artifactfs-unit.XXXXXX");
+	cr_assert_not_null(mkdtemp(test_dir));
+}
+
+void
+test_dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+struct cr_key *
+one_public_key(const char *pem, size_t len, const char *what)
+{
+	struct af_reason why = { 0 };
+	struct cr_key **keys, *k;
+	size_t n = 0;
+
+	cr_assert_eq(cr_keys_load_public(pem, len, &keys, &n, &why), AF_OK, "%s: %s", what,
+	    why.text);
+	cr_assert_eq(n, 1, "%s: %zu keys", what, n);
+	k = keys[0];
+	free(keys);
+	return k;
+}

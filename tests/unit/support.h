@@ -12,6 +12,7 @@
 
 #include "artifact/artifact.h"
 #include "artifact/problems.h"
+#include "crypto/key.h"
 #include "tarbuild.h"
 
 #define ANY_SEVERITY (-1)
@@ -85,5 +86,14 @@ enum af_err open_bytes(const void *data, size_t len, struct artifact **a, char *
     size_t whylen, int *fd);
 /* Builds and opens; cr_asserts success (printing why) and returns the artifact. */
 struct artifact *synth_open_ok(const struct synth *s);
+
+/* The one public key in PEM text; cr_asserts that it loads (what names it). */
+struct cr_key *one_public_key(const char *pem, size_t len, const char *what);
+
+/* A fresh directory for each test, as a suite's .init and .fini: test_dir
+ * holds its path while the test runs. */
+extern char test_dir[64];
+void test_dir_make(void);
+void test_dir_remove(void);
 
 #endif

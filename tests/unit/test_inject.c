@@ -215,7 +215,7 @@ entries(const char *dir)
 }
 
 /*
- * Every allocation of af_place_open and af_rewrite_start made to fail in
+ * Every allocation of af_place_open and af_rewrite_sign made to fail in
  * turn: each fails cleanly, saying why, frees only what it allocated (ASan
  * and the integration runs check the frees) and leaves no file behind (issue
  * 19: split_path returned before setting dir and base, which the cleanup
@@ -224,6 +224,7 @@ entries(const char *dir)
 Test(inject, resign_out_of_memory)
 {
 	char dir[] = "/tmp/afinject-XXXXXX", path[4096], why[400];
+	struct af_reason reason;
 	struct artifact *a;
 	struct af_place *p;
 	struct af_rewrite *r;
@@ -233,38 +234,40 @@ Test(inject, resign_out_of_memory)
 	artifact_copy(dir, path, sizeof(path));
 	cr_assert_eq(artifact_open(path, &a, why, sizeof(why)), AF_OK, "%s", why);
 	for (k = 1, done = false; !done && k < 100; k++) {
-		why[0] = '\0';
+		af_reason_clear(&reason);
 		atomic_store(&failures, 0);
 		atomic_store(&fail_in, k);
-		p = af_place_open(a, why, sizeof(why));
+		p = af_place_open(a, &reason);
 		atomic_store(&fail_in, 0);
 		done = atomic_load(&failures) == 0;
 		if (p == NULL) {
-			cr_assert(!done, "af_place_open failed with no failure injected: %s", why);
-			cr_assert_str_eq(why, "out of memory");
+			cr_assert(!done, "af_place_open failed with no failure injected: %s",
+			    reason.text);
+			cr_assert_eq(reason.code, AF_C_NO_MEMORY, "%s", reason.text);
 			place_fails++;
 		}
 		af_place_close(p);
 	}
 	cr_assert(done && place_fails >= 3, "%ld failures of af_place_open", place_fails);
-	p = af_place_open(a, why, sizeof(why));
-	cr_assert_not_null(p, "%s", why);
+	p = af_place_open(a, &reason);
+	cr_assert_not_null(p, "%s", reason.text);
 	for (k = 1, done = false; !done && k < 100; k++) {
-		why[0] = '\0';
+		af_reason_clear(&reason);
 		atomic_store(&failures, 0);
 		atomic_store(&fail_in, k);
-		r = af_rewrite_start(a, p, "c2ln", 4, why, sizeof(why));
+		r = af_rewrite_sign(a, p, (const uint8_t *)"sig", 3, CR_SIG_RSA, &reason);
 		atomic_store(&fail_in, 0);
 		done = atomic_load(&failures) == 0;
 		if (r == NULL) {
-			cr_assert(!done, "af_rewrite_start failed with no failure injected: %s", why);
-			cr_assert(why[0] != '\0');
+			cr_assert(!done, "af_rewrite_sign failed with no failure injected: %s",
+			    reason.text);
+			cr_assert_neq(reason.code, AF_C_NONE, "%s", reason.text);
 			start_fails++;
 		}
 		af_rewrite_abort(r);
 		cr_assert_eq(entries(dir), 1, "a file was left next to the artifact (k=%ld)", k);
 	}
-	cr_assert(done && start_fails >= 1, "%ld failures of af_rewrite_start", start_fails);
+	cr_assert(done && start_fails >= 1, "%ld failures of af_rewrite_sign", start_fails);
 	af_place_close(p);
 	artifact_close(a);
 	unlink(path);

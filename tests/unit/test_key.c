@@ -15,6 +15,7 @@
 #include "crypto/key.h"
 #include "crypto/sha256.h"
 #include "crypto/signature.h"
+#include "support.h"
 #include "tarbuild.h"
 
 /* The stdout of a shell command, which must succeed. */
@@ -43,15 +44,7 @@ rsa_pub(int e)
 static struct cr_key *
 load1(const char *pem)
 {
-	struct cr_key **keys;
-	struct cr_key *k;
-	char why[200] = "";
-	int n = cr_keys_load_public(pem, strlen(pem), &keys, why, sizeof(why));
-
-	cr_assert_eq(n, 1, "%d keys: %s", n, why);
-	k = keys[0];
-	free(keys);
-	return k;
+	return one_public_key(pem, strlen(pem), "a public key");
 }
 
 /* DER: tag, length (short or two-byte long form), contents. */
@@ -255,33 +248,35 @@ Test(key, a_key_file_is_its_first_block)
 {
 	char *one = rsa_pub(65537), *two = rsa_pub(65537), *text, *params;
 	struct cr_key *first, *k, **all;
-	char why[200] = "";
-	int blocks = -1, n;
+	struct af_reason why = { 0 };
+	int blocks = -1;
+	size_t n = 0;
 
 	cr_assert(asprintf(&text, "%s%s", one, two) > 0);
 	first = load1(one);
-	k = cr_key_load_public_file(text, strlen(text), &blocks, why, sizeof(why));
-	cr_assert_not_null(k, "%s", why);
+	k = cr_key_load_public_file(text, strlen(text), &blocks, &why);
+	cr_assert_not_null(k, "%s", why.text);
 	cr_assert_eq(blocks, 2);
 	cr_assert(cr_key_same(k, first), "the first block's key");
 	cr_key_free(k);
 	/* control/verify-key takes every block */
-	n = cr_keys_load_public(text, strlen(text), &all, why, sizeof(why));
-	cr_assert_eq(n, 2, "%s", why);
+	cr_assert_eq(cr_keys_load_public(text, strlen(text), &all, &n, &why), AF_OK, "%s",
+	    why.text);
+	cr_assert_eq(n, 2);
 	cr_keys_free(all, 2);
 	free(text);
 
 	/* a first block that is not a public key: the client reads nothing */
 	params = sh("openssl ecparam -name prime256v1");
 	cr_assert(asprintf(&text, "%s%s", params, one) > 0);
-	k = cr_key_load_public_file(text, strlen(text), &blocks, why, sizeof(why));
+	k = cr_key_load_public_file(text, strlen(text), &blocks, &why);
 	cr_assert_null(k);
-	cr_assert(strstr(why, "first PEM block") != NULL, "%s", why);
+	cr_assert_eq(why.code, AF_C_KEY_NOT_PUBLIC, "%s", why.text);
 	free(text);
 
 	/* one block: nothing to warn about */
-	k = cr_key_load_public_file(one, strlen(one), &blocks, why, sizeof(why));
-	cr_assert_not_null(k, "%s", why);
+	k = cr_key_load_public_file(one, strlen(one), &blocks, &why);
+	cr_assert_not_null(k, "%s", why.text);
 	cr_assert_eq(blocks, 1);
 	cr_key_free(k);
 	cr_key_free(first);
@@ -294,17 +289,18 @@ Test(key, a_key_file_is_its_first_block)
 static uint8_t *
 sign_with(const char *genpkey, const char *msg, char **pub, size_t *sig_len)
 {
-	char cmd[8192], why[200] = "";
+	char cmd[8192];
+	struct af_reason why = { 0 };
 	char *pem;
 	struct cr_key *k;
 	uint8_t *sig;
 
 	snprintf(cmd, sizeof(cmd), "openssl genpkey %s 2>/dev/null", genpkey);
 	pem = sh(cmd);
-	k = cr_key_load_private(pem, strlen(pem), why, sizeof(why));
-	cr_assert_not_null(k, "%s", why);
-	sig = cr_sign(k, (const uint8_t *)msg, strlen(msg), sig_len, why, sizeof(why));
-	cr_assert_not_null(sig, "%s", why);
+	k = cr_key_load_private(pem, strlen(pem), &why);
+	cr_assert_not_null(k, "%s", why.text);
+	sig = cr_sign(k, (const uint8_t *)msg, strlen(msg), sig_len, &why);
+	cr_assert_not_null(sig, "%s", why.text);
 	snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' | openssl pkey -pubout", pem);
 	*pub = sh(cmd);
 	cr_key_free(k);
@@ -378,21 +374,25 @@ Test(key, ecdsa_says_it_cannot_tell)
 /* A DER key file gets the command that converts it. */
 Test(key, der_key_gets_a_conversion_hint)
 {
-	char *pem = rsa_pub(65537), cmd[4096], why[300] = "";
+	char *pem = rsa_pub(65537), cmd[4096];
+	struct af_reason why = { 0 };
 	size_t len;
 	uint8_t *der;
 	struct cr_key **keys;
+	size_t n = 0;
 	int blocks;
 
 	snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' | openssl pkey -pubin -outform DER", pem);
 	der = run_capture(cmd, &len);
 	cr_assert_not_null(der);
-	cr_assert_eq(cr_keys_load_public((const char *)der, len, &keys, why, sizeof(why)), 0);
-	cr_assert(strstr(why, "is DER, not PEM: convert it with openssl pkey -pubin -inform DER")
-	    != NULL, "%s", why);
-	why[0] = '\0';
-	cr_assert_null(cr_key_load_public_file((const char *)der, len, &blocks, why, sizeof(why)));
-	cr_assert(strstr(why, "is DER, not PEM") != NULL, "%s", why);
+	cr_assert_eq(cr_keys_load_public((const char *)der, len, &keys, &n, &why), AF_EFORMAT);
+	cr_assert_eq(why.code, AF_C_KEY_NOT_PEM, "%s", why.text);
+	/* the hint is the point of this test: its words are checked */
+	cr_assert(strstr(why.text, "convert it with openssl pkey -pubin -inform DER") != NULL,
+	    "%s", why.text);
+	af_reason_clear(&why);
+	cr_assert_null(cr_key_load_public_file((const char *)der, len, &blocks, &why));
+	cr_assert_eq(why.code, AF_C_KEY_NOT_PEM, "%s", why.text);
 	free(der);
 	free(pem);
 }

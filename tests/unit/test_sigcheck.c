@@ -21,23 +21,22 @@
 static struct cr_key *
 key(const char *name, bool private)
 {
-	char path[4096], why[256] = "";
+	char path[4096];
+	struct af_reason why = { 0 };
 	size_t len;
 	char *pem;
-	struct cr_key **keys, *k;
+	struct cr_key *k;
 
 	if (fixture_path(name, path, sizeof(path)) == NULL)
 		cr_skip_test("fixture %s is absent (FIXTURES)", name);
 	pem = (char *)read_file(path, &len);
 	cr_assert_not_null(pem);
 	if (private) {
-		k = cr_key_load_private(pem, len, why, sizeof(why));
+		k = cr_key_load_private(pem, len, &why);
 	} else {
-		cr_assert_eq(cr_keys_load_public(pem, len, &keys, why, sizeof(why)), 1, "%s", why);
-		k = keys[0];
-		free(keys);
+		k = one_public_key(pem, len, name);
 	}
-	cr_assert_not_null(k, "%s: %s", name, why);
+	cr_assert_not_null(k, "%s: %s", name, why.text);
 	free(pem);
 	return k;
 }
@@ -47,11 +46,12 @@ static char *
 sign_b64(const char *key_name, const char *text, size_t len)
 {
 	struct cr_key *k = key(key_name, true);
-	char why[256] = "", *b64;
+	struct af_reason why = { 0 };
+	char *b64;
 	size_t sig_len;
-	uint8_t *sig = cr_sign(k, (const uint8_t *)text, len, &sig_len, why, sizeof(why));
+	uint8_t *sig = cr_sign(k, (const uint8_t *)text, len, &sig_len, &why);
 
-	cr_assert_not_null(sig, "%s", why);
+	cr_assert_not_null(sig, "%s", why.text);
 	b64 = cr_base64_encode(sig, sig_len);
 	free(sig);
 	cr_key_free(k);

@@ -14,6 +14,7 @@
 #include "crypto/pkcs11.h"
 #include "crypto/sign_child.h"
 #include "crypto/signature.h"
+#include "support.h"
 
 static const uint8_t message[] = "0123456789abcdef  data/0000/rootfs.ext4\n";
 
@@ -51,24 +52,25 @@ static void
 signs(const char *key, const char *pub_name, const char *description, size_t sig_len)
 {
 	struct cr_signed s;
-	struct cr_key **pubs;
+	struct cr_key *pub_key;
 	struct cr_verify_result r;
-	char why[256] = "", *pem, *pub;
+	struct af_reason why = { 0 };
+	char *pem, *pub;
 	size_t len, pub_len;
 
 	pem = slurp(key, &len);
-	cr_assert(cr_sign_in_child(exe(), pem, len, message, sizeof(message) - 1, &s, why,
-	    sizeof(why)), "%s: %s", key, why);
+	cr_assert_eq(cr_sign_in_child(exe(), pem, len, message, sizeof(message) - 1, &s, &why),
+	    AF_OK, "%s: %s", key, why.text);
 	cr_assert_eq(s.sig_len, sig_len);
 	cr_assert_str_eq(cr_key_description(s.key), description);
 	/* the returned public key is the fixture's: same fingerprint, and the
 	 * signature verifies with the fixture's public key file */
 	pub = slurp(pub_name, &pub_len);
-	cr_assert_eq(cr_keys_load_public(pub, pub_len, &pubs, why, sizeof(why)), 1, "%s", why);
-	cr_assert_str_eq(cr_key_fingerprint(s.key), cr_key_fingerprint(pubs[0]));
-	cr_verify(pubs[0], message, sizeof(message) - 1, s.sig, s.sig_len, &r);
+	pub_key = one_public_key(pub, pub_len, pub_name);
+	cr_assert_str_eq(cr_key_fingerprint(s.key), cr_key_fingerprint(pub_key));
+	cr_verify(pub_key, message, sizeof(message) - 1, s.sig, s.sig_len, &r);
 	cr_assert_eq(r.status, CR_VERIFY_OK, "%s", r.detail);
-	cr_keys_free(pubs, 1);
+	cr_key_free(pub_key);
 	cr_signed_clear(&s);
 	free(pem);
 	free(pub);
@@ -88,13 +90,14 @@ Test(sign_child, ecdsa_raw)
 Test(sign_child, public_key_refused_with_the_childs_reason)
 {
 	struct cr_signed s;
-	char why[256] = "", *pem;
+	struct af_reason why = { 0 };
+	char *pem;
 	size_t len;
 
 	pem = slurp("rsa.pub", &len);
-	cr_assert_not(cr_sign_in_child(exe(), pem, len, message, sizeof(message) - 1, &s, why,
-	    sizeof(why)));
-	cr_assert_not_null(strstr(why, "is a public key"), "%s", why);
+	cr_assert_neq(cr_sign_in_child(exe(), pem, len, message, sizeof(message) - 1, &s, &why),
+	    AF_OK);
+	cr_assert_eq(why.code, AF_C_KEY_NOT_PRIVATE, "%s", why.text);
 	cr_assert_null(s.key);
 	cr_assert_null(s.sig);
 	free(pem);
@@ -104,11 +107,11 @@ Test(sign_child, public_key_refused_with_the_childs_reason)
 Test(sign_child, garbage_refused)
 {
 	struct cr_signed s;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 
-	cr_assert_not(cr_sign_in_child(exe(), "not a key", 9, message, sizeof(message) - 1, &s,
-	    why, sizeof(why)));
-	cr_assert_not_null(strstr(why, "is not a PEM private key"), "%s", why);
+	cr_assert_neq(cr_sign_in_child(exe(), "not a key", 9, message, sizeof(message) - 1, &s,
+	    &why), AF_OK);
+	cr_assert_eq(why.code, AF_C_KEY_NOT_PEM, "%s", why.text);
 	assert_no_child();
 }
 
@@ -118,12 +121,11 @@ Test(sign_child, garbage_refused)
 Test(sign_child, a_failing_child_is_reaped_and_reported)
 {
 	struct cr_signed s;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 	uint8_t *big = calloc(1, 1 << 20);
 
-	cr_assert_not(cr_sign_in_child("/bin/false", "x", 1, big, 1 << 20, &s, why,
-	    sizeof(why)));
-	cr_assert_not_null(strstr(why, "the signing process"), "%s", why);
+	cr_assert_neq(cr_sign_in_child("/bin/false", "x", 1, big, 1 << 20, &s, &why), AF_OK);
+	cr_assert_eq(why.code, AF_C_SIGN_CHILD, "%s", why.text);
 	assert_no_child();
 	free(big);
 }
@@ -131,11 +133,12 @@ Test(sign_child, a_failing_child_is_reaped_and_reported)
 Test(sign_child, no_such_program)
 {
 	struct cr_signed s;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 
-	cr_assert_not(cr_sign_in_child("/nonexistent/artifactfs", "x", 1, message,
-	    sizeof(message) - 1, &s, why, sizeof(why)));
-	cr_assert_not_null(strstr(why, "cannot start the signing process"), "%s", why);
+	cr_assert_neq(cr_sign_in_child("/nonexistent/artifactfs", "x", 1, message,
+	    sizeof(message) - 1, &s, &why), AF_OK);
+	cr_assert_eq(why.code, AF_C_SIGN_CHILD, "%s", why.text);
+	cr_assert_not_null(strstr(why.text, "/nonexistent/artifactfs"), "%s", why.text);
 	assert_no_child();
 }
 
@@ -143,15 +146,16 @@ Test(sign_child, no_such_program)
  * SoftHSM2 token); refusals that need no token come back as clauses that say
  * what to do, and never hold the PIN. */
 static void
-uri_refused(const char *uri, const char *expect)
+uri_refused(const char *uri, enum af_code code, const char *expect)
 {
 	struct cr_signed s;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 
-	cr_assert_not(cr_sign_in_child(exe(), uri, strlen(uri), message, sizeof(message) - 1, &s,
-	    why, sizeof(why)), "%s", uri);
-	cr_assert_not_null(strstr(why, expect), "%s: %s", uri, why);
-	cr_assert_null(strstr(why, "s3cret"), "%s", why);
+	cr_assert_neq(cr_sign_in_child(exe(), uri, strlen(uri), message, sizeof(message) - 1, &s,
+	    &why), AF_OK, "%s", uri);
+	cr_assert_eq(why.code, code, "%s: %s", uri, why.text);
+	cr_assert_not_null(strstr(why.text, expect), "%s: %s", uri, why.text);
+	cr_assert_null(strstr(why.text, "s3cret"), "%s", why.text);
 	cr_assert_null(s.key);
 	cr_assert_str_eq(s.source, "");
 	assert_no_child();
@@ -161,12 +165,12 @@ Test(sign_child, pkcs11_uri_refusals)
 {
 	cr_assert(cr_pkcs11_is_uri("\n pkcs11:token=x", 15));
 	cr_assert_not(cr_pkcs11_is_uri("-----BEGIN PRIVATE KEY-----", 27));
-	uri_refused("pkcs11:token=%zz?pin-value=s3cret", "is not a PKCS#11 URI p11-kit can read");
+	/* expect: what the reason must name (the URI's part at fault), beside its code */
+	uri_refused("pkcs11:token=%zz?pin-value=s3cret", AF_C_PKCS11_URI, "pkcs11:");
 	uri_refused("pkcs11:token=a;object=b?pin-value=s3cret&module-path=/nonexistent/m.so\n",
-	    "module-path=/nonexistent/m.so (No such file or directory): install the module");
-	uri_refused("pkcs11:token=a?pin-value=s3cret%zz", "has a pin-value that is not "
-	    "percent-encoded");
-	uri_refused("pkcs11:token=a?pin-source=|/bin/cat", "which is not a file");
+	    AF_C_PKCS11_MODULE, "module-path=/nonexistent/m.so");
+	uri_refused("pkcs11:token=a?pin-value=s3cret%zz", AF_C_PKCS11_PIN, "pin-value");
+	uri_refused("pkcs11:token=a?pin-source=|/bin/cat", AF_C_PKCS11_PIN, "pin-source=|/bin/cat");
 	uri_refused("pkcs11:token=a;object=b;pin-value=s3cret?module-name=no-such-module-17",
-	    "p11-kit does not have: module-name=no-such-module-17");
+	    AF_C_PKCS11_MODULE, "module-name=no-such-module-17");
 }

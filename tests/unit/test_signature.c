@@ -22,6 +22,7 @@
 
 #include "crypto/key.h"
 #include "crypto/signature.h"
+#include "support.h"
 #include "tarbuild.h"
 
 #define SCALAR 32
@@ -43,10 +44,11 @@ static struct cr_key *
 private_key(const char *name)
 {
 	size_t len;
-	char *pem = fixture_text(name, &len), why[256] = "";
-	struct cr_key *k = cr_key_load_private(pem, len, why, sizeof(why));
+	char *pem = fixture_text(name, &len);
+	struct af_reason why = { 0 };
+	struct cr_key *k = cr_key_load_private(pem, len, &why);
 
-	cr_assert_not_null(k, "%s: %s", name, why);
+	cr_assert_not_null(k, "%s: %s", name, why.text);
 	free(pem);
 	return k;
 }
@@ -55,13 +57,9 @@ static struct cr_key *
 public_key(const char *name)
 {
 	size_t len;
-	char *pem = fixture_text(name, &len), why[256] = "";
-	struct cr_key **keys, *k;
+	char *pem = fixture_text(name, &len);
+	struct cr_key *k = one_public_key(pem, len, name);
 
-	cr_assert_eq(cr_keys_load_public(pem, len, &keys, why, sizeof(why)), 1, "%s: %s", name,
-	    why);
-	k = keys[0];
-	free(keys);
 	free(pem);
 	return k;
 }
@@ -156,13 +154,14 @@ Test(signature, ecdsa_raw_and_der_each_way)
 	int i;
 
 	for (i = 0; i < 20000 && !(r_short && s_short && r_high && s_high && i >= 16); i++) {
-		char msg[128], why[256] = "";
+		char msg[128];
+	struct af_reason why = { 0 };
 		uint8_t *raw, der[80];
 		size_t len, dlen;
 
 		snprintf(msg, sizeof(msg), "%064d  data/0000/rootfs.ext4\n", i);
-		raw = cr_sign(priv, (const uint8_t *)msg, strlen(msg), &len, why, sizeof(why));
-		cr_assert_not_null(raw, "%s", why);
+		raw = cr_sign(priv, (const uint8_t *)msg, strlen(msg), &len, &why);
+		cr_assert_not_null(raw, "%s", why.text);
 		cr_assert_eq(len, 2 * SCALAR);
 		dlen = der_of_raw(der, raw, SCALAR);
 		cr_assert(openssl_verifies(ossl, msg, der, dlen),
@@ -252,13 +251,13 @@ der_sig_low_r(struct cr_key *priv, uint8_t *der, char *msg, size_t msglen)
 	int i;
 
 	for (i = 0; i < 1000; i++) {
-		char why[256];
+		struct af_reason why = { 0 };
 		size_t len;
 		uint8_t *raw;
 
 		snprintf(msg, msglen, "manifest %d\n", i);
-		raw = cr_sign(priv, (const uint8_t *)msg, strlen(msg), &len, why, sizeof(why));
-		cr_assert_not_null(raw, "%s", why);
+		raw = cr_sign(priv, (const uint8_t *)msg, strlen(msg), &len, &why);
+		cr_assert_not_null(raw, "%s", why.text);
 		if ((raw[0] & 0x80) == 0 && raw[0] != 0 && (raw[SCALAR] & 0x80) != 0 &&
 		    raw[SCALAR] != 0) {
 			size_t dlen = der_of_raw(der, raw, SCALAR);
@@ -544,12 +543,10 @@ Test(signature, the_other_algorithm)
 {
 	struct cr_key *rsa = private_key("rsa.pem"), *ec = private_key("ec.pem");
 	struct cr_key *rsa_pub = public_key("rsa.pub"), *ec_pub = public_key("ec.pub");
-	char why[256];
+	struct af_reason why = { 0 };
 	size_t rlen, elen;
-	uint8_t *rsig = cr_sign(rsa, (const uint8_t *)rsa_msg, strlen(rsa_msg), &rlen, why,
-	    sizeof(why));
-	uint8_t *esig = cr_sign(ec, (const uint8_t *)rsa_msg, strlen(rsa_msg), &elen, why,
-	    sizeof(why));
+	uint8_t *rsig = cr_sign(rsa, (const uint8_t *)rsa_msg, strlen(rsa_msg), &rlen, &why);
+	uint8_t *esig = cr_sign(ec, (const uint8_t *)rsa_msg, strlen(rsa_msg), &elen, &why);
 	struct cr_verify_result r;
 
 	cr_assert_not_null(rsig);
@@ -580,13 +577,12 @@ Test(signature, the_other_algorithm)
 Test(signature, rsa_sign_matches_openssl)
 {
 	struct cr_key *k = private_key("rsa.pem");
-	char why[256];
+	struct af_reason why = { 0 };
 	size_t len, olen;
-	uint8_t *ours = cr_sign(k, (const uint8_t *)rsa_msg, strlen(rsa_msg), &len, why,
-	    sizeof(why));
+	uint8_t *ours = cr_sign(k, (const uint8_t *)rsa_msg, strlen(rsa_msg), &len, &why);
 	uint8_t *theirs = openssl_sign(rsa_msg, "openssl dgst -sha256 -sign %s %s", &olen);
 
-	cr_assert_not_null(ours, "%s", why);
+	cr_assert_not_null(ours, "%s", why.text);
 	cr_assert_eq(len, olen);
 	cr_assert_arr_eq(ours, theirs, len);
 	free(ours);
@@ -597,10 +593,10 @@ Test(signature, rsa_sign_matches_openssl)
 Test(signature, sign_needs_a_private_key)
 {
 	struct cr_key *pub = public_key("ec.pub");
-	char why[256] = "";
+	struct af_reason why = { 0 };
 	size_t len = 99;
 
-	cr_assert_null(cr_sign(pub, (const uint8_t *)"m", 1, &len, why, sizeof(why)));
-	cr_assert(strstr(why, "is a public key") != NULL, "%s", why);
+	cr_assert_null(cr_sign(pub, (const uint8_t *)"m", 1, &len, &why));
+	cr_assert_eq(why.code, AF_C_KEY_NOT_PRIVATE, "%s", why.text);
 	cr_key_free(pub);
 }

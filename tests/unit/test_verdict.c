@@ -104,7 +104,7 @@ decide(struct fixture *f)
 
 /* The i-th finding of list has code (and index, unless -2). */
 static const struct af_finding *
-finding(const struct af_findings *list, size_t i, enum af_finding_code code, int index)
+finding(const struct af_findings *list, size_t i, enum af_code code, int index)
 {
 	cr_assert_lt(i, list->count, "finding %zu of %zu", i, list->count);
 	cr_assert_eq(list->items[i].code, code, "finding %zu: code %d, not %d (%s)", i,
@@ -117,7 +117,7 @@ finding(const struct af_findings *list, size_t i, enum af_finding_code code, int
 }
 
 static size_t
-count_code(const struct af_findings *list, enum af_finding_code code)
+count_code(const struct af_findings *list, enum af_code code)
 {
 	size_t i, n = 0;
 
@@ -161,7 +161,7 @@ Test(verdict, unverified_without_keys)
 	cr_assert_eq(f.v.word, AF_VERDICT_UNVERIFIED);
 	cr_assert_eq(f.v.reasons.count, 0);
 	cr_assert_eq(f.v.warnings.count, 1);
-	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_FIND_NOT_CHECKED, -1)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_C_NOT_CHECKED, -1)->text,
 	    "the signature was not checked: no verify key is set");
 	END;
 }
@@ -190,13 +190,13 @@ Test(verdict, unsigned_with_keys)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_eq(f.v.reasons.count, 1);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_FIND_UNSIGNED_WITH_KEYS, -1)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_UNSIGNED_WITH_KEYS, -1)->text,
 	    "the artifact is not signed, but 1 verify key is set: a Mender client with "
 	    "ArtifactVerifyKey refuses unsigned artifacts");
 	add_key(&f);
 	f.in.sign_hint = "sign it";
 	decide(&f);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_FIND_UNSIGNED_WITH_KEYS, -1)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_UNSIGNED_WITH_KEYS, -1)->text,
 	    "the artifact is not signed, but 2 verify keys are set: a Mender client with "
 	    "ArtifactVerifyKey refuses unsigned artifacts; sign it");
 	END;
@@ -213,9 +213,9 @@ Test(verdict, no_key_verifies)
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_not(f.v.authentic);
 	cr_assert_eq(f.v.reasons.count, 2);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_FIND_SIG_BAD, 0)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_SIG_BAD, 0)->text,
 	    "signature does not verify with key 1 (RSA-3072): made by another key");
-	cr_assert_str_eq(finding(&f.v.reasons, 1, AF_FIND_SIG_BAD, 1)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 1, AF_C_SIG_BAD, 1)->text,
 	    "signature does not verify with key 2 (ECDSA P-256): made by another key");
 	END;
 }
@@ -231,8 +231,8 @@ Test(verdict, verifies_only_rebuilt)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_eq(f.v.reasons.count, 2);
-	finding(&f.v.reasons, 0, AF_FIND_SIG_BAD, 0);
-	cr_assert(strstr(finding(&f.v.reasons, 1, AF_FIND_SIG_REBUILT_ONLY, 0)->text,
+	finding(&f.v.reasons, 0, AF_C_SIG_BAD, 0);
+	cr_assert(strstr(finding(&f.v.reasons, 1, AF_C_SIG_REBUILT_ONLY, 0)->text,
 	    "key 1 verifies") != NULL);
 	END;
 }
@@ -247,14 +247,14 @@ Test(verdict, signature_unreadable)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_UNVERIFIED);
 	cr_assert_eq(f.v.reasons.count, 0);
-	finding(&f.v.warnings, 0, AF_FIND_SIG_UNREADABLE, -1);
-	finding(&f.v.warnings, 1, AF_FIND_NOT_CHECKED, -1);
+	finding(&f.v.warnings, 0, AF_C_SIG_UNREADABLE, -1);
+	finding(&f.v.warnings, 1, AF_C_NOT_CHECKED, -1);
 	cr_assert_eq(f.v.warnings.count, 2);
 	add_key(&f);
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_eq(f.v.reasons.count, 1);
-	finding(&f.v.reasons, 0, AF_FIND_SIG_UNREADABLE, -1);
+	finding(&f.v.reasons, 0, AF_C_SIG_UNREADABLE, -1);
 	cr_assert_eq(f.v.warnings.count, 0);
 	END;
 }
@@ -266,13 +266,13 @@ Test(verdict, signature_not_base64)
 	f.sig.base64 = (struct cr_base64_error){ 17, "is not a base64 character" };
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_UNVERIFIED);
-	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_FIND_SIG_NOT_BASE64, -1)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_C_SIG_NOT_BASE64, -1)->text,
 	    "manifest.sig is not valid base64: at byte 17 it is not a base64 character; the "
 	    "signature is damaged: sign the artifact again");
 	add_key(&f);
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
-	finding(&f.v.reasons, 0, AF_FIND_SIG_NOT_BASE64, -1);
+	finding(&f.v.reasons, 0, AF_C_SIG_NOT_BASE64, -1);
 	cr_assert_eq(f.v.reasons.count, 1);
 	END;
 }
@@ -287,7 +287,7 @@ Test(verdict, signature_trailing_newline)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_VALID);
 	cr_assert_eq(f.v.notes.count, 1);
-	finding(&f.v.notes, 0, AF_FIND_SIG_NEWLINE, -1);
+	finding(&f.v.notes, 0, AF_C_SIG_NEWLINE, -1);
 	END;
 }
 
@@ -302,7 +302,7 @@ Test(verdict, der_signature_warns)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_VALID);
 	cr_assert_eq(f.v.warnings.count, 1);
-	finding(&f.v.warnings, 0, AF_FIND_SIG_DER, 1);
+	finding(&f.v.warnings, 0, AF_C_SIG_DER, 1);
 	f.per_key[1].form = CR_SIG_ECDSA_RAW;
 	decide(&f);
 	cr_assert_eq(f.v.warnings.count, 0);
@@ -328,19 +328,19 @@ Test(verdict, checksum_failure_invalidates)
 	cr_assert(f.v.authentic);
 	cr_assert_not(f.v.intact);
 	cr_assert_eq(f.v.reasons.count, 5);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_FIND_CHECKSUM, 0)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_CHECKSUM, 0)->text,
 	    "checksum version: MISMATCH; the version member changed after the manifest was "
 	    "written");
-	cr_assert_str_eq(finding(&f.v.reasons, 1, AF_FIND_CHECKSUM, 1)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 1, AF_C_CHECKSUM, 1)->text,
 	    "checksum header.tar.gz: MISMATCH; the header changed after the manifest was "
 	    "written, or the manifest was edited");
-	cr_assert_str_eq(finding(&f.v.reasons, 2, AF_FIND_CHECKSUM, 2)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 2, AF_C_CHECKSUM, 2)->text,
 	    "checksum data/0000/rootfs.ext4: MISMATCH; the payload file is not what the "
 	    "manifest promises: tampered or corrupted");
-	cr_assert_str_eq(finding(&f.v.reasons, 3, AF_FIND_CHECKSUM, 3)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 3, AF_C_CHECKSUM, 3)->text,
 	    "checksum data/0000/extra: NOT IN MANIFEST; the payload has a file no manifest "
 	    "lists; Mender refuses the artifact");
-	cr_assert_str_eq(finding(&f.v.reasons, 4, AF_FIND_CHECKSUM, 4)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 4, AF_C_CHECKSUM, 4)->text,
 	    "checksum data/0000/gone: MISSING; no such file in the payload");
 	END;
 }
@@ -365,15 +365,15 @@ Test(verdict, problems_by_severity)
 	af_problem_add(f.problems, AF_NOTE, "header", "type is \"\"");
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_UNSIGNED);
-	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_FIND_PROBLEM, 0)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_C_PROBLEM, 0)->text,
 	    "version: is format version 2");
-	cr_assert_str_eq(finding(&f.v.notes, 0, AF_FIND_PROBLEM, 1)->text,
+	cr_assert_str_eq(finding(&f.v.notes, 0, AF_C_PROBLEM, 1)->text,
 	    "header: type is \"\"");
 	af_problem_add(f.problems, AF_ERROR, "manifest", "line 1 is malformed");
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_not(f.v.intact);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_FIND_PROBLEM, 2)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_PROBLEM, 2)->text,
 	    "manifest: line 1 is malformed");
 	END;
 }
@@ -389,9 +389,9 @@ Test(verdict, damage_comes_first_once)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_eq(f.v.reasons.count, 2);
-	cr_assert(strncmp(finding(&f.v.reasons, 0, AF_FIND_DAMAGED, -1)->text,
+	cr_assert(strncmp(finding(&f.v.reasons, 0, AF_C_DAMAGED, -1)->text,
 	    "artifact: the outer tar is damaged; nothing after it could be read", 66) == 0);
-	finding(&f.v.reasons, 1, AF_FIND_PROBLEM, 0);
+	finding(&f.v.reasons, 1, AF_C_PROBLEM, 0);
 	END;
 }
 
@@ -407,10 +407,10 @@ Test(verdict, changed_on_disk)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert(f.v.authentic);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_FIND_CHANGED, -1)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_CHANGED, -1)->text,
 	    "the artifact file changed on disk since it was mounted (it was modified in "
 	    "place); unmount and mount it again to check the new one");
-	finding(&f.v.reasons, 1, AF_FIND_DAMAGED, -1);
+	finding(&f.v.reasons, 1, AF_C_DAMAGED, -1);
 	END;
 }
 
@@ -427,11 +427,11 @@ Test(verdict, reason_order)
 	f.in.damage = "damaged";
 	decide(&f);
 	cr_assert_eq(f.v.reasons.count, 5);
-	finding(&f.v.reasons, 0, AF_FIND_CHANGED, -1);
-	finding(&f.v.reasons, 1, AF_FIND_DAMAGED, -1);
-	finding(&f.v.reasons, 2, AF_FIND_SIG_BAD, 0);
-	finding(&f.v.reasons, 3, AF_FIND_CHECKSUM, 0);
-	finding(&f.v.reasons, 4, AF_FIND_PROBLEM, 0);
+	finding(&f.v.reasons, 0, AF_C_CHANGED, -1);
+	finding(&f.v.reasons, 1, AF_C_DAMAGED, -1);
+	finding(&f.v.reasons, 2, AF_C_SIG_BAD, 0);
+	finding(&f.v.reasons, 3, AF_C_CHECKSUM, 0);
+	finding(&f.v.reasons, 4, AF_C_PROBLEM, 0);
 	END;
 }
 
@@ -455,13 +455,13 @@ Test(verdict, key_warnings)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_VALID);
 	cr_assert_eq(f.v.warnings.count, 4);
-	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_FIND_KEY_FORM, 0)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_C_KEY_FORM, 0)->text,
 	    "key 1 is a PKCS#1 \"RSA PUBLIC KEY\"");
-	cr_assert_str_eq(finding(&f.v.warnings, 1, AF_FIND_KEY_PARAM, 0)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 1, AF_C_KEY_PARAM, 0)->text,
 	    "key 1 has public exponent e=3");
-	cr_assert_str_eq(finding(&f.v.warnings, 2, AF_FIND_KEY_NOTE, 0)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 2, AF_C_KEY_NOTE, 0)->text,
 	    "key 1 comes from a file of 2 PEM blocks");
-	cr_assert_str_eq(finding(&f.v.warnings, 3, AF_FIND_KEY_WEAK, 0)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 3, AF_C_KEY_WEAK, 0)->text,
 	    "key 1 is RSA-1024: RSA keys under 2048 bits are weak, and newer Mender tools "
 	    "refuse them");
 	END;
@@ -474,8 +474,8 @@ Test(verdict, key_warnings_unsigned)
 	add_key(&f)->bits = 1024;
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
-	finding(&f.v.reasons, 0, AF_FIND_UNSIGNED_WITH_KEYS, -1);
-	finding(&f.v.warnings, 0, AF_FIND_KEY_WEAK, 0);
+	finding(&f.v.reasons, 0, AF_C_UNSIGNED_WITH_KEYS, -1);
+	finding(&f.v.warnings, 0, AF_C_KEY_WEAK, 0);
 	END;
 }
 
@@ -490,9 +490,9 @@ Test(verdict, warning_order)
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_UNVERIFIED);
 	cr_assert_eq(f.v.warnings.count, 3);
-	finding(&f.v.warnings, 0, AF_FIND_SIG_NOT_BASE64, -1);
-	finding(&f.v.warnings, 1, AF_FIND_PROBLEM, 0);
-	finding(&f.v.warnings, 2, AF_FIND_NOT_CHECKED, -1);
+	finding(&f.v.warnings, 0, AF_C_SIG_NOT_BASE64, -1);
+	finding(&f.v.warnings, 1, AF_C_PROBLEM, 0);
+	finding(&f.v.warnings, 2, AF_C_NOT_CHECKED, -1);
 	END;
 }
 
@@ -517,6 +517,6 @@ Test(verdict, clear)
 	af_verdict_clear(&f.v);
 	af_verdict_clear(&f.v);
 	cr_assert_eq(f.v.reasons.count, 0);
-	cr_assert_eq(count_code(&f.v.reasons, AF_FIND_UNSIGNED_WITH_KEYS), 0);
+	cr_assert_eq(count_code(&f.v.reasons, AF_C_UNSIGNED_WITH_KEYS), 0);
 	END;
 }

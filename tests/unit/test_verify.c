@@ -18,24 +18,7 @@
 #include "support.h"
 #include "tarbuild.h"
 
-static char dir[] = "/tmp/test_verify.XXXXXX";
-
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(verify, .init = setup, .fini = teardown);
+TestSuite(verify, .init = test_dir_make, .fini = test_dir_remove);
 
 /* The stdout of a shell command (FIX: the fixtures; DIR: the test's directory). */
 static char *
@@ -47,7 +30,7 @@ sh(const char *cmd)
 
 	if (getenv("FIXTURES") == NULL)
 		cr_skip_test("no fixtures (FIXTURES)");
-	snprintf(full, sizeof(full), "set -e; FIX='%s'; DIR='%s'; %s", getenv("FIXTURES"), dir,
+	snprintf(full, sizeof(full), "set -e; FIX='%s'; DIR='%s'; %s", getenv("FIXTURES"), test_dir,
 	    cmd);
 	out = (char *)run_capture(full, &len);
 	cr_assert_not_null(out, "failed: %s", cmd);
@@ -171,7 +154,7 @@ Test(verify, a_flipped_payload_byte)
 	    "    h.seek(at); b = h.read(1); h.seek(at); h.write(bytes([b[0] ^ 1]))\n'"));
 	sum = sh("tar -xOf \"$DIR/t.mender\" data/0000.tar | tar -xOf - file2.bin | sha256sum | "
 	    "cut -c1-64 | tr -d '\\n'");
-	snprintf(path, sizeof(path), "%s/t.mender", dir);
+	snprintf(path, sizeof(path), "%s/t.mender", test_dir);
 	a = open_path(path);
 	verify(a, &c);
 	only_these_fail(&c, bad, 1);
@@ -201,7 +184,7 @@ Test(verify, a_missing_and_an_unlisted_file)
 	    "T='tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=0600'; "
 	    "(cd d && $T -cf ../data/0000.tar file2.bin empty.txt extra.txt); "
 	    "$T -cf \"$DIR/t.mender\" $(tar -tf \"$FIX/module-none.mender\")"));
-	snprintf(path, sizeof(path), "%s/t.mender", dir);
+	snprintf(path, sizeof(path), "%s/t.mender", test_dir);
 	a = open_path(path);
 	verify(a, &c);
 	only_these_fail(&c, bad, 2);
@@ -232,7 +215,7 @@ Test(verify, a_damaged_compressed_payload)
 	    "at = m.offset_data + m.size // 2\n"
 	    "with open(p, \"r+b\") as h:\n"
 	    "    h.seek(at); b = h.read(16); h.seek(at); h.write(bytes(x ^ 0x55 for x in b))\n'"));
-	snprintf(path, sizeof(path), "%s/t.mender", dir);
+	snprintf(path, sizeof(path), "%s/t.mender", test_dir);
 	a = open_path(path);
 	verify(a, &c);
 	for (i = 0; i < c.count; i++) {
