@@ -190,34 +190,29 @@ compressed_whole(const uint8_t *b, size_t n)
 /* The first member must be a tar header named version*, or this is no artifact. */
 static enum af_err
 check_first(struct artifact *a, enum af_err err, const struct af_tar_entry *e,
-    const char *tarwhy, char *why, size_t whylen)
+    const struct af_reason *tarwhy, struct af_reason *why)
 {
 	uint8_t head[8];
 	size_t got = 0;
 	const char *compressed;
 
-	if (a->st.st_size == 0) {
-		snprintf(why, whylen, "is empty; expected a Mender artifact (.mender)");
-		return AF_EFORMAT;
-	}
+	if (a->st.st_size == 0)
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is empty; expected a Mender "
+		    "artifact (.mender)");
 	file_pread(a, head, sizeof(head), 0, &got);
-	if ((compressed = compressed_whole(head, got)) != NULL) {
-		snprintf(why, whylen, "%s", compressed);
-		return AF_EFORMAT;
-	}
-	if (err == AF_END) {
-		snprintf(why, whylen, "is an empty tar archive, not a Mender artifact");
-		return AF_EFORMAT;
-	}
-	if (err != AF_OK) {
-		snprintf(why, whylen, "is not a tar archive, so not a Mender artifact (%s)",
-		    tarwhy);
-		return err == AF_EIO ? AF_EIO : AF_EFORMAT;
-	}
+	if ((compressed = compressed_whole(head, got)) != NULL)
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "%s", compressed);
+	if (err == AF_END)
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is an empty tar archive, not a "
+		    "Mender artifact");
+	if (err != AF_OK)
+		return af_fail(why, err == AF_EIO ? AF_EIO : AF_EFORMAT, err == AF_EIO ? AF_C_IO :
+		    AF_C_NOT_ARTIFACT, "is not a tar archive, so not a Mender artifact (%s)",
+		    tarwhy->text);
 	if (strncmp(e->name, "version", 7) != 0) {
-		snprintf(why, whylen, "is not a Mender artifact: its first member is '%.100s', "
-		    "not 'version'", e->name);
-		af_one_line(why);
+		af_reason_set(why, AF_C_NOT_ARTIFACT, "is not a Mender artifact: its first member "
+		    "is '%.100s', not 'version'", e->name);
+		af_one_line(why->text);
 		return AF_EFORMAT;
 	}
 	return AF_OK;
@@ -237,14 +232,14 @@ judge_end(struct artifact *a, const struct af_tar *tar)
 
 static enum af_err
 index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bool *more,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	struct af_tar_entry e;
-	char tarwhy[400] = "";
-	enum af_err err = af_tar_next(tar, &e, tarwhy, sizeof(tarwhy));
+	struct af_reason tarwhy;	/* what the tar says, which why may quote */
+	enum af_err err = af_tar_next(tar, &e, &tarwhy);
 
 	*more = false;
-	if (a->count == 0 && (err = check_first(a, err, &e, tarwhy, why, whylen)) != AF_OK) {
+	if (a->count == 0 && (err = check_first(a, err, &e, &tarwhy, why)) != AF_OK) {
 		af_tar_entry_clear(&e);
 		return err;
 	}
@@ -256,23 +251,23 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 		return err;
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one member refused; read on */
 		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar's %s; it is "
-		    "ignored", tarwhy);
+		    "ignored", tarwhy.text);
 		af_tar_entry_clear(&e);
 		*more = true;
 		return AF_OK;
 	}
 	if (err != AF_OK && af_tar_end(tar).trailer) {
 		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar %s: remove them "
-		    "(truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy,
+		    "(truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy.text,
 		    (unsigned long long)af_tar_end(tar).offset);
 		return AF_OK;
 	}
 	if (err != AF_OK) {
 		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
-		    "after '%s': %s", a->members[a->count - 1].name, tarwhy);
+		    "after '%s': %s", a->members[a->count - 1].name, tarwhy.text);
 		/* what a refusal to mount names, rather than what is missing after it */
 		if (a->damage == NULL && asprintf(&a->damage, "the outer tar is damaged after "
-		    "'%s': %s", a->members[a->count - 1].name, tarwhy) < 0)
+		    "'%s': %s", a->members[a->count - 1].name, tarwhy.text) < 0)
 			a->damage = NULL;
 		return AF_OK;
 	}
@@ -289,7 +284,7 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 }
 
 static enum af_err
-index_members(struct artifact *a, char *why, size_t whylen)
+index_members(struct artifact *a, struct af_reason *why)
 {
 	struct af_tar_source src = { file_pread, a };
 	enum af_member_kind prev = AF_MEMBER_UNKNOWN;
@@ -299,7 +294,7 @@ index_members(struct artifact *a, char *why, size_t whylen)
 
 	if ((err = af_tar_open(&src, &tar)) != AF_OK)
 		return err;
-	while (more && (err = index_next(a, tar, &prev, &more, why, whylen)) == AF_OK)
+	while (more && (err = index_next(a, tar, &prev, &more, why)) == AF_OK)
 		;
 	af_tar_close(tar);
 	return err;
@@ -332,37 +327,40 @@ free_artifact(struct artifact *a)
 }
 
 enum af_err
-artifact_open(const char *path, struct artifact **out, char *why, size_t whylen)
+artifact_open(const char *path, struct artifact **out, struct af_reason *why)
 {
 	struct artifact *a = calloc(1, sizeof(*a));
 	enum af_err err;
 
 	*out = NULL;
+	af_reason_clear(why);
 	if (a == NULL || (a->path = strdup(path)) == NULL ||
 	    (a->problems = af_problems_new()) == NULL) {
-		snprintf(why, whylen, "out of memory");
 		if (a != NULL)
 			free(a->path);
 		free(a);
-		return AF_ENOMEM;
+		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
 	}
 	a->version = 3;
 	if ((a->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(a->fd, &a->st) < 0) {
-		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot open: %s", strerror(errno));
 		free_artifact(a);
 		return AF_EIO;
 	}
 	if (!S_ISREG(a->st.st_mode)) {
-		snprintf(why, whylen, "is not a regular file; give the path of a .mender file");
 		free_artifact(a);
-		return AF_EFORMAT;
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is not a regular file; give "
+		    "the path of a .mender file");
 	}
-	if ((err = index_members(a, why, whylen)) == AF_OK)
-		err = artifact_load(a, why, whylen);
+	if ((err = index_members(a, why)) == AF_OK)
+		err = artifact_load(a, why);
 	if (err != AF_OK) {
 		if (err == AF_ENOMEM)
-			snprintf(why, whylen, "out of memory");
-		af_one_line(why);	/* it may quote member names */
+			af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
+		else if (why != NULL && why->code == AF_C_NONE)
+			af_reason_set(why, af_code_of(err), "%s", af_strerror(err));
+		if (why != NULL)
+			af_one_line(why->text);	/* it may quote member names */
 		free_artifact(a);
 		return err;
 	}

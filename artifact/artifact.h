@@ -55,11 +55,12 @@ struct artifact;
 /*
  * Opens and indexes the artifact at path.  Fails only when the file cannot be
  * read or is not a Mender artifact at all; then why holds one line saying
- * what is wrong and what to do (without the file name).  Anything else that
+ * what is wrong and what to do (without the file name), and a code
+ * (not-artifact, io, truncated, ...).  Anything else that
  * is wrong is recorded in artifact_problems().
  */
-enum af_err artifact_open(const char *path, struct artifact **out, char *why,
-    size_t whylen);
+enum af_err artifact_open(const char *path, struct artifact **out,
+    struct af_reason *why);
 void artifact_close(struct artifact *a);
 
 const char *artifact_path(const struct artifact *a);

@@ -121,7 +121,7 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 	struct af_stream *s = af_stream_new(a->fd, m->data_offset, m->size, m->comp);
 	size_t cap = 64u << 10, got;
 	enum af_err err = AF_OK;
-	char why[400];
+	struct af_reason why;
 	uint8_t *buf = NULL, *grown;
 
 	*len = 0;
@@ -131,11 +131,11 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 			break;
 		}
 		buf = grown;
-		err = af_stream_pread(s, buf + *len, cap - *len, *len, &got, why, sizeof(why));
+		err = af_stream_pread(s, buf + *len, cap - *len, *len, &got, &why);
 		*len += got;
 		if (err != AF_OK) {
 			af_problem_add(a->problems, AF_ERROR, m->name, "cannot be decompressed: %s",
-			    why);
+			    why.text);
 			break;
 		}
 		if (*len < cap)
@@ -159,7 +159,7 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 }
 
 static enum af_err
-parse_headers(struct artifact *a, char *why, size_t whylen)
+parse_headers(struct artifact *a, struct af_reason *why)
 {
 	static const enum af_member_kind kinds[2] = { AF_MEMBER_HEADER, AF_MEMBER_HEADER_AUGMENT };
 	static const char *const dirs[2] = { "header", "header-augment" };
@@ -173,11 +173,9 @@ parse_headers(struct artifact *a, char *why, size_t whylen)
 		struct af_header_parse_args args = { a->version, i == 1, dirs[i] };
 		if ((m = artifact_member(a, kinds[i], 0)) == NULL)
 			continue;
-		if (m->truncated && i == 0) {
-			snprintf(why, whylen, "is cut short inside its header (%s); the file is "
-			    "truncated: copy it again", m->name);
-			return AF_ETRUNC;
-		}
+		if (m->truncated && i == 0)
+			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "is cut short inside its header "
+			    "(%s); the file is truncated: copy it again", m->name);
 		if ((err = inflate_header(a, m, &buf, &len)) != AF_OK)
 			return err;
 		if ((err = af_header_parse(buf, len, &args, &a->header[i], a->problems)) != AF_OK)
@@ -187,15 +185,13 @@ parse_headers(struct artifact *a, char *why, size_t whylen)
 	if (!a->has_header[0]) {
 		const struct af_member *last = &a->members[a->count - 1];
 		if (last->truncated)
-			snprintf(why, whylen, "is truncated: it ends inside '%s', before the "
-			    "header; copy the artifact again", last->name);
-		else if (a->damage != NULL)
-			snprintf(why, whylen, "%s; no header could be read after it: the artifact "
-			    "is corrupt, copy it again", a->damage);
-		else
-			snprintf(why, whylen, "has no header.tar member after '%s'; it is not a "
-			    "complete Mender artifact", last->name);
-		return AF_EFORMAT;
+			return af_fail(why, AF_EFORMAT, AF_C_TRUNCATED, "is truncated: it ends "
+			    "inside '%s', before the header; copy the artifact again", last->name);
+		if (a->damage != NULL)
+			return af_fail(why, AF_EFORMAT, AF_C_DAMAGED, "%s; no header could be read "
+			    "after it: the artifact is corrupt, copy it again", a->damage);
+		return af_fail(why, AF_EFORMAT, AF_C_MISSING_MEMBER, "has no header.tar member "
+		    "after '%s'; it is not a complete Mender artifact", last->name);
 	}
 	return AF_OK;
 }
@@ -229,14 +225,14 @@ open_payloads(struct artifact *a)
 }
 
 enum af_err
-artifact_load(struct artifact *a, char *why, size_t whylen)
+artifact_load(struct artifact *a, struct af_reason *why)
 {
 	enum af_err err;
 
 	if ((err = load_small(a)) != AF_OK)
 		return err;
 	parse_version(a);
-	if ((err = parse_manifests(a)) != AF_OK || (err = parse_headers(a, why, whylen)) != AF_OK ||
+	if ((err = parse_manifests(a)) != AF_OK || (err = parse_headers(a, why)) != AF_OK ||
 	    (err = open_payloads(a)) != AF_OK)
 		return err;
 	artifact_check_coverage(a);

@@ -190,7 +190,7 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 	int last_rank = 0;
 	enum af_err err = AF_OK;
 	regex_t scripts;
-	char why[400];
+	struct af_reason why;
 	size_t seen = 0;
 
 	if (af_tar_open(&source, &tar) != AF_OK)
@@ -199,10 +199,10 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 		af_tar_close(tar);
 		return AF_ENOMEM;
 	}
-	while ((err = af_tar_next(tar, &e, why, sizeof(why))) == AF_OK ||
+	while ((err = af_tar_next(tar, &e, &why)) == AF_OK ||
 	    (err == AF_EFORMAT && e.name != NULL)) {
 		if (err != AF_OK) {	/* one entry refused; read on */
-			af_problem_add(problems, AF_ERROR, args->dir, "%s; it is not shown", why);
+			af_problem_add(problems, AF_ERROR, args->dir, "%s; it is not shown", why.text);
 			af_tar_entry_clear(&e);
 			err = AF_OK;
 			continue;
@@ -231,7 +231,7 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 		judge_end(tar, args, problems);
 	if (err != AF_END && err != AF_OK && err != AF_ENOMEM)
 		af_problem_add(problems, AF_ERROR, args->dir, af_tar_end(tar).trailer ?
-		    "the header tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
+		    "the header tar %s: rebuild the artifact" : "is not a valid tar: %s", why.text);
 	af_tar_close(tar);
 	if (err == AF_ENOMEM)
 		return err;

@@ -38,12 +38,12 @@ static enum af_err
 stream_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 {
 	struct af_payload *p = ctx;
-	char why[400];
-	enum af_err err = af_stream_pread(p->stream, buf, len, off, got, why, sizeof(why));
+	struct af_reason why;
+	enum af_err err = af_stream_pread(p->stream, buf, len, off, got, &why);
 
 	/* named as the end-of-stream check in verify.c names it */
 	if (err != AF_OK)
-		af_problem_add(p->problems, AF_ERROR, p->member, "%s", why);
+		af_problem_add(p->problems, AF_ERROR, p->member, "%s", why.text);
 	return err;
 }
 
@@ -211,27 +211,28 @@ scan_one(struct af_payload *p)
 {
 	struct af_tar_source src = { stream_pread, p };
 	struct af_tar_entry e;
-	char why[400] = "";
+	struct af_reason why;
 	enum af_err err;
 
 	if (p->scan == NULL && af_tar_open(&src, &p->scan) != AF_OK)
 		return AF_ENOMEM;
-	err = af_tar_next(p->scan, &e, why, sizeof(why));
+	err = af_tar_next(p->scan, &e, &why);
 	if (err == AF_END) {
 		judge_end(p);
 		scan_over(p, AF_OK);
 		return AF_OK;
 	}
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one entry refused; read on */
-		af_problem_add(p->problems, AF_ERROR, p->dir, "%s; it is not shown", why);
+		af_problem_add(p->problems, AF_ERROR, p->dir, "%s; it is not shown", why.text);
 		af_tar_entry_clear(&e);
 		return AF_OK;
 	}
 	if (err != AF_OK) {
 		scan_over(p, err);
-		if (why[0] != '\0')
+		if (why.code != AF_C_NONE)
 			af_problem_add(p->problems, AF_ERROR, p->dir, af_tar_end(p->scan).trailer ?
-			    "the payload tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
+			    "the payload tar %s: rebuild the artifact" : "is not a valid tar: %s",
+			    why.text);
 		return err;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -372,7 +373,7 @@ af_payload_get(struct af_payload *p, size_t i)
 static enum af_err
 file_read(struct af_payload *p, const struct af_payload_file *f, size_t len,
     uint64_t off, af_stream_visit_fn fn, void *ctx, void *buf, size_t *got,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	enum af_err err;
 
@@ -382,29 +383,27 @@ file_read(struct af_payload *p, const struct af_payload_file *f, size_t len,
 	if (len > f->size - off)
 		len = (size_t)(f->size - off);
 	if (fn != NULL)
-		err = af_stream_visit(p->stream, len, f->data_offset + off, fn, ctx, got, why,
-		    whylen);
+		err = af_stream_visit(p->stream, len, f->data_offset + off, fn, ctx, got, why);
 	else
-		err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why, whylen);
-	if (err == AF_OK && *got < len) {
-		snprintf(why, whylen, "the payload ends inside '%s'", f->name);
-		return AF_ETRUNC;
-	}
+		err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why);
+	if (err == AF_OK && *got < len)
+		return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the payload ends inside '%s'",
+		    f->name);
 	return err;
 }
 
 enum af_err
 af_payload_read(struct af_payload *p, const struct af_payload_file *f, void *buf,
-    size_t len, uint64_t off, size_t *got, char *why, size_t whylen)
+    size_t len, uint64_t off, size_t *got, struct af_reason *why)
 {
-	return file_read(p, f, len, off, NULL, NULL, buf, got, why, whylen);
+	return file_read(p, f, len, off, NULL, NULL, buf, got, why);
 }
 
 enum af_err
 af_payload_visit(struct af_payload *p, const struct af_payload_file *f, size_t len,
-    uint64_t off, af_stream_visit_fn fn, void *ctx, size_t *got, char *why, size_t whylen)
+    uint64_t off, af_stream_visit_fn fn, void *ctx, size_t *got, struct af_reason *why)
 {
-	return file_read(p, f, len, off, fn, ctx, NULL, got, why, whylen);
+	return file_read(p, f, len, off, fn, ctx, NULL, got, why);
 }
 
 struct af_stream *

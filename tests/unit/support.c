@@ -262,30 +262,30 @@ synth_build(const struct synth *s, size_t *len, struct tb_pos *offsets)
 }
 
 enum af_err
-open_bytes(const void *data, size_t len, struct artifact **a, char *why, size_t whylen,
+open_bytes(const void *data, size_t len, struct artifact **a, struct af_reason *why,
     int *fd)
 {
 	char path[64];
 
 	*fd = tb_temp_fd(data, len);
-	return artifact_open(tb_fd_path(*fd, path, sizeof(path)), a, why, whylen);
+	return artifact_open(tb_fd_path(*fd, path, sizeof(path)), a, why);
 }
 
 struct artifact *
 synth_open_ok(const struct synth *s)
 {
 	struct artifact *a = NULL;
-	char why[512] = "";
+	struct af_reason why = { 0 };
 	enum af_err err;
 	uint8_t *buf;
 	size_t len;
 	int fd;
 
 	buf = synth_build(s, &len, NULL);
-	err = open_bytes(buf, len, &a, why, sizeof(why), &fd);
+	err = open_bytes(buf, len, &a, &why, &fd);
 	free(buf);
 	close(fd);
-	cr_assert_eq(err, AF_OK, "artifact_open failed: %s: %s", af_strerror(err), why);
+	cr_assert_eq(err, AF_OK, "artifact_open failed: %s: %s", af_strerror(err), why.text);
 	cr_assert_not_null(a);
 	return a;
 }

@@ -82,9 +82,9 @@ char *manifest_for(const char *const *names, size_t count);
 
 /* Writes bytes to an unlinked temp file and opens it as an artifact; *fd
  * gets the temp file's descriptor (close it when done). */
-enum af_err open_bytes(const void *data, size_t len, struct artifact **a, char *why,
-    size_t whylen, int *fd);
-/* Builds and opens; cr_asserts success (printing why) and returns the artifact. */
+enum af_err open_bytes(const void *data, size_t len, struct artifact **a,
+    struct af_reason *why, int *fd);
+/* Builds and opens; cr_asserts success (printing why.text) and returns the artifact. */
 struct artifact *synth_open_ok(const struct synth *s);
 
 /* The one public key in PEM text; cr_asserts that it loads (what names it). */

@@ -1,7 +1,7 @@
 /*
  * artifact_open and what it indexes: every fixture written by mender-artifact
  * opens without errors and agrees with GNU tar about members, offsets, bytes
- * and payload files; hopeless inputs are refused with one line saying why;
+ * and payload files; hopeless inputs are refused with one line saying why.text;
  * everything else wrong is recorded as a problem naming the member.
  */
 #include <cjson/cJSON.h>
@@ -60,13 +60,13 @@ static struct artifact *
 open_fixture(const char *name, char *path, size_t pathlen)
 {
 	struct artifact *a = NULL;
-	char why[512] = "";
+	struct af_reason why = { 0 };
 	enum af_err err;
 
 	if (fixture_path(name, path, pathlen) == NULL)
 		cr_skip_test("fixture %s is absent", name);
-	err = artifact_open(path, &a, why, sizeof(why));
-	cr_assert_eq(err, AF_OK, "%s: %s: %s", name, af_strerror(err), why);
+	err = artifact_open(path, &a, &why);
+	cr_assert_eq(err, AF_OK, "%s: %s: %s", name, af_strerror(err), why.text);
 	return a;
 }
 
@@ -254,7 +254,7 @@ ParameterizedTest(struct fixture_param *param, artifact, fixture_payload_files)
 			const struct af_payload_file *f = NULL;
 			uint8_t *want;
 			size_t wantlen, off = 0, got;
-			char why[160] = "";
+			struct af_reason why = { 0 };
 			bool in_manifest = false;
 
 			cr_assert_eq(af_payload_find(pl, line, &f), AF_OK, "%s: %s", m->name, line);
@@ -266,13 +266,12 @@ ParameterizedTest(struct fixture_param *param, artifact, fixture_payload_files)
 			cr_assert_eq(f->size, wantlen, "%s: size %llu, tar says %zu", line,
 			    (unsigned long long)f->size, wantlen);
 			while (off < wantlen) {
-				cr_assert_eq(af_payload_read(pl, f, buf, 100000, off, &got, why,
-				    sizeof(why)), AF_OK, "%s", why);
+				cr_assert_eq(af_payload_read(pl, f, buf, 100000, off, &got, &why), AF_OK, "%s", why.text);
 				cr_assert_gt(got, 0);
 				cr_assert_eq(memcmp(buf, want + off, got), 0, "%s differs at %zu", line, off);
 				off += got;
 			}
-			cr_assert_eq(af_payload_read(pl, f, buf, 10, f->size, &got, why, sizeof(why)),
+			cr_assert_eq(af_payload_read(pl, f, buf, 10, f->size, &got, &why),
 			    AF_OK);
 			cr_assert_eq(got, 0);
 			for (k = 0; k < nlisted; k++)
@@ -357,18 +356,18 @@ static void
 expect_refused(const void *data, size_t len, const char *why_has)
 {
 	struct artifact *a = (struct artifact *)1;
-	char why[512] = "";
+	struct af_reason why = { 0 };
 	enum af_err err;
 	int fd;
 
-	err = open_bytes(data, len, &a, why, sizeof(why), &fd);
+	err = open_bytes(data, len, &a, &why, &fd);
 	close(fd);
 	cr_assert_neq(err, AF_OK, "opened; want a refusal saying \"%s\"", why_has);
 	cr_assert_null(a);
-	cr_assert(why[0] != '\0', "no reason given");
-	cr_assert_null(strchr(why, '\n'), "more than one line: %s", why);
+	cr_assert(why.text[0] != '\0', "no reason given");
+	cr_assert_null(strchr(why.text, '\n'), "more than one line: %s", why.text);
 	if (why_has != NULL)
-		cr_assert(strstr(why, why_has) != NULL, "why: \"%s\", want \"%s\"", why, why_has);
+		cr_assert(strstr(why.text, why_has) != NULL, "why.text: \"%s\", want \"%s\"", why.text, why_has);
 }
 
 Test(refuse, empty_file)
@@ -464,28 +463,29 @@ Test(refuse, no_header_member)
 Test(refuse, not_a_regular_file_or_missing)
 {
 	struct artifact *a = NULL;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 
-	cr_assert_neq(artifact_open("/", &a, why, sizeof(why)), AF_OK);
+	cr_assert_neq(artifact_open("/", &a, &why), AF_OK);
 	cr_assert_null(a);
-	cr_assert(strstr(why, "regular file") != NULL, "%s", why);
-	why[0] = '\0';
-	cr_assert_eq(artifact_open("/nonexistent/x.mender", &a, why, sizeof(why)), AF_EIO);
+	cr_assert(strstr(why.text, "regular file") != NULL, "%s", why.text);
+	why.text[0] = '\0';
+	cr_assert_eq(artifact_open("/nonexistent/x.mender", &a, &why), AF_EIO);
 	cr_assert_null(a);
-	cr_assert(why[0] != '\0');
+	cr_assert(why.text[0] != '\0');
 }
 
-Test(refuse, tiny_why_buffer)
+/* The reason is one whole line with a code, whatever was in it before. */
+Test(refuse, empty_file_code)
 {
 	struct artifact *a = NULL;
-	char why[8];
+	struct af_reason why;
 	int fd;
 
-	memset(why, 'x', sizeof(why));
-	cr_assert_neq(open_bytes("", 0, &a, why, sizeof(why), &fd), AF_OK);
+	memset(&why, 'x', sizeof(why));
+	cr_assert_eq(open_bytes("", 0, &a, &why, &fd), AF_EFORMAT);
 	close(fd);
-	cr_assert_eq(why[sizeof(why) - 1], '\0');
-	cr_assert_eq(strlen(why), sizeof(why) - 1);
+	cr_assert_eq(why.code, AF_C_NOT_ARTIFACT, "%s", af_code_name(why.code));
+	cr_assert_str_eq(why.text, "is empty; expected a Mender artifact (.mender)");
 }
 
 /* ==== synthetic artifacts: recorded problems ==== */
@@ -512,7 +512,7 @@ ParameterizedTest(struct comp_param *p, synth, baseline_is_clean)
 	const struct af_payload_file *f;
 	uint8_t *raw, buf[64];
 	size_t len, i, got;
-	char why[160];
+	struct af_reason why = { 0 };
 
 	synth_default(&s, p->comp);
 	raw = synth_build(&s, &len, pos);
@@ -531,8 +531,7 @@ ParameterizedTest(struct comp_param *p, synth, baseline_is_clean)
 	cr_assert_str_eq(artifact_header(a, false)->artifact_name, SYNTH_NAME);
 	cr_assert_eq(af_payload_find(artifact_payload(a, 0), SYNTH_FILE, &f), AF_OK);
 	cr_assert_eq(f->size, strlen(SYNTH_FILE_DATA));
-	cr_assert_eq(af_payload_read(artifact_payload(a, 0), f, buf, sizeof(buf), 0, &got, why,
-	    sizeof(why)), AF_OK, "%s", why);
+	cr_assert_eq(af_payload_read(artifact_payload(a, 0), f, buf, sizeof(buf), 0, &got, &why), AF_OK, "%s", why.text);
 	cr_assert_eq(got, strlen(SYNTH_FILE_DATA));
 	cr_assert_eq(memcmp(buf, SYNTH_FILE_DATA, got), 0);
 	expect_no_problems(a);
@@ -564,7 +563,7 @@ Test(synth, missing_end_blocks_warned_and_trailing_garbage_refused)
 	struct tb t;
 	uint8_t *raw, *more;
 	size_t len, morelen;
-	char why[256];
+	struct af_reason why = { 0 };
 	int fd;
 
 	synth_default(&s, AF_COMP_GZIP);
@@ -580,7 +579,7 @@ Test(synth, missing_end_blocks_warned_and_trailing_garbage_refused)
 	tb_raw(&t, raw, len);
 	tb_raw(&t, "garbage after the end of the archive", 36);
 	more = tb_take(&t, &morelen);
-	cr_assert_eq(open_bytes(more, morelen, &a, why, sizeof(why), &fd), AF_OK, "%s", why);
+	cr_assert_eq(open_bytes(more, morelen, &a, &why, &fd), AF_OK, "%s", why.text);
 	close(fd);
 	/* nothing signs those bytes */
 	expect_problem(a, AF_ERROR, "artifact", "36 bytes after its end-of-archive blocks");
@@ -919,14 +918,14 @@ Test(synth, file_cut_inside_data_member)
 	struct af_payload *pl;
 	const struct af_payload_file *f = NULL;
 	struct synth s = big_payload_synth(3 * MiB, &payload);
-	char why[256] = "";
+	struct af_reason why = { 0 };
 	char frag[96];
 	enum af_err err;
 	int fd;
 
 	raw = synth_build(&s, &len, pos);
 	cut = (size_t)pos[3].data_offset + s.m[3].len / 2;
-	cr_assert_eq(open_bytes(raw, cut, &a, why, sizeof(why), &fd), AF_OK, "%s", why);
+	cr_assert_eq(open_bytes(raw, cut, &a, &why, &fd), AF_OK, "%s", why.text);
 	close(fd);
 	m = artifact_member(a, AF_MEMBER_DATA, 0);
 	cr_assert_not_null(m);
@@ -944,11 +943,11 @@ Test(synth, file_cut_inside_data_member)
 	if (err == AF_OK) {
 		uint64_t off = 0;
 		do {
-			err = af_payload_read(pl, f, buf, MiB, off, &got, why, sizeof(why));
+			err = af_payload_read(pl, f, buf, MiB, off, &got, &why);
 			off += got;
 		} while (err == AF_OK && got > 0);
 		cr_assert_eq(err, AF_ETRUNC, "%s", af_strerror(err));
-		cr_assert(why[0] != '\0');
+		cr_assert(why.text[0] != '\0');
 	}
 	cr_assert_neq(af_payload_scan_all(pl), AF_OK);
 	/* the scan names the compressed member that ends early */
@@ -1282,7 +1281,7 @@ Test(synth, too_many_members)
 	struct tb t;
 	uint8_t *raw, *all;
 	size_t len, alllen, i;
-	char why[256];
+	struct af_reason why = { 0 };
 	int fd;
 
 	synth_default(&s, AF_COMP_GZIP);
@@ -1294,7 +1293,7 @@ Test(synth, too_many_members)
 		tb_add_str(&t, "data/0000.tar.gz", "");
 	tb_end(&t);
 	all = tb_take(&t, &alllen);
-	cr_assert_eq(open_bytes(all, alllen, &a, why, sizeof(why), &fd), AF_OK, "%s", why);
+	cr_assert_eq(open_bytes(all, alllen, &a, &why, &fd), AF_OK, "%s", why.text);
 	close(fd);
 	expect_problem(a, AF_ERROR, "artifact", "more than");
 	cr_assert_leq(artifact_member_count(a), 1024);
