@@ -98,13 +98,13 @@ static void
 judge_member(struct artifact *a, struct af_member *m, const struct af_tar_entry *e,
     bool four_digits, enum af_member_kind *prev)
 {
-	const char *unsafe = af_path_unsafe(e->name, e->name_has_nul);
 	const char *name = e->name_has_nul ? "?" : e->name;
+	struct af_reason unsafe;
 
 	m->shown = false;
-	if (unsafe != NULL) {
+	if (af_path_check(e->name, e->name_has_nul, &unsafe) != AF_OK) {
 		af_problem_add(a->problems, AF_ERROR, "artifact", "a member name ('%.100s') %s; "
-		    "that member is ignored", name, unsafe);
+		    "that member is ignored", name, unsafe.text);
 		return;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
@@ -430,29 +430,5 @@ artifact_read_member(struct artifact *a, const struct af_member *m, uint8_t **ou
 	}
 	(*out)[m->size] = '\0';
 	return AF_OK;
-}
-
-const char *
-artifact_changed(const struct artifact *a, char *buf, size_t len)
-{
-	const struct stat *then = artifact_stat(a);
-	struct stat now;
-
-	if (stat(artifact_path(a), &now) != 0) {
-		snprintf(buf, len, "it is gone: %s", strerror(errno));
-		return buf;
-	}
-	if (now.st_dev != then->st_dev || now.st_ino != then->st_ino) {
-		snprintf(buf, len, "another file was put in its place");
-		return buf;
-	}
-	if (now.st_size != then->st_size || now.st_mtim.tv_sec != then->st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != then->st_mtim.tv_nsec ||
-	    now.st_ctim.tv_sec != then->st_ctim.tv_sec ||
-	    now.st_ctim.tv_nsec != then->st_ctim.tv_nsec) {
-		snprintf(buf, len, "it was modified in place");
-		return buf;
-	}
-	return NULL;
 }
 

@@ -72,9 +72,6 @@ struct af_problems *artifact_problems(const struct artifact *a);
 /* Why the outer tar could not be read to its end (a damaged tar header), or
  * NULL: the cause of what is missing after it. */
 const char *artifact_damage(const struct artifact *a);
-/* How the file at the artifact's path differs from the one opened (modified
- * in place, replaced, gone), or NULL if it does not. */
-const char *artifact_changed(const struct artifact *a, char *buf, size_t len);
 
 size_t artifact_member_count(const struct artifact *a);
 const struct af_member *artifact_member_at(const struct artifact *a, size_t i);

@@ -33,33 +33,40 @@ mem_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 	return AF_OK;
 }
 
-const char *
-af_path_unsafe(const char *path, bool has_nul)
+static enum af_err
+unsafe(struct af_reason *why, const char *how)
+{
+	return af_fail(why, AF_EFORMAT, AF_C_UNSAFE_PATH, "%s", how);
+}
+
+enum af_err
+af_path_check(const char *path, bool has_nul, struct af_reason *why)
 {
 	const char *p;
 
+	af_reason_clear(why);
 	if (has_nul)
-		return "contains a NUL byte";
+		return unsafe(why, "contains a NUL byte");
 	if (path[0] == '\0')
-		return "is empty";
+		return unsafe(why, "is empty");
 	if (path[0] == '/')
-		return "is absolute";
+		return unsafe(why, "is absolute");
 	if (strlen(path) > MAX_PATH_LEN)
-		return "is longer than 255 bytes";
+		return unsafe(why, "is longer than 255 bytes");
 	for (p = path; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return "contains a control character";
+			return unsafe(why, "contains a control character");
 	for (p = path; *p != '\0';) {
 		size_t n = strcspn(p, "/");
 		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return "contains \"..\"";
+			return unsafe(why, "contains \"..\"");
 		if (n == 0 || (n == 1 && p[0] == '.'))
-			return "has an empty or \".\" component";
+			return unsafe(why, "has an empty or \".\" component");
 		p += n;
 		if (*p == '/')
 			p++;
 	}
-	return NULL;
+	return AF_OK;
 }
 
 /* Where a path may stand: 0 header-info, 1 scripts, 2 headers/0000/..., -1 none. */
@@ -110,16 +117,17 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
     const regex_t *scripts, const struct af_header_parse_args *args,
     struct af_problems *problems)
 {
-	const char *why = af_path_unsafe(e->name, e->name_has_nul);
+	struct af_reason why;
 	int rank;
 	char where[300];
 
 	snprintf(where, sizeof(where), "%s/%s", args->dir, e->name_has_nul ? "?" : e->name);
-	if (why == NULL && e->name[strlen(e->name) - 1] == '/')
-		why = "ends in '/' but is a regular file";
-	if (why != NULL) {
+	if (af_path_check(e->name, e->name_has_nul, &why) == AF_OK &&
+	    e->name[strlen(e->name) - 1] == '/')
+		af_reason_set(&why, AF_C_TAR_TYPE, "ends in '/' but is a regular file");
+	if (why.code != AF_C_NONE) {
 		af_problem_add(problems, AF_ERROR, args->dir, "an entry name ('%s') %s; it is not "
-		    "shown", e->name, why);
+		    "shown", e->name, why.text);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {

@@ -123,11 +123,11 @@ find_locked(struct af_payload *p, const char *name, const struct af_payload_file
 static bool
 entry_ok(struct af_payload *p, const struct af_tar_entry *e)
 {
-	const char *why = af_path_unsafe(e->name, e->name_has_nul);
+	struct af_reason why;
 
-	if (why != NULL) {
+	if (af_path_check(e->name, e->name_has_nul, &why) != AF_OK) {
 		af_problem_add(p->problems, AF_ERROR, p->dir, "a file name ('%s') %s; it is not "
-		    "shown", e->name, why);
+		    "shown", e->name, why.text);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {

@@ -47,6 +47,7 @@ static const char *const code_names[AF_C_COUNT] = {
 	[AF_C_TAR_EXTENSION] = "tar-extension",
 	[AF_C_TAR_EXTENSION_STACKED] = "tar-extension-stacked",
 	[AF_C_TAR_TYPE] = "tar-type",
+	[AF_C_UNSAFE_PATH] = "unsafe-path",
 	[AF_C_KEY_NOT_PEM] = "key-not-pem",
 	[AF_C_KEY_NOT_PUBLIC] = "key-not-public",
 	[AF_C_KEY_PRIVATE] = "key-private",

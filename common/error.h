@@ -65,6 +65,7 @@ enum af_code {
 	AF_C_TAR_EXTENSION_STACKED,	/* "tar-extension-stacked": more than one extension
 				 * header before an entry */
 	AF_C_TAR_TYPE,		/* "tar-type": an entry type mender-artifact never writes */
+	AF_C_UNSAFE_PATH,	/* "unsafe-path": a name with "..", a leading "/", a NUL, ... */
 	/* keys */
 	AF_C_KEY_NOT_PEM,	/* "key-not-pem": DER, or not a PEM key at all */
 	AF_C_KEY_NOT_PUBLIC,	/* "key-not-public": no public key where one is needed */
