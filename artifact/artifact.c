@@ -103,34 +103,34 @@ judge_member(struct artifact *a, struct af_member *m, const struct af_tar_entry 
 
 	m->shown = false;
 	if (af_path_check(e->name, e->name_has_nul, &unsafe) != AF_OK) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "a member name ('%.100s') %s; "
-		    "that member is ignored", name, unsafe.text);
+		af_problem_add(a->problems, AF_ERROR, unsafe.code, "artifact", "a member name "
+		    "('%.100s') %s; that member is ignored", name, unsafe.text);
 		return;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(a->problems, AF_ERROR, name, "is %s; an artifact holds only regular "
-		    "files; it is ignored", af_tar_type_word(e));
+		af_problem_add(a->problems, AF_ERROR, AF_C_TAR_TYPE, name, "is %s; an artifact "
+		    "holds only regular files; it is ignored", af_tar_type_word(e));
 		return;
 	}
 	if (m->kind == AF_MEMBER_UNKNOWN) {
-		af_problem_add(a->problems, AF_ERROR, name, "is not a member of a Mender artifact "
-		    "(version, manifest, manifest.sig, manifest-augment, header.tar*, "
-		    "header-augment.tar*, data/NNNN.tar*); it is ignored");
+		af_problem_add(a->problems, AF_ERROR, AF_C_UNKNOWN, name, "is not a member of a "
+		    "Mender artifact (version, manifest, manifest.sig, manifest-augment, "
+		    "header.tar*, header-augment.tar*, data/NNNN.tar*); it is ignored");
 		return;
 	}
 	if (m->kind == AF_MEMBER_DATA && !four_digits)
-		af_problem_add(a->problems, AF_ERROR, name, "has a payload index that is not four "
-		    "digits (data/0000.tar...); the C++ client refuses it");
+		af_problem_add(a->problems, AF_ERROR, AF_C_BAD_NAME, name, "has a payload index "
+		    "that is not four digits (data/0000.tar...); the C++ client refuses it");
 	if (artifact_member(a, m->kind, m->index) != NULL) {
-		af_problem_add(a->problems, AF_ERROR, name, "appears twice; only the first is used "
-		    "(mender-artifact may read either); rebuild the artifact");
+		af_problem_add(a->problems, AF_ERROR, AF_C_DUPLICATE, name, "appears twice; only "
+		    "the first is used (mender-artifact may read either); rebuild the artifact");
 		return;
 	}
 	if (*prev != AF_MEMBER_UNKNOWN &&
 	    !may_follow(*prev, m->kind, artifact_member(a, AF_MEMBER_SIGNATURE, 0) != NULL))
-		af_problem_add(a->problems, AF_ERROR, name, "is out of order after '%s'; the "
-		    "order is version, manifest, [manifest.sig], [manifest-augment], header.tar*, "
-		    "[header-augment.tar*], data/NNNN.tar*", kind_names[*prev]);
+		af_problem_add(a->problems, AF_ERROR, AF_C_ORDER, name, "is out of order after "
+		    "'%s'; the order is version, manifest, [manifest.sig], [manifest-augment], "
+		    "header.tar*, [header-augment.tar*], data/NNNN.tar*", kind_names[*prev]);
 	m->shown = true;
 	*prev = m->kind;
 }
@@ -159,17 +159,19 @@ add_member(struct artifact *a, const struct af_tar_entry *e, enum af_member_kind
 	m->mtime = e->mtime;
 	if (a->count == 0 && m->kind != AF_MEMBER_VERSION) {
 		/* "versionX": mender-artifact checks only the prefix; we take it, and say so */
-		af_problem_add(a->problems, AF_ERROR, e->name, "should be named exactly 'version'");
+		af_problem_add(a->problems, AF_ERROR, AF_C_BAD_NAME, e->name, "should be named "
+		    "exactly 'version'");
 		m->kind = AF_MEMBER_VERSION;
 	}
 	judge_member(a, m, e, four_digits, prev);
 	if ((uint64_t)a->st.st_size < m->data_offset ||
 	    (uint64_t)a->st.st_size - m->data_offset < m->size) {
 		m->truncated = true;
-		af_problem_add(a->problems, AF_ERROR, e->name, "is cut short: the tar header says "
-		    "%llu bytes, the file holds %llu; the artifact is truncated; copy it again",
-		    (unsigned long long)m->size, (unsigned long long)((uint64_t)a->st.st_size >
-		    m->data_offset ? (uint64_t)a->st.st_size - m->data_offset : 0));
+		af_problem_add(a->problems, AF_ERROR, AF_C_TRUNCATED, e->name, "is cut short: "
+		    "the tar header says %llu bytes, the file holds %llu; the artifact is "
+		    "truncated; copy it again", (unsigned long long)m->size,
+		    (unsigned long long)((uint64_t)a->st.st_size > m->data_offset ?
+		    (uint64_t)a->st.st_size - m->data_offset : 0));
 	}
 	a->count++;
 	return AF_OK;
@@ -225,8 +227,8 @@ judge_end(struct artifact *a, const struct af_tar *tar)
 	struct af_tar_end end = af_tar_end(tar);
 
 	if (!end.marked)
-		af_problem_add(a->problems, AF_WARNING, "artifact", "the outer tar ends at "
-		    "offset %llu without end-of-archive blocks; the file may have been cut "
+		af_problem_add(a->problems, AF_WARNING, AF_C_TAR_END, "artifact", "the outer tar "
+		    "ends at offset %llu without end-of-archive blocks; the file may have been cut "
 		    "short: compare its size with the original", (unsigned long long)end.offset);
 }
 
@@ -250,21 +252,21 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 	if (err == AF_ENOMEM)
 		return err;
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one member refused; read on */
-		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar's %s; it is "
-		    "ignored", tarwhy.text);
+		af_problem_add(a->problems, AF_ERROR, tarwhy.code, "artifact", "the outer tar's "
+		    "%s; it is ignored", tarwhy.text);
 		af_tar_entry_clear(&e);
 		*more = true;
 		return AF_OK;
 	}
 	if (err != AF_OK && af_tar_end(tar).trailer) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar %s: remove them "
-		    "(truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy.text,
+		af_problem_add(a->problems, AF_ERROR, tarwhy.code, "artifact", "the outer tar %s: "
+		    "remove them (truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy.text,
 		    (unsigned long long)af_tar_end(tar).offset);
 		return AF_OK;
 	}
 	if (err != AF_OK) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
-		    "after '%s': %s", a->members[a->count - 1].name, tarwhy.text);
+		af_problem_add(a->problems, AF_ERROR, AF_C_DAMAGED, "artifact", "the outer tar is "
+		    "damaged after '%s': %s", a->members[a->count - 1].name, tarwhy.text);
 		/* what a refusal to mount names, rather than what is missing after it */
 		if (a->damage == NULL && asprintf(&a->damage, "the outer tar is damaged after "
 		    "'%s': %s", a->members[a->count - 1].name, tarwhy.text) < 0)
@@ -272,8 +274,8 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 		return AF_OK;
 	}
 	if (a->count == MAX_MEMBERS) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "has more than %d members; "
-		    "the rest are ignored", MAX_MEMBERS);
+		af_problem_add(a->problems, AF_ERROR, AF_C_TOO_BIG, "artifact", "has more than %d "
+		    "members; the rest are ignored", MAX_MEMBERS);
 		af_tar_entry_clear(&e);
 		return AF_OK;
 	}

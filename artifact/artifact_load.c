@@ -33,9 +33,9 @@ load_small(struct artifact *a)
 		if (m == NULL || m->truncated)
 			continue;
 		if (m->size > small_caps[kind]) {
-			af_problem_add(a->problems, AF_ERROR, m->name, "is %llu bytes, over the "
-			    "%zu-byte limit for it; it is not parsed", (unsigned long long)m->size,
-			    small_caps[kind]);
+			af_problem_add(a->problems, AF_ERROR, AF_C_TOO_BIG, m->name, "is %llu "
+			    "bytes, over the %zu-byte limit for it; it is not parsed",
+			    (unsigned long long)m->size, small_caps[kind]);
 			continue;
 		}
 		err = artifact_read_member(a, m, &a->small[kind].bytes);
@@ -60,33 +60,36 @@ parse_version(struct artifact *a)
 		return;
 	json = af_json_parse(v->bytes, v->len, &extra_at, &extra_len);
 	if (json != NULL && extra_len > 0)
-		af_problem_add(a->problems, AF_ERROR, "version", AF_JSON_EXTRA, extra_len, extra_at);
+		af_problem_add(a->problems, AF_ERROR, AF_C_JSON_TRAILING, "version", AF_JSON_EXTRA,
+		    extra_len, extra_at);
 	if (!cJSON_IsObject(json)) {
-		af_problem_add(a->problems, AF_ERROR, "version", "is not a JSON object like "
-		    "{\"format\":\"mender\",\"version\":3}; read as version 3");
+		af_problem_add(a->problems, AF_ERROR, AF_C_FORMAT_VERSION, "version", "is not a "
+		    "JSON object like {\"format\":\"mender\",\"version\":3}; read as version 3");
 		cJSON_Delete(json);
 		return;
 	}
 	format = cJSON_GetObjectItemCaseSensitive(json, "format");
 	number = cJSON_GetObjectItemCaseSensitive(json, "version");
 	if (!cJSON_IsString(format) || strcmp(format->valuestring, "mender") != 0)
-		af_problem_add(a->problems, AF_ERROR, "version", "format is not \"mender\"; the "
-		    "C++ client refuses it");
+		af_problem_add(a->problems, AF_ERROR, AF_C_FORMAT_VERSION, "version", "format is "
+		    "not \"mender\"; the C++ client refuses it");
 	if (!cJSON_IsNumber(number) || number->valuedouble != (double)number->valueint ||
 	    (number->valueint != 2 && number->valueint != 3)) {
-		af_problem_add(a->problems, AF_ERROR, "version", "version must be the integer 3 "
-		    "(or 2, legacy); Mender no longer reads anything else; read as version 3");
+		af_problem_add(a->problems, AF_ERROR, AF_C_FORMAT_VERSION, "version", "version "
+		    "must be the integer 3 (or 2, legacy); Mender no longer reads anything else; "
+		    "read as version 3");
 	} else {
 		a->version = number->valueint;
 		if (a->version == 2)
-			af_problem_add(a->problems, AF_WARNING, "version", "is format version 2: "
-			    "mender-artifact reads it, the C++ client (Mender 4 and later) refuses "
-			    "it; rebuild with mender-artifact write (version 3 is the default)");
+			af_problem_add(a->problems, AF_WARNING, AF_C_FORMAT_VERSION, "version",
+			    "is format version 2: mender-artifact reads it, the C++ client (Mender "
+			    "4 and later) refuses it; rebuild with mender-artifact write (version "
+			    "3 is the default)");
 	}
 	cJSON_ArrayForEach(item, json)
 		if (strcmp(item->string, known[0]) != 0 && strcmp(item->string, known[1]) != 0)
-			af_problem_add(a->problems, AF_ERROR, "version", "has an unknown key "
-			    "\"%.80s\" (mender-artifact 3.9 refuses it)", item->string);
+			af_problem_add(a->problems, AF_ERROR, AF_C_UNKNOWN, "version", "has an "
+			    "unknown key \"%.80s\" (mender-artifact 3.9 refuses it)", item->string);
 	cJSON_Delete(json);
 }
 
@@ -109,8 +112,9 @@ parse_manifests(struct artifact *a)
 		a->has_manifest[i] = true;
 	}
 	if (artifact_member(a, AF_MEMBER_MANIFEST, 0) == NULL)
-		af_problem_add(a->problems, AF_ERROR, "manifest", "is missing: nothing in the "
-		    "artifact can be checked; rebuild it with mender-artifact write");
+		af_problem_add(a->problems, AF_ERROR, AF_C_MISSING, "manifest", "is missing: "
+		    "nothing in the artifact can be checked; rebuild it with mender-artifact "
+		    "write");
 	return AF_OK;
 }
 
@@ -134,15 +138,16 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 		err = af_stream_pread(s, buf + *len, cap - *len, *len, &got, &why);
 		*len += got;
 		if (err != AF_OK) {
-			af_problem_add(a->problems, AF_ERROR, m->name, "cannot be decompressed: %s",
-			    why.text);
+			af_problem_add(a->problems, AF_ERROR, why.code, m->name, "cannot be "
+			    "decompressed: %s", why.text);
 			break;
 		}
 		if (*len < cap)
 			break;
 		if (cap == CAP_HEADER) {
-			af_problem_add(a->problems, AF_ERROR, m->name, "decompresses to more than "
-			    "16 MiB; no Mender header is this large; only the first 16 MiB are read");
+			af_problem_add(a->problems, AF_ERROR, AF_C_TOO_BIG, m->name, "decompresses "
+			    "to more than 16 MiB; no Mender header is this large; only the first "
+			    "16 MiB are read");
 			break;
 		}
 		cap = cap * 4 > CAP_HEADER ? CAP_HEADER : cap * 4;
@@ -174,8 +179,8 @@ parse_headers(struct artifact *a, struct af_reason *why)
 		if ((m = artifact_member(a, kinds[i], 0)) == NULL)
 			continue;
 		if (m->truncated && i == 0)
-			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "is cut short inside its header "
-			    "(%s); the file is truncated: copy it again", m->name);
+			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "is cut short inside its "
+			    "header (%s); the file is truncated: copy it again", m->name);
 		if ((err = inflate_header(a, m, &buf, &len)) != AF_OK)
 			return err;
 		if ((err = af_header_parse(buf, len, &args, &a->header[i], a->problems)) != AF_OK)
@@ -190,7 +195,7 @@ parse_headers(struct artifact *a, struct af_reason *why)
 		if (a->damage != NULL)
 			return af_fail(why, AF_EFORMAT, AF_C_DAMAGED, "%s; no header could be read "
 			    "after it: the artifact is corrupt, copy it again", a->damage);
-		return af_fail(why, AF_EFORMAT, AF_C_MISSING_MEMBER, "has no header.tar member "
+		return af_fail(why, AF_EFORMAT, AF_C_MISSING, "has no header.tar member "
 		    "after '%s'; it is not a complete Mender artifact", last->name);
 	}
 	return AF_OK;

@@ -126,36 +126,39 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
 	    e->name[strlen(e->name) - 1] == '/')
 		af_reason_set(&why, AF_C_TAR_TYPE, "ends in '/' but is a regular file");
 	if (why.code != AF_C_NONE) {
-		af_problem_add(problems, AF_ERROR, args->dir, "an entry name ('%s') %s; it is not "
-		    "shown", e->name, why.text);
+		af_problem_add(problems, AF_ERROR, why.code, args->dir, "an entry name ('%s') %s; "
+		    "it is not shown", e->name, why.text);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(problems, AF_ERROR, where, "is %s; a header holds only regular "
-		    "files; it is not shown", af_tar_type_word(e));
+		af_problem_add(problems, AF_ERROR, AF_C_TAR_TYPE, where, "is %s; a header holds "
+		    "only regular files; it is not shown", af_tar_type_word(e));
 		return false;
 	}
 	if (af_header_find(h, e->name) != NULL) {
-		af_problem_add(problems, AF_ERROR, where, "appears twice in the header; only the "
-		    "first is shown");
+		af_problem_add(problems, AF_ERROR, AF_C_DUPLICATE, where, "appears twice in the "
+		    "header; only the first is shown");
 		return false;
 	}
 	rank = path_rank(e->name, args);
 	if (rank < 0) {
-		af_problem_add(problems, AF_ERROR, where, "is not a header file Mender knows "
-		    "(header-info, %sheaders/0000/type-info, headers/0000/meta-data%s)",
+		af_problem_add(problems, AF_ERROR, AF_C_UNKNOWN, where, "is not a header file "
+		    "Mender knows (header-info, %sheaders/0000/type-info, "
+		    "headers/0000/meta-data%s)",
 		    args->augment ? "" : "scripts/*, ",
 		    args->format_version == 2 ? ", headers/0000/files" : "");
 		return true;
 	}
 	if (rank == 1 && (strchr(e->name + 8, '/') != NULL ||
 	    regexec(scripts, e->name + 8, 0, NULL, 0) != 0))
-		af_problem_add(problems, AF_ERROR, where, "is not a state script name the Mender "
-		    "client accepts (Artifact<State>_<Enter|Leave|Error>_<NN>[_<suffix>])");
+		af_problem_add(problems, AF_ERROR, AF_C_BAD_NAME, where, "is not a state script "
+		    "name the Mender client accepts "
+		    "(Artifact<State>_<Enter|Leave|Error>_<NN>[_<suffix>])");
 	if (rank < *last_rank || (rank == 0 && h->count > 0) || (h->count == 0 && rank != 0))
-		af_problem_add(problems, AF_ERROR, where, "is out of order: a header is header-info, "
-		    "then scripts, then headers/0000/%s", args->format_version == 2 ?
-		    "files, type-info, meta-data" : "type-info, meta-data");
+		af_problem_add(problems, AF_ERROR, AF_C_ORDER, where, "is out of order: a header "
+		    "is header-info, then scripts, then headers/0000/%s",
+		    args->format_version == 2 ? "files, type-info, meta-data" : "type-info, "
+		    "meta-data");
 	if (rank > *last_rank)
 		*last_rank = rank;
 	return true;
@@ -170,8 +173,8 @@ is_directory(const struct af_tar_entry *e, const struct af_header_parse_args *ar
 
 	if (e->type != '5' && (n == 0 || e->name[n - 1] != '/'))
 		return false;
-	af_problem_add(problems, AF_ERROR, args->dir, "has a directory entry '%s' at offset "
-	    "%llu; mender-artifact never writes one: rebuild the artifact", e->name,
+	af_problem_add(problems, AF_ERROR, AF_C_TAR_DIR_ENTRY, args->dir, "has a directory entry "
+	    "'%s' at offset %llu; mender-artifact never writes one: rebuild the artifact", e->name,
 	    (unsigned long long)e->header_offset);
 	return true;
 }
@@ -183,8 +186,8 @@ judge_end(const struct af_tar *tar, const struct af_header_parse_args *args,
 	struct af_tar_end end = af_tar_end(tar);
 
 	if (!end.marked)
-		af_problem_add(problems, AF_WARNING, args->dir, "ends at offset %llu without "
-		    "end-of-archive blocks", (unsigned long long)end.offset);
+		af_problem_add(problems, AF_WARNING, AF_C_TAR_END, args->dir, "ends at offset %llu "
+		    "without end-of-archive blocks", (unsigned long long)end.offset);
 }
 
 static enum af_err
@@ -210,20 +213,21 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 	while ((err = af_tar_next(tar, &e, &why)) == AF_OK ||
 	    (err == AF_EFORMAT && e.name != NULL)) {
 		if (err != AF_OK) {	/* one entry refused; read on */
-			af_problem_add(problems, AF_ERROR, args->dir, "%s; it is not shown", why.text);
+			af_problem_add(problems, AF_ERROR, why.code, args->dir, "%s; it is not "
+			    "shown", why.text);
 			af_tar_entry_clear(&e);
 			err = AF_OK;
 			continue;
 		}
 		if (++seen > MAX_ENTRIES) {
-			af_problem_add(problems, AF_ERROR, args->dir, "has more than %d entries; "
-			    "the rest is ignored", MAX_ENTRIES);
+			af_problem_add(problems, AF_ERROR, AF_C_TOO_BIG, args->dir, "has more than "
+			    "%d entries; the rest is ignored", MAX_ENTRIES);
 			af_tar_entry_clear(&e);
 			break;
 		}
 		if (e.data_offset + e.size > h->buf_len) {
-			af_problem_add(problems, AF_ERROR, args->dir, "the tar ends inside '%s'",
-			    e.name);
+			af_problem_add(problems, AF_ERROR, AF_C_TRUNCATED, args->dir, "the tar "
+			    "ends inside '%s'", e.name);
 			af_tar_entry_clear(&e);
 			break;
 		}
@@ -238,7 +242,7 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 	if (err == AF_END)
 		judge_end(tar, args, problems);
 	if (err != AF_END && err != AF_OK && err != AF_ENOMEM)
-		af_problem_add(problems, AF_ERROR, args->dir, af_tar_end(tar).trailer ?
+		af_problem_add(problems, AF_ERROR, why.code, args->dir, af_tar_end(tar).trailer ?
 		    "the header tar %s: rebuild the artifact" : "is not a valid tar: %s", why.text);
 	af_tar_close(tar);
 	if (err == AF_ENOMEM)
@@ -258,8 +262,8 @@ af_header_parse(uint8_t *buf, size_t len, const struct af_header_parse_args *arg
 	if ((err = index_entries(h, args, problems)) != AF_OK)
 		return err;
 	if (af_header_find(h, "header-info") == NULL) {
-		af_problem_add(problems, AF_ERROR, args->dir, "has no header-info; rebuild the "
-		    "artifact with mender-artifact write");
+		af_problem_add(problems, AF_ERROR, AF_C_MISSING, args->dir, "has no header-info; "
+		    "rebuild the artifact with mender-artifact write");
 		return AF_OK;
 	}
 	return af_header_check_json(h, args, problems);

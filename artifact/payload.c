@@ -43,7 +43,7 @@ stream_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 
 	/* named as the end-of-stream check in verify.c names it */
 	if (err != AF_OK)
-		af_problem_add(p->problems, AF_ERROR, p->member, "%s", why.text);
+		af_problem_add(p->problems, AF_ERROR, why.code, p->member, "%s", why.text);
 	return err;
 }
 
@@ -126,29 +126,29 @@ entry_ok(struct af_payload *p, const struct af_tar_entry *e)
 	struct af_reason why;
 
 	if (af_path_check(e->name, e->name_has_nul, &why) != AF_OK) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "a file name ('%s') %s; it is not "
-		    "shown", e->name, why.text);
+		af_problem_add(p->problems, AF_ERROR, why.code, p->dir, "a file name ('%s') %s; it "
+		    "is not shown", e->name, why.text);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' is %s; payloads hold only "
-		    "regular files; it is not shown", e->name, af_tar_type_word(e));
+		af_problem_add(p->problems, AF_ERROR, AF_C_TAR_TYPE, p->dir, "'%s' is %s; payloads "
+		    "hold only regular files; it is not shown", e->name, af_tar_type_word(e));
 		return false;
 	}
 	if (strchr(e->name, '/') != NULL) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' is in a subdirectory; a "
-		    "payload is flat; it is not shown", e->name);
+		af_problem_add(p->problems, AF_ERROR, AF_C_BAD_NAME, p->dir, "'%s' is in a "
+		    "subdirectory; a payload is flat; it is not shown", e->name);
 		return false;
 	}
 	if (!name_charset_ok(e->name)) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' has characters Mender forbids "
-		    "in payload file names (only letters, digits and \"_-.,\"); it is not shown",
-		    e->name);
+		af_problem_add(p->problems, AF_ERROR, AF_C_BAD_NAME, p->dir, "'%s' has characters "
+		    "Mender forbids in payload file names (only letters, digits and \"_-.,\"); it "
+		    "is not shown", e->name);
 		return false;
 	}
 	if (find_locked(p, e->name, NULL)) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' appears twice in the payload; "
-		    "only the first is shown", e->name);
+		af_problem_add(p->problems, AF_ERROR, AF_C_DUPLICATE, p->dir, "'%s' appears twice "
+		    "in the payload; only the first is shown", e->name);
 		return false;
 	}
 	return true;
@@ -200,8 +200,8 @@ judge_end(struct af_payload *p)
 	struct af_tar_end end = af_tar_end(p->scan);
 
 	if (!end.marked)
-		af_problem_add(p->problems, AF_WARNING, p->dir, "ends at offset %llu without "
-		    "end-of-archive blocks", (unsigned long long)end.offset);
+		af_problem_add(p->problems, AF_WARNING, AF_C_TAR_END, p->dir, "ends at offset %llu "
+		    "without end-of-archive blocks", (unsigned long long)end.offset);
 }
 
 /* Reads the next tar header; sets scan_done at the end or on an error.
@@ -223,22 +223,23 @@ scan_one(struct af_payload *p)
 		return AF_OK;
 	}
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one entry refused; read on */
-		af_problem_add(p->problems, AF_ERROR, p->dir, "%s; it is not shown", why.text);
+		af_problem_add(p->problems, AF_ERROR, why.code, p->dir, "%s; it is not shown",
+		    why.text);
 		af_tar_entry_clear(&e);
 		return AF_OK;
 	}
 	if (err != AF_OK) {
 		scan_over(p, err);
 		if (why.code != AF_C_NONE)
-			af_problem_add(p->problems, AF_ERROR, p->dir, af_tar_end(p->scan).trailer ?
-			    "the payload tar %s: rebuild the artifact" : "is not a valid tar: %s",
-			    why.text);
+			af_problem_add(p->problems, AF_ERROR, why.code, p->dir,
+			    af_tar_end(p->scan).trailer ? "the payload tar %s: rebuild the "
+			    "artifact" : "is not a valid tar: %s", why.text);
 		return err;
 	}
 	pthread_mutex_lock(&p->lock);
 	if (p->count == MAX_FILES) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "has more than %d files; the rest "
-		    "are not shown", MAX_FILES);
+		af_problem_add(p->problems, AF_ERROR, AF_C_TOO_BIG, p->dir, "has more than %d "
+		    "files; the rest are not shown", MAX_FILES);
 		p->scan_done = true;
 	} else if (entry_ok(p, &e)) {
 		err = add_locked(p, &e);

@@ -361,9 +361,8 @@ af_recheck_xz_reason(const struct af_recheck_input *in, unsigned member, uint64_
 		    "rebuild the "
 		    "artifact", member, (unsigned long long)start);
 	else
-		af_reason_set(why, AF_C_CORRUPT, "xz stream %u (from byte %llu): corrupt data, or a "
-		    "block "
-		    "that does not match its %s; rebuild the artifact", member,
+		af_reason_set(why, AF_C_CORRUPT, "xz stream %u (from byte %llu): corrupt data, or "
+		    "a block that does not match its %s; rebuild the artifact", member,
 		    (unsigned long long)start, check_name((lzma_check)check));
 	return found == AF_RECHECK_MISMATCH;
 }
@@ -376,13 +375,11 @@ af_recheck_zstd_reason(const struct af_recheck_input *in, unsigned member, uint6
 
 	if (in->read != NULL &&
 	    af_recheck_zstd(in, start, detail, sizeof(detail)) == AF_RECHECK_MISMATCH)
-		af_reason_set(why, AF_C_CHECK_MISMATCH, "zstd frame %u (from byte %llu): its content "
-		    "checksum does "
-		    "not match its data: %s; rebuild the artifact", member,
+		af_reason_set(why, AF_C_CHECK_MISMATCH, "zstd frame %u (from byte %llu): its "
+		    "content checksum does not match its data: %s; rebuild the artifact", member,
 		    (unsigned long long)start, detail);
 	else
-		af_reason_set(why, AF_C_CHECK_MISMATCH, "zstd frame %u (from byte %llu): its content "
-		    "checksum "
-		    "(XXH64) does not match its data; rebuild the artifact", member,
-		    (unsigned long long)start);
+		af_reason_set(why, AF_C_CHECK_MISMATCH, "zstd frame %u (from byte %llu): its "
+		    "content checksum (XXH64) does not match its data; rebuild the artifact",
+		    member, (unsigned long long)start);
 }

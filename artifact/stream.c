@@ -716,7 +716,8 @@ stored_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 		if (n <= 0) {
 			err = af_fail(why, n < 0 ? AF_EIO : AF_ETRUNC, n < 0 ? AF_C_IO :
 			    AF_C_TRUNCATED, "%s%s", n < 0 ? "read error: " : "", n < 0 ?
-			    strerror(errno) : "the artifact file is shorter than its tar header says");
+			    strerror(errno) : "the artifact file is shorter than its tar header "
+			    "says");
 			break;
 		}
 		if (bounce != NULL)

@@ -191,7 +191,8 @@ check_stream_end(struct job *j, const struct af_member *m, struct af_payload *p,
 	do {
 		if (af_stream_visit(af_payload_stream(p), CHUNK, off, look_only, NULL, &got,
 		    &why) != AF_OK) {
-			af_problem_add(artifact_problems(j->a), AF_ERROR, m->name, "%s", why.text);
+			af_problem_add(artifact_problems(j->a), AF_ERROR, why.code, m->name, "%s",
+			    why.text);
 			return;
 		}
 		off += got;

@@ -47,7 +47,8 @@ enum af_code {
 	AF_C_RESIGN_REFUSED,	/* "resign-refused": only what verified is re-signed */
 	AF_C_RESIGN_FAILED,	/* "resign-failed": the re-signed copy was not written */
 	AF_C_NOT_ARTIFACT,	/* "not-artifact": not a Mender artifact at all */
-	AF_C_MISSING_MEMBER,	/* "missing-member": a member the format requires is missing */
+	AF_C_MISSING,		/* "missing": a member or header file the format requires
+				 * is missing */
 	AF_C_CHECK_MISMATCH,	/* "check-mismatch": compressed data does not match its own
 				 * check (gzip CRC or size, xz check, zstd checksum) */
 	AF_C_TRAILING_BYTES,	/* "trailing-bytes": bytes after the end of a tar or of a
@@ -66,6 +67,28 @@ enum af_code {
 				 * header before an entry */
 	AF_C_TAR_TYPE,		/* "tar-type": an entry type mender-artifact never writes */
 	AF_C_UNSAFE_PATH,	/* "unsafe-path": a name with "..", a leading "/", a NUL, ... */
+	/* the rules of the format that problems (artifact/problems.h) break */
+	AF_C_TAR_DIR_ENTRY,	/* "tar-dir-entry": a directory entry in a header tar */
+	AF_C_DUPLICATE,		/* "duplicate": a member, file or manifest line twice */
+	AF_C_UNKNOWN,		/* "unknown": a member, header file or JSON key Mender
+				 * does not know */
+	AF_C_ORDER,		/* "order": members or header files out of order */
+	AF_C_BAD_NAME,		/* "bad-name": a name Mender refuses (payload index,
+				 * script name, payload file name) */
+	AF_C_MANIFEST_LINE,	/* "manifest-line": a manifest line that is malformed */
+	AF_C_MANIFEST_NOT_CANONICAL,	/* "manifest-not-canonical": a manifest that is not
+				 * "<sha256>  <name>\n" lines */
+	AF_C_COVERAGE,		/* "coverage": a manifest that lists what is not there,
+				 * or misses what is */
+	AF_C_AUGMENT,		/* "augment": augmented parts that break their rules, or
+				 * that nothing signs */
+	AF_C_FORMAT_VERSION,	/* "format-version": the version member's format or
+				 * version is not what Mender reads */
+	AF_C_JSON,		/* "json": a JSON member that is invalid or breaks its
+				 * schema */
+	AF_C_JSON_TRAILING,	/* "json-trailing": bytes after a JSON member's value */
+	AF_C_PAYLOAD_MISMATCH,	/* "payload-mismatch": header-info, type-info, meta-data
+				 * and the data members disagree on the payloads */
 	/* keys */
 	AF_C_KEY_NOT_PEM,	/* "key-not-pem": DER, or not a PEM key at all */
 	AF_C_KEY_NOT_PUBLIC,	/* "key-not-public": no public key where one is needed */
