@@ -25,11 +25,20 @@ size_t
 count_problems(const struct af_problems *p, int severity, const char *where,
     const char *text)
 {
+	return count_coded(p, severity, AF_C_NONE, where, text);
+}
+
+size_t
+count_coded(const struct af_problems *p, int severity, enum af_code code, const char *where,
+    const char *text)
+{
 	size_t i, n = 0, count = af_problems_count(p);
 
 	for (i = 0; i < count; i++) {
 		const struct af_problem *pr = af_problems_get(p, i);
 		if (severity != ANY_SEVERITY && (int)pr->severity != severity)
+			continue;
+		if (code != AF_C_NONE && pr->code != code)
 			continue;
 		if (where != NULL && strcmp(pr->where, where) != 0)
 			continue;
@@ -54,9 +63,10 @@ problems_str(const struct af_problems *p)
 	buf[0] = '\0';
 	for (i = 0; i < count && used < sizeof(buf) - 1; i++) {
 		const struct af_problem *pr = af_problems_get(p, i);
-		int n = snprintf(buf + used, sizeof(buf) - used, "  [%s] %s: %s\n",
+		int n = snprintf(buf + used, sizeof(buf) - used, "  [%s %s] %s: %s\n",
 		    pr->severity == AF_ERROR ? "error" :
-		    pr->severity == AF_NOTE ? "note" : "warning", pr->where, pr->text);
+		    pr->severity == AF_NOTE ? "note" : "warning", af_code_name(pr->code),
+		    pr->where, pr->text);
 		if (n < 0)
 			break;
 		used += (size_t)n;

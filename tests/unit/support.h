@@ -24,6 +24,10 @@ size_t count_problems(const struct af_problems *p, int severity, const char *whe
     const char *text);
 bool has_problem(const struct af_problems *p, int severity, const char *where,
     const char *text);
+/* The same, of code (or AF_C_NONE for any): the kind of problem, whatever
+ * its words; text is then for the names and numbers it must give. */
+size_t count_coded(const struct af_problems *p, int severity, enum af_code code,
+    const char *where, const char *text);
 /* All problems, one per line, for failure messages (a static buffer). */
 const char *problems_str(const struct af_problems *p);
 

@@ -228,6 +228,7 @@ codec_reason(enum af_compression comp, const uint8_t *z, size_t len, size_t step
 	cr_assert_eq(err, AF_ECORRUPT, "%s", why->text);
 	/* a whole member that fails its check, not bytes after the data */
 	cr_assert_not(af_codec_trailing(c, &trailing_at), "%s", why->text);
+	cr_assert_eq(why->code, AF_C_CHECK_MISMATCH, "%s: %s", af_code_name(why->code), why->text);
 	af_codec_free(c);
 	free(out);
 }

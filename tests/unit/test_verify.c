@@ -227,7 +227,7 @@ Test(verify, a_damaged_compressed_payload)
 		 * changed, and the gzip trailer's CRC32 names the member; had the damage
 		 * hit a block header, the file would be unreadable, saying why.text */
 		if (c.items[i].result == AF_CHECK_UNREADABLE) {
-			cr_assert_not_null(c.items[i].detail, "an unreadable file says why.text");
+			cr_assert_not_null(c.items[i].detail, "an unreadable file says why");
 		} else {
 			cr_assert_eq(c.items[i].result, AF_CHECK_MISMATCH, "%s: %s", c.items[i].name,
 			    af_check_result_word(c.items[i].result));
