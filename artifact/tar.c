@@ -271,7 +271,8 @@ finish(struct af_tar *t, struct af_reason *why)
 		data_padded = t->data_end;
 	t->end.marked = t->end.offset > data_padded;
 	if ((err = check_padding(t, data_padded, why)) != AF_OK) {
-		af_reason_reword(why, "ends with %s", why->text);
+		if (why->code != AF_C_NONE)	/* else the source failed: it says so */
+			af_reason_reword(why, "ends with %s", why->text);
 		return err;
 	}
 	if ((err = check_end_blocks(t, data_padded, why)) != AF_OK)
@@ -371,15 +372,16 @@ lint(struct af_tar *t, struct af_tar_entry *e, struct af_reason *why)
 }
 
 /*
- * Names the entry in why.  A refused entry that libarchive read whole may be
- * read past; after padding that hides data (final) the tar is refused, so
- * the entry goes.
+ * Names the entry in why (left empty when the source failed: it says so).
+ * A refused entry that libarchive read whole may be read past; after padding
+ * that hides data (final) the tar is refused, so the entry goes.
  */
 static enum af_err
 entry_failed(struct af_tar_entry *e, enum af_err err, bool final, struct af_reason *why)
 {
-	af_reason_reword(why, "entry '%.100s' at offset %llu %s", e->name,
-	    (unsigned long long)e->header_offset, why->text);
+	if (why->code != AF_C_NONE)
+		af_reason_reword(why, "entry '%.100s' at offset %llu %s", e->name,
+		    (unsigned long long)e->header_offset, why->text);
 	if (err != AF_EFORMAT || final)
 		af_tar_entry_clear(e);
 	return err;
@@ -401,7 +403,8 @@ next_entry(struct af_tar *t, struct af_tar_entry *e, struct af_reason *why)
 	if ((err = take_entry(t, ae, e)) != AF_OK)
 		return err;
 	if ((err = check_padding(t, e->header_offset, why)) != AF_OK) {
-		af_reason_reword(why, "follows %s", why->text);
+		if (why->code != AF_C_NONE)
+			af_reason_reword(why, "follows %s", why->text);
 		return entry_failed(e, err, true, why);
 	}
 	/* The lint's words name the cause better than libarchive's warning. */

@@ -1004,15 +1004,20 @@ Test(tar, link_without_size_accepted)
 	free(buf);
 }
 
+/* The source's error comes back as it is; the reason stays empty, as the
+ * source reports its own errors. */
 Test(tar, source_errors_propagate)
 {
 	struct af_tar_source src = { eio_pread, NULL };
 	struct af_tar_entry e;
 	struct af_tar *tar;
-	struct af_reason why = { 0 };
+	struct af_reason why;
 
+	memset(&why, 'x', sizeof(why));
 	cr_assert_eq(af_tar_open(&src, &tar), AF_OK);
 	cr_assert_eq(af_tar_next(tar, &e, &why), AF_EIO);
+	cr_assert_eq(why.code, AF_C_NONE, "%s", af_code_name(why.code));
+	cr_assert_str_eq(why.text, "");
 	cr_assert_null(e.name);
 	af_tar_close(tar);
 }
