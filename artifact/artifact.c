@@ -98,39 +98,39 @@ static void
 judge_member(struct artifact *a, struct af_member *m, const struct af_tar_entry *e,
     bool four_digits, enum af_member_kind *prev)
 {
-	const char *unsafe = af_path_unsafe(e->name, e->name_has_nul);
 	const char *name = e->name_has_nul ? "?" : e->name;
+	struct af_reason unsafe;
 
 	m->shown = false;
-	if (unsafe != NULL) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "a member name ('%.100s') %s; "
-		    "that member is ignored", name, unsafe);
+	if (af_path_check(e->name, e->name_has_nul, &unsafe) != AF_OK) {
+		af_problem_add(a->problems, AF_ERROR, unsafe.code, "artifact", "a member name "
+		    "('%.100s') %s; that member is ignored", name, unsafe.text);
 		return;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(a->problems, AF_ERROR, name, "is %s; an artifact holds only regular "
-		    "files; it is ignored", af_tar_type_word(e));
+		af_problem_add(a->problems, AF_ERROR, AF_C_TAR_TYPE, name, "is %s; an artifact "
+		    "holds only regular files; it is ignored", af_tar_type_word(e));
 		return;
 	}
 	if (m->kind == AF_MEMBER_UNKNOWN) {
-		af_problem_add(a->problems, AF_ERROR, name, "is not a member of a Mender artifact "
-		    "(version, manifest, manifest.sig, manifest-augment, header.tar*, "
-		    "header-augment.tar*, data/NNNN.tar*); it is ignored");
+		af_problem_add(a->problems, AF_ERROR, AF_C_UNKNOWN, name, "is not a member of a "
+		    "Mender artifact (version, manifest, manifest.sig, manifest-augment, "
+		    "header.tar*, header-augment.tar*, data/NNNN.tar*); it is ignored");
 		return;
 	}
 	if (m->kind == AF_MEMBER_DATA && !four_digits)
-		af_problem_add(a->problems, AF_ERROR, name, "has a payload index that is not four "
-		    "digits (data/0000.tar...); the C++ client refuses it");
+		af_problem_add(a->problems, AF_ERROR, AF_C_BAD_NAME, name, "has a payload index "
+		    "that is not four digits (data/0000.tar...); the C++ client refuses it");
 	if (artifact_member(a, m->kind, m->index) != NULL) {
-		af_problem_add(a->problems, AF_ERROR, name, "appears twice; only the first is used "
-		    "(mender-artifact may read either); rebuild the artifact");
+		af_problem_add(a->problems, AF_ERROR, AF_C_DUPLICATE, name, "appears twice; only "
+		    "the first is used (mender-artifact may read either); rebuild the artifact");
 		return;
 	}
 	if (*prev != AF_MEMBER_UNKNOWN &&
 	    !may_follow(*prev, m->kind, artifact_member(a, AF_MEMBER_SIGNATURE, 0) != NULL))
-		af_problem_add(a->problems, AF_ERROR, name, "is out of order after '%s'; the "
-		    "order is version, manifest, [manifest.sig], [manifest-augment], header.tar*, "
-		    "[header-augment.tar*], data/NNNN.tar*", kind_names[*prev]);
+		af_problem_add(a->problems, AF_ERROR, AF_C_ORDER, name, "is out of order after "
+		    "'%s'; the order is version, manifest, [manifest.sig], [manifest-augment], "
+		    "header.tar*, [header-augment.tar*], data/NNNN.tar*", kind_names[*prev]);
 	m->shown = true;
 	*prev = m->kind;
 }
@@ -159,17 +159,19 @@ add_member(struct artifact *a, const struct af_tar_entry *e, enum af_member_kind
 	m->mtime = e->mtime;
 	if (a->count == 0 && m->kind != AF_MEMBER_VERSION) {
 		/* "versionX": mender-artifact checks only the prefix; we take it, and say so */
-		af_problem_add(a->problems, AF_ERROR, e->name, "should be named exactly 'version'");
+		af_problem_add(a->problems, AF_ERROR, AF_C_BAD_NAME, e->name, "should be named "
+		    "exactly 'version'");
 		m->kind = AF_MEMBER_VERSION;
 	}
 	judge_member(a, m, e, four_digits, prev);
 	if ((uint64_t)a->st.st_size < m->data_offset ||
 	    (uint64_t)a->st.st_size - m->data_offset < m->size) {
 		m->truncated = true;
-		af_problem_add(a->problems, AF_ERROR, e->name, "is cut short: the tar header says "
-		    "%llu bytes, the file holds %llu; the artifact is truncated; copy it again",
-		    (unsigned long long)m->size, (unsigned long long)((uint64_t)a->st.st_size >
-		    m->data_offset ? (uint64_t)a->st.st_size - m->data_offset : 0));
+		af_problem_add(a->problems, AF_ERROR, AF_C_TRUNCATED, e->name, "is cut short: "
+		    "the tar header says %llu bytes, the file holds %llu; the artifact is "
+		    "truncated; copy it again", (unsigned long long)m->size,
+		    (unsigned long long)((uint64_t)a->st.st_size > m->data_offset ?
+		    (uint64_t)a->st.st_size - m->data_offset : 0));
 	}
 	a->count++;
 	return AF_OK;
@@ -190,34 +192,29 @@ compressed_whole(const uint8_t *b, size_t n)
 /* The first member must be a tar header named version*, or this is no artifact. */
 static enum af_err
 check_first(struct artifact *a, enum af_err err, const struct af_tar_entry *e,
-    const char *tarwhy, char *why, size_t whylen)
+    const struct af_reason *tarwhy, struct af_reason *why)
 {
 	uint8_t head[8];
 	size_t got = 0;
 	const char *compressed;
 
-	if (a->st.st_size == 0) {
-		snprintf(why, whylen, "is empty; expected a Mender artifact (.mender)");
-		return AF_EFORMAT;
-	}
+	if (a->st.st_size == 0)
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is empty; expected a Mender "
+		    "artifact (.mender)");
 	file_pread(a, head, sizeof(head), 0, &got);
-	if ((compressed = compressed_whole(head, got)) != NULL) {
-		snprintf(why, whylen, "%s", compressed);
-		return AF_EFORMAT;
-	}
-	if (err == AF_END) {
-		snprintf(why, whylen, "is an empty tar archive, not a Mender artifact");
-		return AF_EFORMAT;
-	}
-	if (err != AF_OK) {
-		snprintf(why, whylen, "is not a tar archive, so not a Mender artifact (%s)",
-		    tarwhy);
-		return err == AF_EIO ? AF_EIO : AF_EFORMAT;
-	}
+	if ((compressed = compressed_whole(head, got)) != NULL)
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "%s", compressed);
+	if (err == AF_END)
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is an empty tar archive, not a "
+		    "Mender artifact");
+	if (err != AF_OK)
+		return af_fail(why, err == AF_EIO ? AF_EIO : AF_EFORMAT, err == AF_EIO ? AF_C_IO :
+		    AF_C_NOT_ARTIFACT, "is not a tar archive, so not a Mender artifact (%s)",
+		    tarwhy->text);
 	if (strncmp(e->name, "version", 7) != 0) {
-		snprintf(why, whylen, "is not a Mender artifact: its first member is '%.100s', "
-		    "not 'version'", e->name);
-		af_one_line(why);
+		af_reason_set(why, AF_C_NOT_ARTIFACT, "is not a Mender artifact: its first member "
+		    "is '%.100s', not 'version'", e->name);
+		af_one_line(why->text);
 		return AF_EFORMAT;
 	}
 	return AF_OK;
@@ -230,21 +227,21 @@ judge_end(struct artifact *a, const struct af_tar *tar)
 	struct af_tar_end end = af_tar_end(tar);
 
 	if (!end.marked)
-		af_problem_add(a->problems, AF_WARNING, "artifact", "the outer tar ends at "
-		    "offset %llu without end-of-archive blocks; the file may have been cut "
+		af_problem_add(a->problems, AF_WARNING, AF_C_TAR_END, "artifact", "the outer tar "
+		    "ends at offset %llu without end-of-archive blocks; the file may have been cut "
 		    "short: compare its size with the original", (unsigned long long)end.offset);
 }
 
 static enum af_err
 index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bool *more,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	struct af_tar_entry e;
-	char tarwhy[400] = "";
-	enum af_err err = af_tar_next(tar, &e, tarwhy, sizeof(tarwhy));
+	struct af_reason tarwhy;	/* what the tar says, which why may quote */
+	enum af_err err = af_tar_next(tar, &e, &tarwhy);
 
 	*more = false;
-	if (a->count == 0 && (err = check_first(a, err, &e, tarwhy, why, whylen)) != AF_OK) {
+	if (a->count == 0 && (err = check_first(a, err, &e, &tarwhy, why)) != AF_OK) {
 		af_tar_entry_clear(&e);
 		return err;
 	}
@@ -255,30 +252,30 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 	if (err == AF_ENOMEM)
 		return err;
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one member refused; read on */
-		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar's %s; it is "
-		    "ignored", tarwhy);
+		af_problem_add(a->problems, AF_ERROR, tarwhy.code, "artifact", "the outer tar's "
+		    "%s; it is ignored", tarwhy.text);
 		af_tar_entry_clear(&e);
 		*more = true;
 		return AF_OK;
 	}
 	if (err != AF_OK && af_tar_end(tar).trailer) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar %s: remove them "
-		    "(truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy,
+		af_problem_add(a->problems, AF_ERROR, tarwhy.code, "artifact", "the outer tar %s: "
+		    "remove them (truncate -s %llu ARTIFACT) or rebuild the artifact", tarwhy.text,
 		    (unsigned long long)af_tar_end(tar).offset);
 		return AF_OK;
 	}
 	if (err != AF_OK) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "the outer tar is damaged "
-		    "after '%s': %s", a->members[a->count - 1].name, tarwhy);
+		af_problem_add(a->problems, AF_ERROR, AF_C_DAMAGED, "artifact", "the outer tar is "
+		    "damaged after '%s': %s", a->members[a->count - 1].name, tarwhy.text);
 		/* what a refusal to mount names, rather than what is missing after it */
 		if (a->damage == NULL && asprintf(&a->damage, "the outer tar is damaged after "
-		    "'%s': %s", a->members[a->count - 1].name, tarwhy) < 0)
+		    "'%s': %s", a->members[a->count - 1].name, tarwhy.text) < 0)
 			a->damage = NULL;
 		return AF_OK;
 	}
 	if (a->count == MAX_MEMBERS) {
-		af_problem_add(a->problems, AF_ERROR, "artifact", "has more than %d members; "
-		    "the rest are ignored", MAX_MEMBERS);
+		af_problem_add(a->problems, AF_ERROR, AF_C_TOO_BIG, "artifact", "has more than %d "
+		    "members; the rest are ignored", MAX_MEMBERS);
 		af_tar_entry_clear(&e);
 		return AF_OK;
 	}
@@ -289,7 +286,7 @@ index_next(struct artifact *a, struct af_tar *tar, enum af_member_kind *prev, bo
 }
 
 static enum af_err
-index_members(struct artifact *a, char *why, size_t whylen)
+index_members(struct artifact *a, struct af_reason *why)
 {
 	struct af_tar_source src = { file_pread, a };
 	enum af_member_kind prev = AF_MEMBER_UNKNOWN;
@@ -299,7 +296,7 @@ index_members(struct artifact *a, char *why, size_t whylen)
 
 	if ((err = af_tar_open(&src, &tar)) != AF_OK)
 		return err;
-	while (more && (err = index_next(a, tar, &prev, &more, why, whylen)) == AF_OK)
+	while (more && (err = index_next(a, tar, &prev, &more, why)) == AF_OK)
 		;
 	af_tar_close(tar);
 	return err;
@@ -332,37 +329,40 @@ free_artifact(struct artifact *a)
 }
 
 enum af_err
-artifact_open(const char *path, struct artifact **out, char *why, size_t whylen)
+artifact_open(const char *path, struct artifact **out, struct af_reason *why)
 {
 	struct artifact *a = calloc(1, sizeof(*a));
 	enum af_err err;
 
 	*out = NULL;
+	af_reason_clear(why);
 	if (a == NULL || (a->path = strdup(path)) == NULL ||
 	    (a->problems = af_problems_new()) == NULL) {
-		snprintf(why, whylen, "out of memory");
 		if (a != NULL)
 			free(a->path);
 		free(a);
-		return AF_ENOMEM;
+		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
 	}
 	a->version = 3;
 	if ((a->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(a->fd, &a->st) < 0) {
-		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot open: %s", strerror(errno));
 		free_artifact(a);
 		return AF_EIO;
 	}
 	if (!S_ISREG(a->st.st_mode)) {
-		snprintf(why, whylen, "is not a regular file; give the path of a .mender file");
 		free_artifact(a);
-		return AF_EFORMAT;
+		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is not a regular file; give "
+		    "the path of a .mender file");
 	}
-	if ((err = index_members(a, why, whylen)) == AF_OK)
-		err = artifact_load(a, why, whylen);
+	if ((err = index_members(a, why)) == AF_OK)
+		err = artifact_load(a, why);
 	if (err != AF_OK) {
 		if (err == AF_ENOMEM)
-			snprintf(why, whylen, "out of memory");
-		af_one_line(why);	/* it may quote member names */
+			af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
+		else if (why != NULL && why->code == AF_C_NONE)
+			af_reason_set(why, af_code_of(err), "%s", af_strerror(err));
+		if (why != NULL)
+			af_one_line(why->text);	/* it may quote member names */
 		free_artifact(a);
 		return err;
 	}
@@ -432,29 +432,5 @@ artifact_read_member(struct artifact *a, const struct af_member *m, uint8_t **ou
 	}
 	(*out)[m->size] = '\0';
 	return AF_OK;
-}
-
-const char *
-artifact_changed(const struct artifact *a, char *buf, size_t len)
-{
-	const struct stat *then = artifact_stat(a);
-	struct stat now;
-
-	if (stat(artifact_path(a), &now) != 0) {
-		snprintf(buf, len, "it is gone: %s", strerror(errno));
-		return buf;
-	}
-	if (now.st_dev != then->st_dev || now.st_ino != then->st_ino) {
-		snprintf(buf, len, "another file was put in its place");
-		return buf;
-	}
-	if (now.st_size != then->st_size || now.st_mtim.tv_sec != then->st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != then->st_mtim.tv_nsec ||
-	    now.st_ctim.tv_sec != then->st_ctim.tv_sec ||
-	    now.st_ctim.tv_nsec != then->st_ctim.tv_nsec) {
-		snprintf(buf, len, "it was modified in place");
-		return buf;
-	}
-	return NULL;
 }
 

@@ -55,11 +55,12 @@ struct artifact;
 /*
  * Opens and indexes the artifact at path.  Fails only when the file cannot be
  * read or is not a Mender artifact at all; then why holds one line saying
- * what is wrong and what to do (without the file name).  Anything else that
+ * what is wrong and what to do (without the file name), and a code
+ * (not-artifact, io, truncated, ...).  Anything else that
  * is wrong is recorded in artifact_problems().
  */
-enum af_err artifact_open(const char *path, struct artifact **out, char *why,
-    size_t whylen);
+enum af_err artifact_open(const char *path, struct artifact **out,
+    struct af_reason *why);
 void artifact_close(struct artifact *a);
 
 const char *artifact_path(const struct artifact *a);
@@ -71,9 +72,6 @@ struct af_problems *artifact_problems(const struct artifact *a);
 /* Why the outer tar could not be read to its end (a damaged tar header), or
  * NULL: the cause of what is missing after it. */
 const char *artifact_damage(const struct artifact *a);
-/* How the file at the artifact's path differs from the one opened (modified
- * in place, replaced, gone), or NULL if it does not. */
-const char *artifact_changed(const struct artifact *a, char *buf, size_t len);
 
 size_t artifact_member_count(const struct artifact *a);
 const struct af_member *artifact_member_at(const struct artifact *a, size_t i);

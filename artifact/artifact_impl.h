@@ -33,7 +33,7 @@ struct artifact {
 };
 
 /* After index_members: loads and parses everything the mount needs. */
-enum af_err artifact_load(struct artifact *a, char *why, size_t whylen);
+enum af_err artifact_load(struct artifact *a, struct af_reason *why);
 /* Checks that the manifests, members and header-info agree (coverage.c). */
 void artifact_check_coverage(struct artifact *a);
 /* Reads a whole member into a NUL-terminated malloc'd buffer. */

@@ -33,9 +33,9 @@ load_small(struct artifact *a)
 		if (m == NULL || m->truncated)
 			continue;
 		if (m->size > small_caps[kind]) {
-			af_problem_add(a->problems, AF_ERROR, m->name, "is %llu bytes, over the "
-			    "%zu-byte limit for it; it is not parsed", (unsigned long long)m->size,
-			    small_caps[kind]);
+			af_problem_add(a->problems, AF_ERROR, AF_C_TOO_BIG, m->name, "is %llu "
+			    "bytes, over the %zu-byte limit for it; it is not parsed",
+			    (unsigned long long)m->size, small_caps[kind]);
 			continue;
 		}
 		err = artifact_read_member(a, m, &a->small[kind].bytes);
@@ -60,33 +60,36 @@ parse_version(struct artifact *a)
 		return;
 	json = af_json_parse(v->bytes, v->len, &extra_at, &extra_len);
 	if (json != NULL && extra_len > 0)
-		af_problem_add(a->problems, AF_ERROR, "version", AF_JSON_EXTRA, extra_len, extra_at);
+		af_problem_add(a->problems, AF_ERROR, AF_C_JSON_TRAILING, "version", AF_JSON_EXTRA,
+		    extra_len, extra_at);
 	if (!cJSON_IsObject(json)) {
-		af_problem_add(a->problems, AF_ERROR, "version", "is not a JSON object like "
-		    "{\"format\":\"mender\",\"version\":3}; read as version 3");
+		af_problem_add(a->problems, AF_ERROR, AF_C_FORMAT_VERSION, "version", "is not a "
+		    "JSON object like {\"format\":\"mender\",\"version\":3}; read as version 3");
 		cJSON_Delete(json);
 		return;
 	}
 	format = cJSON_GetObjectItemCaseSensitive(json, "format");
 	number = cJSON_GetObjectItemCaseSensitive(json, "version");
 	if (!cJSON_IsString(format) || strcmp(format->valuestring, "mender") != 0)
-		af_problem_add(a->problems, AF_ERROR, "version", "format is not \"mender\"; the "
-		    "C++ client refuses it");
+		af_problem_add(a->problems, AF_ERROR, AF_C_FORMAT_VERSION, "version", "format is "
+		    "not \"mender\"; the C++ client refuses it");
 	if (!cJSON_IsNumber(number) || number->valuedouble != (double)number->valueint ||
 	    (number->valueint != 2 && number->valueint != 3)) {
-		af_problem_add(a->problems, AF_ERROR, "version", "version must be the integer 3 "
-		    "(or 2, legacy); Mender no longer reads anything else; read as version 3");
+		af_problem_add(a->problems, AF_ERROR, AF_C_FORMAT_VERSION, "version", "version "
+		    "must be the integer 3 (or 2, legacy); Mender no longer reads anything else; "
+		    "read as version 3");
 	} else {
 		a->version = number->valueint;
 		if (a->version == 2)
-			af_problem_add(a->problems, AF_WARNING, "version", "is format version 2: "
-			    "mender-artifact reads it, the C++ client (Mender 4 and later) refuses "
-			    "it; rebuild with mender-artifact write (version 3 is the default)");
+			af_problem_add(a->problems, AF_WARNING, AF_C_FORMAT_VERSION, "version",
+			    "is format version 2: mender-artifact reads it, the C++ client (Mender "
+			    "4 and later) refuses it; rebuild with mender-artifact write (version "
+			    "3 is the default)");
 	}
 	cJSON_ArrayForEach(item, json)
 		if (strcmp(item->string, known[0]) != 0 && strcmp(item->string, known[1]) != 0)
-			af_problem_add(a->problems, AF_ERROR, "version", "has an unknown key "
-			    "\"%.80s\" (mender-artifact 3.9 refuses it)", item->string);
+			af_problem_add(a->problems, AF_ERROR, AF_C_UNKNOWN, "version", "has an "
+			    "unknown key \"%.80s\" (mender-artifact 3.9 refuses it)", item->string);
 	cJSON_Delete(json);
 }
 
@@ -109,8 +112,9 @@ parse_manifests(struct artifact *a)
 		a->has_manifest[i] = true;
 	}
 	if (artifact_member(a, AF_MEMBER_MANIFEST, 0) == NULL)
-		af_problem_add(a->problems, AF_ERROR, "manifest", "is missing: nothing in the "
-		    "artifact can be checked; rebuild it with mender-artifact write");
+		af_problem_add(a->problems, AF_ERROR, AF_C_MISSING, "manifest", "is missing: "
+		    "nothing in the artifact can be checked; rebuild it with mender-artifact "
+		    "write");
 	return AF_OK;
 }
 
@@ -121,7 +125,7 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 	struct af_stream *s = af_stream_new(a->fd, m->data_offset, m->size, m->comp);
 	size_t cap = 64u << 10, got;
 	enum af_err err = AF_OK;
-	char why[400];
+	struct af_reason why;
 	uint8_t *buf = NULL, *grown;
 
 	*len = 0;
@@ -131,18 +135,19 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 			break;
 		}
 		buf = grown;
-		err = af_stream_pread(s, buf + *len, cap - *len, *len, &got, why, sizeof(why));
+		err = af_stream_pread(s, buf + *len, cap - *len, *len, &got, &why);
 		*len += got;
 		if (err != AF_OK) {
-			af_problem_add(a->problems, AF_ERROR, m->name, "cannot be decompressed: %s",
-			    why);
+			af_problem_add(a->problems, AF_ERROR, why.code, m->name, "cannot be "
+			    "decompressed: %s", why.text);
 			break;
 		}
 		if (*len < cap)
 			break;
 		if (cap == CAP_HEADER) {
-			af_problem_add(a->problems, AF_ERROR, m->name, "decompresses to more than "
-			    "16 MiB; no Mender header is this large; only the first 16 MiB are read");
+			af_problem_add(a->problems, AF_ERROR, AF_C_TOO_BIG, m->name, "decompresses "
+			    "to more than 16 MiB; no Mender header is this large; only the first "
+			    "16 MiB are read");
 			break;
 		}
 		cap = cap * 4 > CAP_HEADER ? CAP_HEADER : cap * 4;
@@ -159,7 +164,7 @@ inflate_header(struct artifact *a, const struct af_member *m, uint8_t **out, siz
 }
 
 static enum af_err
-parse_headers(struct artifact *a, char *why, size_t whylen)
+parse_headers(struct artifact *a, struct af_reason *why)
 {
 	static const enum af_member_kind kinds[2] = { AF_MEMBER_HEADER, AF_MEMBER_HEADER_AUGMENT };
 	static const char *const dirs[2] = { "header", "header-augment" };
@@ -173,11 +178,9 @@ parse_headers(struct artifact *a, char *why, size_t whylen)
 		struct af_header_parse_args args = { a->version, i == 1, dirs[i] };
 		if ((m = artifact_member(a, kinds[i], 0)) == NULL)
 			continue;
-		if (m->truncated && i == 0) {
-			snprintf(why, whylen, "is cut short inside its header (%s); the file is "
-			    "truncated: copy it again", m->name);
-			return AF_ETRUNC;
-		}
+		if (m->truncated && i == 0)
+			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "is cut short inside its "
+			    "header (%s); the file is truncated: copy it again", m->name);
 		if ((err = inflate_header(a, m, &buf, &len)) != AF_OK)
 			return err;
 		if ((err = af_header_parse(buf, len, &args, &a->header[i], a->problems)) != AF_OK)
@@ -187,15 +190,13 @@ parse_headers(struct artifact *a, char *why, size_t whylen)
 	if (!a->has_header[0]) {
 		const struct af_member *last = &a->members[a->count - 1];
 		if (last->truncated)
-			snprintf(why, whylen, "is truncated: it ends inside '%s', before the "
-			    "header; copy the artifact again", last->name);
-		else if (a->damage != NULL)
-			snprintf(why, whylen, "%s; no header could be read after it: the artifact "
-			    "is corrupt, copy it again", a->damage);
-		else
-			snprintf(why, whylen, "has no header.tar member after '%s'; it is not a "
-			    "complete Mender artifact", last->name);
-		return AF_EFORMAT;
+			return af_fail(why, AF_EFORMAT, AF_C_TRUNCATED, "is truncated: it ends "
+			    "inside '%s', before the header; copy the artifact again", last->name);
+		if (a->damage != NULL)
+			return af_fail(why, AF_EFORMAT, AF_C_DAMAGED, "%s; no header could be read "
+			    "after it: the artifact is corrupt, copy it again", a->damage);
+		return af_fail(why, AF_EFORMAT, AF_C_MISSING, "has no header.tar member "
+		    "after '%s'; it is not a complete Mender artifact", last->name);
 	}
 	return AF_OK;
 }
@@ -229,14 +230,14 @@ open_payloads(struct artifact *a)
 }
 
 enum af_err
-artifact_load(struct artifact *a, char *why, size_t whylen)
+artifact_load(struct artifact *a, struct af_reason *why)
 {
 	enum af_err err;
 
 	if ((err = load_small(a)) != AF_OK)
 		return err;
 	parse_version(a);
-	if ((err = parse_manifests(a)) != AF_OK || (err = parse_headers(a, why, whylen)) != AF_OK ||
+	if ((err = parse_manifests(a)) != AF_OK || (err = parse_headers(a, why)) != AF_OK ||
 	    (err = open_payloads(a)) != AF_OK)
 		return err;
 	artifact_check_coverage(a);

@@ -246,15 +246,17 @@ member_done(struct position *at)
 /*
  * The bytes from at on are not another complete member: the caller (which
  * knows the member's length) says how many there are.  what, if not empty,
- * is the decoder's complaint about them.
+ * is the decoder's complaint about them (it may be why->text).
  */
 static enum af_err
-trailing(struct af_codec *c, uint64_t at, const char *what, char *why, size_t whylen)
+trailing(struct af_codec *c, uint64_t at, const char *what, struct af_reason *why)
 {
 	c->trailing = true;
 	c->trailing_at = at;
-	if (what != why)
-		snprintf(why, whylen, "%s", what);
+	if (what == why->text)	/* the decoder's words are already there */
+		why->code = AF_C_TRAILING_BYTES;
+	else
+		af_reason_set(why, AF_C_TRAILING_BYTES, "%s", what);
 	return AF_ECORRUPT;
 }
 
@@ -267,7 +269,7 @@ le32(const uint8_t *p)
 /* The member's trailer (CRC32, ISIZE) disagrees with what ISA-L computed as it
  * inflated: say which, with both values. */
 static enum af_err
-trailer_mismatch(struct af_codec *c, char *why, size_t whylen)
+trailer_mismatch(struct af_codec *c, struct af_reason *why)
 {
 	const struct inflate_state *g = &c->gz->g;
 	const struct position *at = c->at;
@@ -284,15 +286,14 @@ trailer_mismatch(struct af_codec *c, char *why, size_t whylen)
 			snprintf(isize, sizeof(isize), " ISIZE expected %u (trailer), actual %u "
 			    "(data, bytes mod 2^32);", le32(at->tail + 4), g->total_out);
 	}
-	snprintf(why, whylen, "gzip member %u (from byte %llu) does not match its trailer:%s%s "
-	    "rebuild the artifact", at->member,
+	return af_fail(why, AF_ECORRUPT, AF_C_CHECK_MISMATCH, "gzip member %u (from byte %llu) "
+	    "does not match its trailer:%s%s rebuild the artifact", at->member,
 	    (unsigned long long)at->member_start, crc, isize);
-	return AF_ECORRUPT;
 }
 
 static enum af_err
 run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
-    size_t *out_len, char *why, size_t whylen)
+    size_t *out_len, struct af_reason *why)
 {
 	struct inflate_state *g = &c->gz->g;
 	bool input_over = *in_len == 0;
@@ -306,7 +307,7 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 			return AF_OK;
 		}
 		if ((*in)[0] != 0x1f)
-			return trailing(c, c->at->end_of_last, "", why, whylen);
+			return trailing(c, c->at->end_of_last, "", why);
 		isal_inflate_reset(g);
 		g->crc_flag = ISAL_GZIP;
 		next_member(c->at);
@@ -323,16 +324,14 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	*out_len -= (size_t)(g->next_out - *out);
 	*out = g->next_out;
 	if (rc == ISAL_INCORRECT_CHECKSUM)
-		return trailer_mismatch(c, why, whylen);
+		return trailer_mismatch(c, why);
 	if (rc < 0 && c->at->member > 1)
-		return trailing(c, c->at->end_of_last, isal_text(rc), why, whylen);
-	if (rc < 0) {
-		snprintf(why, whylen, "gzip: %s", isal_text(rc));
-		return AF_ECORRUPT;
-	}
+		return trailing(c, c->at->end_of_last, isal_text(rc), why);
+	if (rc < 0)
+		return af_fail(why, AF_ECORRUPT, AF_C_CORRUPT, "gzip: %s", isal_text(rc));
 	if (input_over && g->block_state != ISAL_BLOCK_FINISH && c->at->member > 1 &&
 	    *out == out0)	/* not still flushing: stuck */
-		return trailing(c, c->at->end_of_last, "a gzip member cut short", why, whylen);
+		return trailing(c, c->at->end_of_last, "a gzip member cut short", why);
 	if (g->block_state != ISAL_BLOCK_FINISH)
 		return AF_OK;
 	if (c->at->complete < c->at->member)
@@ -340,29 +339,30 @@ run_gzip(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	/* At the end of a member with no input left, another member may follow in
 	 * the next buffer: the next call, with input or with none, decides. */
 	if (*in_len > 0 && (*in)[0] != 0x1f)
-		return trailing(c, c->at->end_of_last, "", why, whylen);
+		return trailing(c, c->at->end_of_last, "", why);
 	return AF_OK;
 }
 
 /* The reason for rc; true if it is a block's check mismatch. */
 static bool
-lzma_text(struct af_codec *c, lzma_ret rc, char *why, size_t whylen)
+lzma_text(struct af_codec *c, lzma_ret rc, struct af_reason *why)
 {
+	enum af_code code = AF_C_CORRUPT;
 	const char *text;
 
 	switch (rc) {
 	case LZMA_FORMAT_ERROR: text = "not xz data"; break;
 	case LZMA_DATA_ERROR:	/* corrupt data, or a block's check mismatch */
 		return af_recheck_xz_reason(&c->input, c->at->member, c->at->member_start,
-		    lzma_get_check(&c->x), why, whylen);
+		    lzma_get_check(&c->x), why);
 	case LZMA_BUF_ERROR: text = "unexpected end of data"; break;
-	case LZMA_MEM_ERROR: text = "out of memory"; break;
+	case LZMA_MEM_ERROR: text = "out of memory"; code = AF_C_NO_MEMORY; break;
 	case LZMA_MEMLIMIT_ERROR: text = "needs more than 80 MiB of memory (a dictionary "
-	    "larger than any Mender tool writes); refused"; break;
+	    "larger than any Mender tool writes); refused"; code = AF_C_TOO_BIG; break;
 	case LZMA_OPTIONS_ERROR: text = "unsupported options"; break;
 	default: text = "decoder error"; break;
 	}
-	snprintf(why, whylen, "xz: %s", text);
+	af_reason_set(why, code, "xz: %s", text);
 	return false;
 }
 
@@ -370,7 +370,7 @@ lzma_text(struct af_codec *c, lzma_ret rc, char *why, size_t whylen)
  * four) and further streams may follow; anything else may not. */
 static enum af_err
 xz_after_end(struct af_codec *c, const uint8_t **in, size_t *in_len, bool input_over,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	size_t n = 0;
 
@@ -384,17 +384,15 @@ xz_after_end(struct af_codec *c, const uint8_t **in, size_t *in_len, bool input_
 		return AF_OK;
 	if (c->padding % 4 != 0)
 		return trailing(c, c->at->end_of_last, "zero padding that is not a multiple of "
-		    "4 bytes", why, whylen);
+		    "4 bytes", why);
 	if (*in_len == 0) {
 		c->ended = true;
 		return AF_OK;
 	}
 	if ((*in)[0] != 0xfd)	/* the first byte of an xz stream's magic */
-		return trailing(c, c->at->end_of_last, "", why, whylen);
-	if (lzma_stream_decoder(&c->x, AF_XZ_MEMLIMIT, 0) != LZMA_OK) {
-		snprintf(why, whylen, "xz: out of memory");
-		return AF_ENOMEM;
-	}
+		return trailing(c, c->at->end_of_last, "", why);
+	if (lzma_stream_decoder(&c->x, AF_XZ_MEMLIMIT, 0) != LZMA_OK)
+		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "xz: out of memory");
 	c->after_end = false;
 	c->padding = 0;
 	next_member(c->at);
@@ -403,13 +401,13 @@ xz_after_end(struct af_codec *c, const uint8_t **in, size_t *in_len, bool input_
 
 static enum af_err
 run_xz(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
-    size_t *out_len, char *why, size_t whylen)
+    size_t *out_len, struct af_reason *why)
 {
 	bool input_over = *in_len == 0;
 	enum af_err err;
 	lzma_ret rc;
 
-	if (c->after_end && ((err = xz_after_end(c, in, in_len, input_over, why, whylen)) !=
+	if (c->after_end && ((err = xz_after_end(c, in, in_len, input_over, why)) !=
 	    AF_OK || c->after_end || c->ended))
 		return err;
 	c->x.next_in = *in;
@@ -433,9 +431,9 @@ run_xz(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 		return AF_OK;
 	/* a later stream that decodes but fails a block's check is a whole stream,
 	 * not bytes after the data */
-	if (!lzma_text(c, rc, why, whylen) && c->at->member > 1 && rc != LZMA_MEM_ERROR &&
+	if (!lzma_text(c, rc, why) && c->at->member > 1 && rc != LZMA_MEM_ERROR &&
 	    rc != LZMA_MEMLIMIT_ERROR)
-		return trailing(c, c->at->end_of_last, why, why, whylen);
+		return trailing(c, c->at->end_of_last, why->text, why);
 	return AF_ECORRUPT;
 }
 
@@ -449,17 +447,17 @@ next_frame(struct af_codec *c)
 }
 
 static enum af_err
-zstd_checksum_mismatch(struct af_codec *c, char *why, size_t whylen)
+zstd_checksum_mismatch(struct af_codec *c, struct af_reason *why)
 {
 	if (c->frame_end)	/* the frame that failed began in this call */
 		next_frame(c);
-	af_recheck_zstd_reason(&c->input, c->at->member, c->at->member_start, why, whylen);
+	af_recheck_zstd_reason(&c->input, c->at->member, c->at->member_start, why);
 	return AF_ECORRUPT;
 }
 
 static enum af_err
 run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
-    size_t *out_len, char *why, size_t whylen)
+    size_t *out_len, struct af_reason *why)
 {
 	ZSTD_inBuffer ib = { *in, *in_len, 0 };
 	ZSTD_outBuffer ob = { *out, *out_len, 0 };
@@ -472,13 +470,11 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 	*out += ob.pos;
 	*out_len -= ob.pos;
 	if (ZSTD_isError(rc) && ZSTD_getErrorCode(rc) == ZSTD_error_checksum_wrong)
-		return zstd_checksum_mismatch(c, why, whylen);
+		return zstd_checksum_mismatch(c, why);
 	if (ZSTD_isError(rc) && c->at->complete > 0)
-		return trailing(c, c->at->end_of_last, ZSTD_getErrorName(rc), why, whylen);
-	if (ZSTD_isError(rc)) {
-		snprintf(why, whylen, "zstd: %s", ZSTD_getErrorName(rc));
-		return AF_ECORRUPT;
-	}
+		return trailing(c, c->at->end_of_last, ZSTD_getErrorName(rc), why);
+	if (ZSTD_isError(rc))
+		return af_fail(why, AF_ECORRUPT, AF_C_CORRUPT, "zstd: %s", ZSTD_getErrorName(rc));
 	/* rc == 0: a frame ended and was flushed; another may follow, so only
 	 * the caller's end of input makes it the end of the stream.  A call with
 	 * no input after a complete frame returns a size hint, not 0. */
@@ -491,7 +487,7 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 		next_frame(c);
 	}
 	if (input_over && !c->frame_end && c->at->complete > 0 && ob.pos == 0)
-		return trailing(c, c->at->end_of_last, "a zstd frame cut short", why, whylen);
+		return trailing(c, c->at->end_of_last, "a zstd frame cut short", why);
 	if (c->frame_end && input_over)
 		c->ended = true;
 	return AF_OK;
@@ -499,7 +495,7 @@ run_zstd(struct af_codec *c, const uint8_t **in, size_t *in_len, uint8_t **out,
 
 enum af_err
 af_codec_run(struct af_codec *c, const uint8_t **in, size_t *in_len,
-    uint8_t **out, size_t *out_len, bool *done, char *why, size_t whylen)
+    uint8_t **out, size_t *out_len, bool *done, struct af_reason *why)
 {
 	enum af_err err = AF_OK;
 	size_t n;
@@ -520,13 +516,13 @@ af_codec_run(struct af_codec *c, const uint8_t **in, size_t *in_len,
 		*out_len -= n;
 		break;
 	case AF_COMP_GZIP:
-		err = run_gzip(c, in, in_len, out, out_len, why, whylen);
+		err = run_gzip(c, in, in_len, out, out_len, why);
 		break;
 	case AF_COMP_XZ:
-		err = run_xz(c, in, in_len, out, out_len, why, whylen);
+		err = run_xz(c, in, in_len, out, out_len, why);
 		break;
 	case AF_COMP_ZSTD:
-		err = run_zstd(c, in, in_len, out, out_len, why, whylen);
+		err = run_zstd(c, in, in_len, out, out_len, why);
 		break;
 	}
 	*done = c->ended;

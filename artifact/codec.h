@@ -62,7 +62,9 @@ void af_codec_set_reader(struct af_codec *codec, af_codec_reader read, void *ctx
  * stream.  A call with *in_len == 0 says the input is over: it flushes what
  * is pending and sets *done only if the stream was complete, so a caller that
  * gets neither output nor *done then has a truncated stream.  On AF_ECORRUPT,
- * why says what the decoder reported.
+ * why says what the decoder reported, its code whether the data is corrupt,
+ * fails its own check (check-mismatch) or is followed by bytes that are not
+ * another member (trailing-bytes).  why must not be NULL.
  *
  * Integrity is checked end to end: a gzip member's CRC32 and ISIZE (computed
  * by ISA-L as it inflates), the checks of xz blocks and the content checksums
@@ -72,7 +74,7 @@ void af_codec_set_reader(struct af_codec *codec, af_codec_reader read, void *ctx
  */
 enum af_err af_codec_run(struct af_codec *codec, const uint8_t **in,
     size_t *in_len, uint8_t **out, size_t *out_len, bool *done,
-    char *why, size_t whylen);
+    struct af_reason *why);
 
 /*
  * After AF_ECORRUPT: whether the error is in the bytes after the last complete

@@ -37,16 +37,18 @@ check_entry(struct artifact *a, const struct af_manifest_entry *e, bool augment)
 		return;
 	if (split_data_path(e->name, &index, &file)) {
 		if (artifact_member(a, AF_MEMBER_DATA, index) == NULL)
-			af_problem_add(a->problems, AF_ERROR, where, "line %u lists '%s', but the "
-			    "artifact has no data/%04u.tar* member", e->line, e->name, index);
+			af_problem_add(a->problems, AF_ERROR, AF_C_COVERAGE, where, "line %u lists "
+			    "'%s', but the artifact has no data/%04u.tar* member", e->line, e->name,
+			    index);
 		if (augment && a->has_manifest[0] &&
 		    af_manifest_find(&a->manifest[0], e->name) != NULL)
-			af_problem_add(a->problems, AF_ERROR, where, "line %u lists '%s', which the "
-			    "manifest lists too; mender-artifact refuses that", e->line, e->name);
+			af_problem_add(a->problems, AF_ERROR, AF_C_DUPLICATE, where, "line %u "
+			    "lists '%s', which the manifest lists too; mender-artifact refuses "
+			    "that", e->line, e->name);
 		return;
 	}
-	af_problem_add(a->problems, AF_ERROR, where, "line %u lists '%s', which is not part of "
-	    "the artifact", e->line, e->name);
+	af_problem_add(a->problems, AF_ERROR, AF_C_COVERAGE, where, "line %u lists '%s', which is "
+	    "not part of the artifact", e->line, e->name);
 }
 
 static void
@@ -58,11 +60,11 @@ check_required(struct artifact *a, bool augment)
 	const char *where = augment ? "manifest-augment" : "manifest";
 
 	if (!augment && af_manifest_find(m, "version") == NULL)
-		af_problem_add(a->problems, AF_ERROR, where, "has no line for 'version', so "
-		    "nothing vouches for it; rebuild the artifact");
+		af_problem_add(a->problems, AF_ERROR, AF_C_COVERAGE, where, "has no line for "
+		    "'version', so nothing vouches for it; rebuild the artifact");
 	if (header != NULL && af_manifest_find(m, header->name) == NULL)
-		af_problem_add(a->problems, AF_ERROR, where, "has no line for '%s', so nothing "
-		    "vouches for the header; rebuild the artifact", header->name);
+		af_problem_add(a->problems, AF_ERROR, AF_C_COVERAGE, where, "has no line for '%s', "
+		    "so nothing vouches for the header; rebuild the artifact", header->name);
 }
 
 static void
@@ -73,18 +75,19 @@ check_augment_pair(struct artifact *a)
 	const struct af_member *main_hdr = artifact_member(a, AF_MEMBER_HEADER, 0);
 
 	if (man != (hdr != NULL))
-		af_problem_add(a->problems, AF_ERROR, man ? "manifest-augment" : hdr->name,
-		    "comes without its partner: manifest-augment and header-augment.tar* go "
-		    "together");
+		af_problem_add(a->problems, AF_ERROR, AF_C_AUGMENT,
+		    man ? "manifest-augment" : hdr->name, "comes without its partner: "
+		    "manifest-augment and header-augment.tar* go together");
 	if (hdr != NULL && main_hdr != NULL && hdr->comp != main_hdr->comp)
-		af_problem_add(a->problems, AF_ERROR, hdr->name, "is compressed differently from "
-		    "%s; mender-artifact requires the same", main_hdr->name);
+		af_problem_add(a->problems, AF_ERROR, AF_C_AUGMENT, hdr->name, "is compressed "
+		    "differently from %s; mender-artifact requires the same", main_hdr->name);
 	if ((man || hdr != NULL) && a->version == 2)
-		af_problem_add(a->problems, AF_ERROR, "version", "is format version 2, which has "
-		    "no augmented parts");
+		af_problem_add(a->problems, AF_ERROR, AF_C_AUGMENT, "version", "is format version "
+		    "2, which has no augmented parts");
 	if (man || hdr != NULL)
-		af_problem_add(a->problems, AF_WARNING, "manifest-augment", "augmented parts are "
-		    "not covered by the signature, and the C++ client refuses augmented artifacts");
+		af_problem_add(a->problems, AF_WARNING, AF_C_AUGMENT, "manifest-augment",
+		    "augmented parts are not covered by the signature, and the C++ client refuses "
+		    "augmented artifacts");
 }
 
 static void
@@ -96,15 +99,17 @@ check_payload_members(struct artifact *a)
 	for (i = 0; i < a->count; i++) {
 		const struct af_member *m = &a->members[i];
 		if (m->shown && m->kind == AF_MEMBER_DATA && m->index >= declared)
-			af_problem_add(a->problems, AF_ERROR, m->name, "has no payload in "
-			    "header-info (it declares %zu); it is ignored by Mender", declared);
+			af_problem_add(a->problems, AF_ERROR, AF_C_PAYLOAD_MISMATCH, m->name, "has "
+			    "no payload in header-info (it declares %zu); it is ignored by Mender",
+			    declared);
 	}
 	for (i = 0; i < declared && i < 10000; i++)
 		if (artifact_member(a, AF_MEMBER_DATA, (unsigned)i) == NULL)
-			af_problem_add(a->problems, AF_WARNING, "artifact", "has no data/%04zu.tar* "
-			    "member for payload %zu; the C++ client refuses it (\"expected "
-			    "'data/0000.tar\"', mender src/artifact/parser.cpp) unless the payload "
-			    "type is empty: rebuild it with mender-artifact write", i, i);
+			af_problem_add(a->problems, AF_WARNING, AF_C_PAYLOAD_MISMATCH, "artifact",
+			    "has no data/%04zu.tar* member for payload %zu; the C++ client refuses "
+			    "it (\"expected 'data/0000.tar\"', mender src/artifact/parser.cpp) "
+			    "unless the payload type is empty: rebuild it with mender-artifact "
+			    "write", i, i);
 }
 
 void

@@ -33,33 +33,40 @@ mem_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 	return AF_OK;
 }
 
-const char *
-af_path_unsafe(const char *path, bool has_nul)
+static enum af_err
+unsafe(struct af_reason *why, const char *how)
+{
+	return af_fail(why, AF_EFORMAT, AF_C_UNSAFE_PATH, "%s", how);
+}
+
+enum af_err
+af_path_check(const char *path, bool has_nul, struct af_reason *why)
 {
 	const char *p;
 
+	af_reason_clear(why);
 	if (has_nul)
-		return "contains a NUL byte";
+		return unsafe(why, "contains a NUL byte");
 	if (path[0] == '\0')
-		return "is empty";
+		return unsafe(why, "is empty");
 	if (path[0] == '/')
-		return "is absolute";
+		return unsafe(why, "is absolute");
 	if (strlen(path) > MAX_PATH_LEN)
-		return "is longer than 255 bytes";
+		return unsafe(why, "is longer than 255 bytes");
 	for (p = path; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return "contains a control character";
+			return unsafe(why, "contains a control character");
 	for (p = path; *p != '\0';) {
 		size_t n = strcspn(p, "/");
 		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return "contains \"..\"";
+			return unsafe(why, "contains \"..\"");
 		if (n == 0 || (n == 1 && p[0] == '.'))
-			return "has an empty or \".\" component";
+			return unsafe(why, "has an empty or \".\" component");
 		p += n;
 		if (*p == '/')
 			p++;
 	}
-	return NULL;
+	return AF_OK;
 }
 
 /* Where a path may stand: 0 header-info, 1 scripts, 2 headers/0000/..., -1 none. */
@@ -110,44 +117,48 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
     const regex_t *scripts, const struct af_header_parse_args *args,
     struct af_problems *problems)
 {
-	const char *why = af_path_unsafe(e->name, e->name_has_nul);
+	struct af_reason why;
 	int rank;
 	char where[300];
 
 	snprintf(where, sizeof(where), "%s/%s", args->dir, e->name_has_nul ? "?" : e->name);
-	if (why == NULL && e->name[strlen(e->name) - 1] == '/')
-		why = "ends in '/' but is a regular file";
-	if (why != NULL) {
-		af_problem_add(problems, AF_ERROR, args->dir, "an entry name ('%s') %s; it is not "
-		    "shown", e->name, why);
+	if (af_path_check(e->name, e->name_has_nul, &why) == AF_OK &&
+	    e->name[strlen(e->name) - 1] == '/')
+		af_reason_set(&why, AF_C_TAR_TYPE, "ends in '/' but is a regular file");
+	if (why.code != AF_C_NONE) {
+		af_problem_add(problems, AF_ERROR, why.code, args->dir, "an entry name ('%s') %s; "
+		    "it is not shown", e->name, why.text);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(problems, AF_ERROR, where, "is %s; a header holds only regular "
-		    "files; it is not shown", af_tar_type_word(e));
+		af_problem_add(problems, AF_ERROR, AF_C_TAR_TYPE, where, "is %s; a header holds "
+		    "only regular files; it is not shown", af_tar_type_word(e));
 		return false;
 	}
 	if (af_header_find(h, e->name) != NULL) {
-		af_problem_add(problems, AF_ERROR, where, "appears twice in the header; only the "
-		    "first is shown");
+		af_problem_add(problems, AF_ERROR, AF_C_DUPLICATE, where, "appears twice in the "
+		    "header; only the first is shown");
 		return false;
 	}
 	rank = path_rank(e->name, args);
 	if (rank < 0) {
-		af_problem_add(problems, AF_ERROR, where, "is not a header file Mender knows "
-		    "(header-info, %sheaders/0000/type-info, headers/0000/meta-data%s)",
+		af_problem_add(problems, AF_ERROR, AF_C_UNKNOWN, where, "is not a header file "
+		    "Mender knows (header-info, %sheaders/0000/type-info, "
+		    "headers/0000/meta-data%s)",
 		    args->augment ? "" : "scripts/*, ",
 		    args->format_version == 2 ? ", headers/0000/files" : "");
 		return true;
 	}
 	if (rank == 1 && (strchr(e->name + 8, '/') != NULL ||
 	    regexec(scripts, e->name + 8, 0, NULL, 0) != 0))
-		af_problem_add(problems, AF_ERROR, where, "is not a state script name the Mender "
-		    "client accepts (Artifact<State>_<Enter|Leave|Error>_<NN>[_<suffix>])");
+		af_problem_add(problems, AF_ERROR, AF_C_BAD_NAME, where, "is not a state script "
+		    "name the Mender client accepts "
+		    "(Artifact<State>_<Enter|Leave|Error>_<NN>[_<suffix>])");
 	if (rank < *last_rank || (rank == 0 && h->count > 0) || (h->count == 0 && rank != 0))
-		af_problem_add(problems, AF_ERROR, where, "is out of order: a header is header-info, "
-		    "then scripts, then headers/0000/%s", args->format_version == 2 ?
-		    "files, type-info, meta-data" : "type-info, meta-data");
+		af_problem_add(problems, AF_ERROR, AF_C_ORDER, where, "is out of order: a header "
+		    "is header-info, then scripts, then headers/0000/%s",
+		    args->format_version == 2 ? "files, type-info, meta-data" : "type-info, "
+		    "meta-data");
 	if (rank > *last_rank)
 		*last_rank = rank;
 	return true;
@@ -162,8 +173,8 @@ is_directory(const struct af_tar_entry *e, const struct af_header_parse_args *ar
 
 	if (e->type != '5' && (n == 0 || e->name[n - 1] != '/'))
 		return false;
-	af_problem_add(problems, AF_ERROR, args->dir, "has a directory entry '%s' at offset "
-	    "%llu; mender-artifact never writes one: rebuild the artifact", e->name,
+	af_problem_add(problems, AF_ERROR, AF_C_TAR_DIR_ENTRY, args->dir, "has a directory entry "
+	    "'%s' at offset %llu; mender-artifact never writes one: rebuild the artifact", e->name,
 	    (unsigned long long)e->header_offset);
 	return true;
 }
@@ -175,8 +186,8 @@ judge_end(const struct af_tar *tar, const struct af_header_parse_args *args,
 	struct af_tar_end end = af_tar_end(tar);
 
 	if (!end.marked)
-		af_problem_add(problems, AF_WARNING, args->dir, "ends at offset %llu without "
-		    "end-of-archive blocks", (unsigned long long)end.offset);
+		af_problem_add(problems, AF_WARNING, AF_C_TAR_END, args->dir, "ends at offset %llu "
+		    "without end-of-archive blocks", (unsigned long long)end.offset);
 }
 
 static enum af_err
@@ -190,7 +201,7 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 	int last_rank = 0;
 	enum af_err err = AF_OK;
 	regex_t scripts;
-	char why[400];
+	struct af_reason why;
 	size_t seen = 0;
 
 	if (af_tar_open(&source, &tar) != AF_OK)
@@ -199,23 +210,24 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 		af_tar_close(tar);
 		return AF_ENOMEM;
 	}
-	while ((err = af_tar_next(tar, &e, why, sizeof(why))) == AF_OK ||
+	while ((err = af_tar_next(tar, &e, &why)) == AF_OK ||
 	    (err == AF_EFORMAT && e.name != NULL)) {
 		if (err != AF_OK) {	/* one entry refused; read on */
-			af_problem_add(problems, AF_ERROR, args->dir, "%s; it is not shown", why);
+			af_problem_add(problems, AF_ERROR, why.code, args->dir, "%s; it is not "
+			    "shown", why.text);
 			af_tar_entry_clear(&e);
 			err = AF_OK;
 			continue;
 		}
 		if (++seen > MAX_ENTRIES) {
-			af_problem_add(problems, AF_ERROR, args->dir, "has more than %d entries; "
-			    "the rest is ignored", MAX_ENTRIES);
+			af_problem_add(problems, AF_ERROR, AF_C_TOO_BIG, args->dir, "has more than "
+			    "%d entries; the rest is ignored", MAX_ENTRIES);
 			af_tar_entry_clear(&e);
 			break;
 		}
 		if (e.data_offset + e.size > h->buf_len) {
-			af_problem_add(problems, AF_ERROR, args->dir, "the tar ends inside '%s'",
-			    e.name);
+			af_problem_add(problems, AF_ERROR, AF_C_TRUNCATED, args->dir, "the tar "
+			    "ends inside '%s'", e.name);
 			af_tar_entry_clear(&e);
 			break;
 		}
@@ -230,8 +242,8 @@ index_entries(struct af_header *h, const struct af_header_parse_args *args,
 	if (err == AF_END)
 		judge_end(tar, args, problems);
 	if (err != AF_END && err != AF_OK && err != AF_ENOMEM)
-		af_problem_add(problems, AF_ERROR, args->dir, af_tar_end(tar).trailer ?
-		    "the header tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
+		af_problem_add(problems, AF_ERROR, why.code, args->dir, af_tar_end(tar).trailer ?
+		    "the header tar %s: rebuild the artifact" : "is not a valid tar: %s", why.text);
 	af_tar_close(tar);
 	if (err == AF_ENOMEM)
 		return err;
@@ -250,8 +262,8 @@ af_header_parse(uint8_t *buf, size_t len, const struct af_header_parse_args *arg
 	if ((err = index_entries(h, args, problems)) != AF_OK)
 		return err;
 	if (af_header_find(h, "header-info") == NULL) {
-		af_problem_add(problems, AF_ERROR, args->dir, "has no header-info; rebuild the "
-		    "artifact with mender-artifact write");
+		af_problem_add(problems, AF_ERROR, AF_C_MISSING, args->dir, "has no header-info; "
+		    "rebuild the artifact with mender-artifact write");
 		return AF_OK;
 	}
 	return af_header_check_json(h, args, problems);

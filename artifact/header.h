@@ -59,7 +59,8 @@ enum af_err af_header_check_json(struct af_header *header,
     const struct af_header_parse_args *args, struct af_problems *problems);
 
 /* Path rules shared by every tar we index: no "..", no leading "/", no NUL,
- * no empty component, at most 255 bytes.  Returns why not, or NULL. */
-const char *af_path_unsafe(const char *path, bool has_nul);
+ * no empty component, at most 255 bytes.  AF_OK (why cleared), or AF_EFORMAT
+ * with why (code unsafe-path) saying which rule the path breaks. */
+enum af_err af_path_check(const char *path, bool has_nul, struct af_reason *why);
 
 #endif

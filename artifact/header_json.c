@@ -21,10 +21,11 @@ struct ctx {
 };
 
 static void
-err_at(struct ctx *c, const char *file, enum af_severity sev, const char *text)
+err_at(struct ctx *c, const char *file, enum af_severity sev, enum af_code code,
+    const char *text)
 {
 	snprintf(c->where, sizeof(c->where), "%s/%s", c->args->dir, file);
-	af_problem_add(c->problems, sev, c->where, "%s", text);
+	af_problem_add(c->problems, sev, code, c->where, "%s", text);
 }
 
 /* Parses a JSON member; NULL (with a problem) if absent, too big or malformed. */
@@ -38,23 +39,24 @@ load(struct ctx *c, const char *path, bool required)
 
 	if (f == NULL) {
 		if (required)
-			err_at(c, path, AF_ERROR, "is missing from the header; Mender clients need it");
+			err_at(c, path, AF_ERROR, AF_C_MISSING, "is missing from the header; "
+			    "Mender clients need it");
 		return NULL;
 	}
 	if (f->size > MAX_JSON) {
-		err_at(c, path, AF_ERROR, "is over 1 MiB; no Mender header is this large, so it is "
-		    "not parsed");
+		err_at(c, path, AF_ERROR, AF_C_TOO_BIG, "is over 1 MiB; no Mender header is this "
+		    "large, so it is not parsed");
 		return NULL;
 	}
 	json = af_json_parse(f->data, f->size, &extra_at, &extra_len);
 	if (json != NULL && extra_len > 0) {
 		snprintf(text, sizeof(text), AF_JSON_EXTRA, extra_len, extra_at);
-		err_at(c, path, AF_ERROR, text);
+		err_at(c, path, AF_ERROR, AF_C_JSON_TRAILING, text);
 	}
 	if (json == NULL)
-		err_at(c, path, AF_ERROR, "is not valid JSON (or nested too deeply)");
+		err_at(c, path, AF_ERROR, AF_C_JSON, "is not valid JSON (or nested too deeply)");
 	else if (!cJSON_IsObject(json)) {
-		err_at(c, path, AF_ERROR, "is not a JSON object");
+		err_at(c, path, AF_ERROR, AF_C_JSON, "is not a JSON object");
 		cJSON_Delete(json);
 		json = NULL;
 	}
@@ -89,7 +91,7 @@ unknown_keys(struct ctx *c, const char *file, const cJSON *obj, const char *cons
 		if (known[i] == NULL) {
 			snprintf(text, sizeof(text), "has an unknown key \"%.80s\" (mender-artifact "
 			    "3.9 refuses the artifact; the C++ client ignores it)", item->string);
-			err_at(c, file, AF_ERROR, text);
+			err_at(c, file, AF_ERROR, AF_C_UNKNOWN, text);
 		}
 	}
 }
@@ -119,20 +121,20 @@ check_payloads(struct ctx *c, const cJSON *payloads, const char *key)
 
 	if (!cJSON_IsArray(payloads) || cJSON_GetArraySize(payloads) == 0) {
 		snprintf(text, sizeof(text), "has no \"%s\" list of payloads", key);
-		err_at(c, "header-info", AF_ERROR, text);
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, text);
 		return AF_OK;
 	}
 	c->h->payload_count = (size_t)cJSON_GetArraySize(payloads);
 	if (c->h->payload_count > 1)
-		err_at(c, "header-info", AF_ERROR, "lists more than one payload; Mender clients "
-		    "install exactly one");
+		err_at(c, "header-info", AF_ERROR, AF_C_PAYLOAD_MISMATCH, "lists more than one "
+		    "payload; Mender clients install exactly one");
 	first = cJSON_GetArrayItem(payloads, 0);
 	type = cJSON_GetObjectItemCaseSensitive(first, "type");
 	if (cJSON_IsNull(type) && c->args->format_version == 3)
 		return AF_OK;	/* an empty payload: bootstrap artifact */
 	if (!cJSON_IsString(type) || type->valuestring[0] == '\0') {
-		err_at(c, "header-info", AF_ERROR, "payload type must be a non-empty string "
-		    "(or null for an empty payload)");
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, "payload type must be a non-empty "
+		    "string (or null for an empty payload)");
 		return AF_OK;
 	}
 	c->h->payload_type = strdup(type->valuestring);
@@ -182,11 +184,11 @@ check_header_info(struct ctx *c, const cJSON *root, const struct header_info_for
 	    form->payloads)) != AF_OK)
 		return err;
 	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
-		err_at(c, "header-info", AF_ERROR, form->no_name);
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, form->no_name);
 	else if ((c->h->artifact_name = strdup(name->valuestring)) == NULL)
 		return AF_ENOMEM;
 	if (!is_string_array(devices, true)) {
-		err_at(c, "header-info", AF_ERROR, form->no_devices);
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, form->no_devices);
 		return AF_OK;
 	}
 	return take_device_types(c->h, devices);
@@ -216,26 +218,30 @@ check_type_info(struct ctx *c, const cJSON *ti)
 	const char *file = "headers/0000/type-info";
 
 	if (provides != NULL && !is_string_map(provides, false))
-		err_at(c, file, AF_ERROR, "artifact_provides must map strings to strings");
+		err_at(c, file, AF_ERROR, AF_C_JSON, "artifact_provides must map strings to "
+		    "strings");
 	if (depends != NULL && !is_string_map(depends, true))
-		err_at(c, file, AF_ERROR, "artifact_depends must map strings to strings or lists");
+		err_at(c, file, AF_ERROR, AF_C_JSON, "artifact_depends must map strings to strings "
+		    "or lists");
 	if (clears != NULL && !is_string_array(clears, false))
-		err_at(c, file, AF_ERROR, "clears_artifact_provides must be a list of strings");
+		err_at(c, file, AF_ERROR, AF_C_JSON, "clears_artifact_provides must be a list of "
+		    "strings");
 	if (c->args->augment || c->args->format_version == 2)
 		return;
 	if (want == NULL) {
 		if (!cJSON_IsNull(type))
-			err_at(c, file, AF_ERROR, "type must be null, as header-info says the payload "
-			    "is empty");
+			err_at(c, file, AF_ERROR, AF_C_PAYLOAD_MISMATCH, "type must be null, as "
+			    "header-info says the payload is empty");
 	} else if (cJSON_IsString(type) && type->valuestring[0] == '\0' &&
 	    strcmp(want, "rootfs-image") == 0) {
 		/* what mender-artifact 3.9 writes for every rootfs-image: only a note */
-		err_at(c, file, AF_NOTE, "type is \"\", as mender-artifact 3.9 writes it for "
-		    "rootfs-image; 3.9 and the C++ client accept it, mender-artifact 4.4 reads it "
-		    "as a corrupt artifact (mender-artifact modify rewrites it as "
+		err_at(c, file, AF_NOTE, AF_C_JSON, "type is \"\", as mender-artifact 3.9 writes "
+		    "it for rootfs-image; 3.9 and the C++ client accept it, mender-artifact 4.4 "
+		    "reads it as a corrupt artifact (mender-artifact modify rewrites it as "
 		    "\"rootfs-image\")");
 	} else if (!cJSON_IsString(type) || strcmp(type->valuestring, want) != 0) {
-		err_at(c, file, AF_ERROR, "type does not match the payload type in header-info");
+		err_at(c, file, AF_ERROR, AF_C_PAYLOAD_MISMATCH, "type does not match the payload "
+		    "type in header-info");
 	}
 }
 
@@ -250,13 +256,14 @@ check_meta_data(struct ctx *c)
 		return;
 	c->h->has_meta_data = f->size > 0;
 	if (!c->args->augment && c->h->payload_count > 0 && c->h->payload_type == NULL)
-		err_at(c, file, AF_ERROR, "must not exist in an empty-payload artifact; Mender "
-		    "clients refuse it");
+		err_at(c, file, AF_ERROR, AF_C_PAYLOAD_MISMATCH, "must not exist in an "
+		    "empty-payload artifact; Mender clients refuse it");
 	if (f->size == 0)
 		return;
 	if (c->h->payload_type != NULL && strcmp(c->h->payload_type, "rootfs-image") == 0 &&
 	    !c->args->augment)
-		err_at(c, file, AF_ERROR, "is not empty, but a rootfs-image carries no meta-data");
+		err_at(c, file, AF_ERROR, AF_C_PAYLOAD_MISMATCH, "is not empty, but a rootfs-image "
+		    "carries no meta-data");
 	if ((json = load(c, file, false)) != NULL)
 		cJSON_Delete(json);
 }
@@ -280,7 +287,8 @@ af_header_check_json(struct af_header *h, const struct af_header_parse_args *arg
 		cJSON *files = load(&c, "headers/0000/files", true);
 		if (files != NULL && !is_string_array(cJSON_GetObjectItemCaseSensitive(files,
 		    "files"), false))
-			err_at(&c, "headers/0000/files", AF_ERROR, "must hold a \"files\" list");
+			err_at(&c, "headers/0000/files", AF_ERROR, AF_C_JSON, "must hold a "
+			    "\"files\" list");
 		cJSON_Delete(files);
 	}
 	if ((ti = load(&c, "headers/0000/type-info", true)) != NULL) {

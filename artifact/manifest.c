@@ -95,17 +95,17 @@ parse_line(struct af_manifest *m, const char *line, size_t n, unsigned lineno,
 		return AF_OK;
 	sep = memmem(line, n, "  ", 2);
 	if (sep == NULL || memmem(sep + 2, n - (size_t)(sep + 2 - line), "  ", 2) != NULL) {
-		af_problem_add(problems, AF_ERROR, member,
-		    "line %u is malformed: expected \"<sha256>  <name>\"; rebuild the artifact", lineno);
+		af_problem_add(problems, AF_ERROR, AF_C_MANIFEST_LINE, member, "line %u is "
+		    "malformed: expected \"<sha256>  <name>\"; rebuild the artifact", lineno);
 		return AF_OK;
 	}
 	name_len = n - (size_t)(sep + 2 - line);
 	for (i = 0; i < m->count; i++) {
 		const struct af_manifest_entry *dup = &m->entries[i];
 		if (strlen(dup->name) == name_len && memcmp(dup->name, sep + 2, name_len) == 0) {
-			af_problem_add(problems, AF_ERROR, member,
-			    "line %u repeats the entry for '%s' of line %u (mender-artifact refuses "
-			    "the artifact; the C++ client takes the last); remove one", lineno,
+			af_problem_add(problems, AF_ERROR, AF_C_DUPLICATE, member, "line %u "
+			    "repeats the entry for '%s' of line %u (mender-artifact refuses the "
+			    "artifact; the C++ client takes the last); remove one", lineno,
 			    dup->name, dup->line);
 			return AF_OK;
 		}
@@ -130,8 +130,8 @@ af_manifest_parse(const char *text, size_t len, const char *member,
 	memset(m, 0, sizeof(*m));
 	m->canonical = true;
 	if (len == 0) {
-		af_problem_add(problems, AF_ERROR, member, "is empty: it must list version, "
-		    "the header and every payload file");
+		af_problem_add(problems, AF_ERROR, AF_C_COVERAGE, member, "is empty: it must list "
+		    "version, the header and every payload file");
 		m->canonical = false;
 	}
 	while (pos < len) {
@@ -144,13 +144,14 @@ af_manifest_parse(const char *text, size_t len, const char *member,
 			why = "has no newline at its end (mender-artifact ignores this line; "
 			    "the C++ client reads it)";
 		if (why != NULL) {
-			af_problem_add(problems, AF_ERROR, member,
-			    "is not canonical: line %u %s; rewrite it as \"<sha256>  <name>\\n\" lines",
-			    lineno, why);
+			af_problem_add(problems, AF_ERROR, AF_C_MANIFEST_NOT_CANONICAL, member,
+			    "is not canonical: line %u %s; rewrite it as \"<sha256>  <name>\\n\" "
+			    "lines", lineno, why);
 			m->canonical = false;
 		}
 		if (memchr(line, '\0', n) != NULL) {
-			af_problem_add(problems, AF_ERROR, member, "line %u contains a NUL byte", lineno);
+			af_problem_add(problems, AF_ERROR, AF_C_MANIFEST_LINE, member, "line %u "
+			    "contains a NUL byte", lineno);
 		} else if (nl == NULL) {
 			/* mender-artifact drops an unterminated last line: no entry */
 		} else if ((err = parse_line(m, line, n, lineno, member, problems)) != AF_OK) {

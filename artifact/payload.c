@@ -38,12 +38,12 @@ static enum af_err
 stream_pread(void *ctx, void *buf, size_t len, uint64_t off, size_t *got)
 {
 	struct af_payload *p = ctx;
-	char why[400];
-	enum af_err err = af_stream_pread(p->stream, buf, len, off, got, why, sizeof(why));
+	struct af_reason why;
+	enum af_err err = af_stream_pread(p->stream, buf, len, off, got, &why);
 
 	/* named as the end-of-stream check in verify.c names it */
 	if (err != AF_OK)
-		af_problem_add(p->problems, AF_ERROR, p->member, "%s", why);
+		af_problem_add(p->problems, AF_ERROR, why.code, p->member, "%s", why.text);
 	return err;
 }
 
@@ -123,32 +123,32 @@ find_locked(struct af_payload *p, const char *name, const struct af_payload_file
 static bool
 entry_ok(struct af_payload *p, const struct af_tar_entry *e)
 {
-	const char *why = af_path_unsafe(e->name, e->name_has_nul);
+	struct af_reason why;
 
-	if (why != NULL) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "a file name ('%s') %s; it is not "
-		    "shown", e->name, why);
+	if (af_path_check(e->name, e->name_has_nul, &why) != AF_OK) {
+		af_problem_add(p->problems, AF_ERROR, why.code, p->dir, "a file name ('%s') %s; it "
+		    "is not shown", e->name, why.text);
 		return false;
 	}
 	if (!af_tar_is_file(e) || e->sparse) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' is %s; payloads hold only "
-		    "regular files; it is not shown", e->name, af_tar_type_word(e));
+		af_problem_add(p->problems, AF_ERROR, AF_C_TAR_TYPE, p->dir, "'%s' is %s; payloads "
+		    "hold only regular files; it is not shown", e->name, af_tar_type_word(e));
 		return false;
 	}
 	if (strchr(e->name, '/') != NULL) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' is in a subdirectory; a "
-		    "payload is flat; it is not shown", e->name);
+		af_problem_add(p->problems, AF_ERROR, AF_C_BAD_NAME, p->dir, "'%s' is in a "
+		    "subdirectory; a payload is flat; it is not shown", e->name);
 		return false;
 	}
 	if (!name_charset_ok(e->name)) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' has characters Mender forbids "
-		    "in payload file names (only letters, digits and \"_-.,\"); it is not shown",
-		    e->name);
+		af_problem_add(p->problems, AF_ERROR, AF_C_BAD_NAME, p->dir, "'%s' has characters "
+		    "Mender forbids in payload file names (only letters, digits and \"_-.,\"); it "
+		    "is not shown", e->name);
 		return false;
 	}
 	if (find_locked(p, e->name, NULL)) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "'%s' appears twice in the payload; "
-		    "only the first is shown", e->name);
+		af_problem_add(p->problems, AF_ERROR, AF_C_DUPLICATE, p->dir, "'%s' appears twice "
+		    "in the payload; only the first is shown", e->name);
 		return false;
 	}
 	return true;
@@ -200,8 +200,8 @@ judge_end(struct af_payload *p)
 	struct af_tar_end end = af_tar_end(p->scan);
 
 	if (!end.marked)
-		af_problem_add(p->problems, AF_WARNING, p->dir, "ends at offset %llu without "
-		    "end-of-archive blocks", (unsigned long long)end.offset);
+		af_problem_add(p->problems, AF_WARNING, AF_C_TAR_END, p->dir, "ends at offset %llu "
+		    "without end-of-archive blocks", (unsigned long long)end.offset);
 }
 
 /* Reads the next tar header; sets scan_done at the end or on an error.
@@ -211,33 +211,35 @@ scan_one(struct af_payload *p)
 {
 	struct af_tar_source src = { stream_pread, p };
 	struct af_tar_entry e;
-	char why[400] = "";
+	struct af_reason why;
 	enum af_err err;
 
 	if (p->scan == NULL && af_tar_open(&src, &p->scan) != AF_OK)
 		return AF_ENOMEM;
-	err = af_tar_next(p->scan, &e, why, sizeof(why));
+	err = af_tar_next(p->scan, &e, &why);
 	if (err == AF_END) {
 		judge_end(p);
 		scan_over(p, AF_OK);
 		return AF_OK;
 	}
 	if (err == AF_EFORMAT && e.name != NULL) {	/* one entry refused; read on */
-		af_problem_add(p->problems, AF_ERROR, p->dir, "%s; it is not shown", why);
+		af_problem_add(p->problems, AF_ERROR, why.code, p->dir, "%s; it is not shown",
+		    why.text);
 		af_tar_entry_clear(&e);
 		return AF_OK;
 	}
 	if (err != AF_OK) {
 		scan_over(p, err);
-		if (why[0] != '\0')
-			af_problem_add(p->problems, AF_ERROR, p->dir, af_tar_end(p->scan).trailer ?
-			    "the payload tar %s: rebuild the artifact" : "is not a valid tar: %s", why);
+		if (why.code != AF_C_NONE)
+			af_problem_add(p->problems, AF_ERROR, why.code, p->dir,
+			    af_tar_end(p->scan).trailer ? "the payload tar %s: rebuild the "
+			    "artifact" : "is not a valid tar: %s", why.text);
 		return err;
 	}
 	pthread_mutex_lock(&p->lock);
 	if (p->count == MAX_FILES) {
-		af_problem_add(p->problems, AF_ERROR, p->dir, "has more than %d files; the rest "
-		    "are not shown", MAX_FILES);
+		af_problem_add(p->problems, AF_ERROR, AF_C_TOO_BIG, p->dir, "has more than %d "
+		    "files; the rest are not shown", MAX_FILES);
 		p->scan_done = true;
 	} else if (entry_ok(p, &e)) {
 		err = add_locked(p, &e);
@@ -372,7 +374,7 @@ af_payload_get(struct af_payload *p, size_t i)
 static enum af_err
 file_read(struct af_payload *p, const struct af_payload_file *f, size_t len,
     uint64_t off, af_stream_visit_fn fn, void *ctx, void *buf, size_t *got,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	enum af_err err;
 
@@ -382,29 +384,27 @@ file_read(struct af_payload *p, const struct af_payload_file *f, size_t len,
 	if (len > f->size - off)
 		len = (size_t)(f->size - off);
 	if (fn != NULL)
-		err = af_stream_visit(p->stream, len, f->data_offset + off, fn, ctx, got, why,
-		    whylen);
+		err = af_stream_visit(p->stream, len, f->data_offset + off, fn, ctx, got, why);
 	else
-		err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why, whylen);
-	if (err == AF_OK && *got < len) {
-		snprintf(why, whylen, "the payload ends inside '%s'", f->name);
-		return AF_ETRUNC;
-	}
+		err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why);
+	if (err == AF_OK && *got < len)
+		return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the payload ends inside '%s'",
+		    f->name);
 	return err;
 }
 
 enum af_err
 af_payload_read(struct af_payload *p, const struct af_payload_file *f, void *buf,
-    size_t len, uint64_t off, size_t *got, char *why, size_t whylen)
+    size_t len, uint64_t off, size_t *got, struct af_reason *why)
 {
-	return file_read(p, f, len, off, NULL, NULL, buf, got, why, whylen);
+	return file_read(p, f, len, off, NULL, NULL, buf, got, why);
 }
 
 enum af_err
 af_payload_visit(struct af_payload *p, const struct af_payload_file *f, size_t len,
-    uint64_t off, af_stream_visit_fn fn, void *ctx, size_t *got, char *why, size_t whylen)
+    uint64_t off, af_stream_visit_fn fn, void *ctx, size_t *got, struct af_reason *why)
 {
-	return file_read(p, f, len, off, fn, ctx, NULL, got, why, whylen);
+	return file_read(p, f, len, off, fn, ctx, NULL, got, why);
 }
 
 struct af_stream *

@@ -55,11 +55,11 @@ const struct af_payload_file *af_payload_get(struct af_payload *payload, size_t 
 
 enum af_err af_payload_read(struct af_payload *payload,
     const struct af_payload_file *file, void *buf, size_t len, uint64_t off,
-    size_t *got, char *why, size_t whylen);
+    size_t *got, struct af_reason *why);
 /* The same bytes handed to fn in place (af_stream_visit), without a copy. */
 enum af_err af_payload_visit(struct af_payload *payload,
     const struct af_payload_file *file, size_t len, uint64_t off,
-    af_stream_visit_fn fn, void *ctx, size_t *got, char *why, size_t whylen);
+    af_stream_visit_fn fn, void *ctx, size_t *got, struct af_reason *why);
 
 struct af_stream *af_payload_stream(struct af_payload *payload);
 

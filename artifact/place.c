@@ -80,23 +80,24 @@ same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-const char *
-af_place_changed(const struct af_place *p, char *buf, size_t len)
+bool
+af_place_changed(const struct af_place *p, struct af_reason *how)
 {
 	struct stat now;
 
 	if (fstatat(p->dirfd, p->base, &now, AT_SYMLINK_NOFOLLOW) != 0) {
-		snprintf(buf, len, "it is gone: %s", strerror(errno));
-		return buf;
+		af_reason_set(how, AF_C_CHANGED, "it is gone: %s", strerror(errno));
+		return true;
 	}
 	if (now.st_dev != p->dev || now.st_ino != p->ino) {
-		snprintf(buf, len, "another file was put in its place");
-		return buf;
+		af_reason_set(how, AF_C_CHANGED, "another file was put in its place");
+		return true;
 	}
 	if (now.st_size != p->size || !same_time(now.st_mtim, p->mtime) ||
 	    !same_time(now.st_ctim, p->ctime)) {
-		snprintf(buf, len, "it was modified in place");
-		return buf;
+		af_reason_set(how, AF_C_CHANGED, "it was modified in place");
+		return true;
 	}
-	return NULL;
+	af_reason_clear(how);
+	return false;
 }

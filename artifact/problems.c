@@ -85,7 +85,7 @@ slot_locked(struct af_problems *list)
 
 void
 af_problem_add(struct af_problems *list, enum af_severity severity,
-    const char *where, const char *fmt, ...)
+    enum af_code code, const char *where, const char *fmt, ...)
 {
 	struct af_problem *p;
 	char *text = NULL, *w;
@@ -106,6 +106,7 @@ af_problem_add(struct af_problems *list, enum af_severity severity,
 		return;
 	}
 	p->severity = severity;
+	p->code = code != AF_C_NONE ? code : AF_C_PROBLEM;	/* a reason that came empty */
 	p->where = w;
 	p->text = text;
 	list->count++;

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "common/error.h"
+
 enum af_severity {
 	AF_WARNING,	/* a client may still accept it; worth knowing */
 	AF_ERROR,	/* breaks the format rules: the artifact is not valid */
@@ -17,6 +19,7 @@ enum af_severity {
 
 struct af_problem {
 	enum af_severity severity;
+	enum af_code code;	/* which rule, stable for programs and tests: "tar-padding" */
 	char *where;	/* the member or file concerned, e.g. "data/0000.tar.gz" */
 	char *text;	/* what is wrong and what to do, one line, no newline */
 };
@@ -28,8 +31,8 @@ void af_problems_free(struct af_problems *list);
 
 /* Never fails visibly: on memory exhaustion the problem is counted as "lost". */
 void af_problem_add(struct af_problems *list, enum af_severity severity,
-    const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    enum af_code code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Replaces control characters in s with '?', so that a name from an
  * artifact can never break or forge a line of a report. Returns s. */

@@ -346,38 +346,40 @@ af_recheck_zstd(const struct af_recheck_input *in, uint64_t start, char *detail,
 
 bool
 af_recheck_xz_reason(const struct af_recheck_input *in, unsigned member, uint64_t start,
-    unsigned check, char *why, size_t whylen)
+    unsigned check, struct af_reason *why)
 {
-	char detail[256];
+	char detail[AF_REASON_MAX];
 	enum af_recheck found = in->read == NULL ? AF_RECHECK_UNKNOWN :
 	    af_recheck_xz(in, start, detail, sizeof(detail));
 
 	if (found == AF_RECHECK_MISMATCH)
-		snprintf(why, whylen, "xz stream %u (from byte %llu), %s; rebuild the artifact",
+		af_reason_set(why, AF_C_CHECK_MISMATCH, "xz stream %u (from byte %llu), %s; "
+		    "rebuild the artifact",
 		    member, (unsigned long long)start, detail);
 	else if (found == AF_RECHECK_CORRUPT)
-		snprintf(why, whylen, "xz stream %u (from byte %llu): corrupt data; rebuild the "
+		af_reason_set(why, AF_C_CORRUPT, "xz stream %u (from byte %llu): corrupt data; "
+		    "rebuild the "
 		    "artifact", member, (unsigned long long)start);
 	else
-		snprintf(why, whylen, "xz stream %u (from byte %llu): corrupt data, or a block "
-		    "that does not match its %s; rebuild the artifact", member,
+		af_reason_set(why, AF_C_CORRUPT, "xz stream %u (from byte %llu): corrupt data, or "
+		    "a block that does not match its %s; rebuild the artifact", member,
 		    (unsigned long long)start, check_name((lzma_check)check));
 	return found == AF_RECHECK_MISMATCH;
 }
 
 void
 af_recheck_zstd_reason(const struct af_recheck_input *in, unsigned member, uint64_t start,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
-	char detail[160];
+	char detail[AF_REASON_MAX];
 
 	if (in->read != NULL &&
 	    af_recheck_zstd(in, start, detail, sizeof(detail)) == AF_RECHECK_MISMATCH)
-		snprintf(why, whylen, "zstd frame %u (from byte %llu): its content checksum does "
-		    "not match its data: %s; rebuild the artifact", member,
+		af_reason_set(why, AF_C_CHECK_MISMATCH, "zstd frame %u (from byte %llu): its "
+		    "content checksum does not match its data: %s; rebuild the artifact", member,
 		    (unsigned long long)start, detail);
 	else
-		snprintf(why, whylen, "zstd frame %u (from byte %llu): its content checksum "
-		    "(XXH64) does not match its data; rebuild the artifact", member,
-		    (unsigned long long)start);
+		af_reason_set(why, AF_C_CHECK_MISMATCH, "zstd frame %u (from byte %llu): its "
+		    "content checksum (XXH64) does not match its data; rebuild the artifact",
+		    member, (unsigned long long)start);
 }

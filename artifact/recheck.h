@@ -48,12 +48,13 @@ enum af_recheck af_recheck_zstd(const struct af_recheck_input *in, uint64_t star
 /*
  * The reasons the codec gives, with the values when the member can be read
  * again (in->read set).  For an LZMA_DATA_ERROR in xz stream number member,
- * whose Stream Flags name check: true if a block does not match its check.
+ * whose Stream Flags name check: true if a block does not match its check
+ * (code check-mismatch; corrupt otherwise).
  */
 bool af_recheck_xz_reason(const struct af_recheck_input *in, unsigned member,
-    uint64_t start, unsigned check, char *why, size_t whylen);
+    uint64_t start, unsigned check, struct af_reason *why);
 /* For ZSTD_error_checksum_wrong in frame number member. */
 void af_recheck_zstd_reason(const struct af_recheck_input *in, unsigned member,
-    uint64_t start, char *why, size_t whylen);
+    uint64_t start, struct af_reason *why);
 
 #endif

@@ -64,7 +64,7 @@ af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
     const struct af_checks *checks, struct af_reason *why)
 {
 	const struct af_manifest *m = artifact_manifest(a, false);
-	char changed[128];
+	struct af_reason changed;
 	size_t i;
 
 	if (m == NULL)
@@ -79,9 +79,9 @@ af_rewrite_refusal(const struct artifact *a, const struct af_place *p,
 		if (a->members[i].truncated)
 			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the artifact is truncated; "
 			    "copy it again");
-	if (af_place_changed(p, changed, sizeof(changed)) != NULL)
+	if (af_place_changed(p, &changed))
 		return af_fail(why, AF_EFORMAT, AF_C_CHANGED, "the artifact changed on disk since "
-		    "it was mounted (%s); unmount and mount it again", changed);
+		    "it was mounted (%s); unmount and mount it again", changed.text);
 	return unverified(a, checks, why);
 }
 
@@ -508,11 +508,11 @@ static const char CHANGED[] = "changed";
 /* Everything after the copy, in order: the step that failed (errno says why;
  * changed, what changed), or NULL once the re-signed artifact is on disk. */
 static const char *
-complete(struct af_rewrite *r, char *changed, size_t len)
+complete(struct af_rewrite *r, struct af_reason *changed)
 {
 	/* Checked before the wait, to stop a copy made in vain, and again right
 	 * before the rename. */
-	if (af_place_changed(r->p, changed, len) != NULL) {
+	if (af_place_changed(r->p, changed)) {
 		join(r, true);
 		return CHANGED;
 	}
@@ -522,7 +522,7 @@ complete(struct af_rewrite *r, char *changed, size_t len)
 		errno = r->error;
 		return r->failed;
 	}
-	if (af_place_changed(r->p, changed, len) != NULL)
+	if (af_place_changed(r->p, changed))
 		return CHANGED;
 	if (renameat(r->p->dirfd, r->temp, r->p->dirfd, r->p->base) != 0)
 		return "rename over the artifact";
@@ -535,13 +535,13 @@ complete(struct af_rewrite *r, char *changed, size_t len)
 enum af_err
 af_rewrite_finish(struct af_rewrite *r, struct af_reason *why)
 {
-	char changed[128];
-	const char *failed = complete(r, changed, sizeof(changed));
+	struct af_reason changed;
+	const char *failed = complete(r, &changed);
 	int saved = errno;
 
 	if (failed == CHANGED)
 		af_reason_set(why, AF_C_CHANGED, "not re-signed: the artifact changed on disk "
-		    "since it was mounted (%s); it is left as it is", changed);
+		    "since it was mounted (%s); it is left as it is", changed.text);
 	else if (failed == AFTER_RENAME)
 		af_reason_set(why, AF_C_IO, "re-signed, but flushing %s failed: %s; the new "
 		    "artifact is in place but may not survive a crash: run sync", r->p->dir,

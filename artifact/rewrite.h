@@ -33,10 +33,12 @@ struct af_place;
  * key is staged. */
 struct af_place *af_place_open(const struct artifact *a, struct af_reason *why);
 void af_place_close(struct af_place *p);
-/* How the file now under a's name in its mount-time directory differs from
- * the one mounted (device, inode, size, modification and change times; a
- * symlink there counts as another file), or NULL if it does not. */
-const char *af_place_changed(const struct af_place *p, char *buf, size_t len);
+/* Whether the file now under a's name in its mount-time directory differs
+ * from the one mounted (device, inode, size, modification and change times;
+ * a symlink there counts as another file); if so, how says how (code
+ * changed).  A fact about the file rather than a failure, so a bool: a
+ * file that is gone has changed too. */
+bool af_place_changed(const struct af_place *p, struct af_reason *how);
 
 /* A re-signed copy being written next to the artifact. */
 struct af_rewrite;

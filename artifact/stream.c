@@ -385,7 +385,7 @@ reposition(struct af_stream *s, struct decoder *d, uint64_t kb, bool *moved)
 }
 
 static enum af_err
-refill(struct af_stream *s, struct decoder *d, char *why, size_t whylen)
+refill(struct af_stream *s, struct decoder *d, struct af_reason *why)
 {
 	uint64_t left = s->length - d->read_pos;
 	size_t want = left < INBUF ? (size_t)left : INBUF;
@@ -394,14 +394,11 @@ refill(struct af_stream *s, struct decoder *d, char *why, size_t whylen)
 	do
 		n = pread(s->fd, d->in, want, (off_t)(s->offset + d->read_pos));
 	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		snprintf(why, whylen, "read error: %s", strerror(errno));
-		return AF_EIO;
-	}
-	if ((size_t)n < want) {
-		snprintf(why, whylen, "the artifact file is shorter than its tar header says");
-		return AF_ETRUNC;
-	}
+	if (n < 0)
+		return af_fail(why, AF_EIO, AF_C_IO, "read error: %s", strerror(errno));
+	if ((size_t)n < want)
+		return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the artifact file is shorter than "
+		    "its tar header says");
 	d->in_off = 0;
 	d->in_len = (size_t)n;
 	d->read_pos += (uint64_t)n;
@@ -428,27 +425,25 @@ maybe_checkpoint(struct af_stream *s, struct decoder *d)
 /* The codec failed on bytes after the end of the compressed data: say where
  * they are and how many, which only the stream knows. */
 static void
-explain_trailing(const struct af_stream *s, const struct decoder *d, char *why, size_t whylen)
+explain_trailing(const struct af_stream *s, const struct decoder *d, struct af_reason *why)
 {
 	const char *name = af_compression_name(s->comp);
-	char what[120];
 	uint64_t at;
 
 	if (!af_codec_trailing(d->codec, &at) || at > s->length)
 		return;
-	snprintf(what, sizeof(what), "%.100s", why);
-	snprintf(why, whylen, "%llu bytes at offset %llu follow the end of the %s "
+	af_reason_reword(why, "%llu bytes at offset %llu follow the end of the %s "
 	    "data and are not a complete %s %s%s%s; rebuild the artifact",
 	    (unsigned long long)(s->length - at), (unsigned long long)at,
 	    name, name, s->comp == AF_COMP_ZSTD ? "frame" : s->comp == AF_COMP_XZ ? "stream" :
-	    "member", what[0] != '\0' ? ": " : "", what);
+	    "member", why->text[0] != '\0' ? ": " : "", why->text);
 }
 
 /* Decodes the block at d->pos into b: up to BLOCK bytes, the end of the
  * data, or an error (b->failed, and d must be moved before its next use). */
 static enum af_err
-decode_block(struct af_stream *s, struct decoder *d, struct block *b, char *why,
-    size_t whylen)
+decode_block(struct af_stream *s, struct decoder *d, struct block *b,
+    struct af_reason *why)
 {
 	enum af_err err = AF_OK;
 
@@ -460,27 +455,26 @@ decode_block(struct af_stream *s, struct decoder *d, struct block *b, char *why,
 		bool done = false, input_over;
 
 		if (d->in_off == d->in_len && d->read_pos < s->length &&
-		    (err = refill(s, d, why, whylen)) != AF_OK)
+		    (err = refill(s, d, why)) != AF_OK)
 			break;
 		input_over = d->in_off == d->in_len;
 		in = d->in + d->in_off;
 		in_len = d->in_len - d->in_off;
-		err = af_codec_run(d->codec, &in, &in_len, &out, &out_len, &done, why, whylen);
+		err = af_codec_run(d->codec, &in, &in_len, &out, &out_len, &done, why);
 		d->in_off = d->in_len - in_len;
 		made = BLOCK - b->len - out_len;
 		b->len += made;
 		d->pos += made;
 		atomic_fetch_add(&s->produced, made);
 		if (err == AF_ECORRUPT)
-			explain_trailing(s, d, why, whylen);
+			explain_trailing(s, d, why);
 		if (err != AF_OK)
 			break;
 		if (done) {
 			d->ended = true;
 		} else if (input_over && made == 0) {
-			snprintf(why, whylen, "%s data ends early (truncated member)",
-			    af_compression_name(s->comp));
-			err = AF_ETRUNC;
+			err = af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "%s data ends early "
+			    "(truncated member)", af_compression_name(s->comp));
 			break;
 		}
 	}
@@ -498,17 +492,15 @@ decode_block(struct af_stream *s, struct decoder *d, struct block *b, char *why,
  */
 static enum af_err
 make_block(struct af_stream *s, struct decoder *d, bool pin, struct block **pinned,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	struct block *b = block_new(s, d->pos / BLOCK);
 	enum af_err err;
 	bool empty;
 
-	if (b == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return AF_ENOMEM;
-	}
-	err = decode_block(s, d, b, why, whylen);
+	if (b == NULL)
+		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
+	err = decode_block(s, d, b, why);
 	empty = b->failed && b->len == 0;	/* nothing to publish */
 	pthread_mutex_lock(&s->lock);
 	if (empty) {
@@ -534,7 +526,7 @@ make_block(struct af_stream *s, struct decoder *d, bool pin, struct block **pinn
  */
 static enum af_err
 run_to(struct af_stream *s, struct decoder *d, uint64_t k, struct block **pinned,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	enum af_err err;
 	bool moved;
@@ -550,12 +542,10 @@ run_to(struct af_stream *s, struct decoder *d, uint64_t k, struct block **pinned
 		d->ahead_to = 0;	/* read-ahead resumes once reads come in order again */
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (err != AF_OK) {
-		snprintf(why, whylen, "out of memory");
-		return err;
-	}
+	if (err != AF_OK)
+		return af_fail(why, err, AF_C_NO_MEMORY, "out of memory");
 	while (d->pos <= k * BLOCK && !d->ended)
-		if ((err = make_block(s, d, d->pos == k * BLOCK, pinned, why, whylen)) != AF_OK)
+		if ((err = make_block(s, d, d->pos == k * BLOCK, pinned, why)) != AF_OK)
 			return err;
 	return AF_OK;
 }
@@ -701,7 +691,7 @@ append(void *ctx, const uint8_t *bytes, size_t n)
  */
 static enum af_err
 stored_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off,
-    size_t *got, char *why, size_t whylen)
+    size_t *got, struct af_reason *why)
 {
 	uint8_t *bounce = NULL, *dst;
 	enum af_err err = AF_OK;
@@ -724,11 +714,10 @@ stored_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 			n = pread(s->fd, dst, want, (off_t)(s->offset + off + *got));
 		while (n < 0 && errno == EINTR);
 		if (n <= 0) {
-			err = n < 0 ? AF_EIO : AF_ETRUNC;
-			if (why != NULL && whylen > 0)
-				snprintf(why, whylen, "%s%s", n < 0 ? "read error: " : "", n < 0 ?
-				    strerror(errno) : "the artifact file is shorter than its tar "
-				    "header says");
+			err = af_fail(why, n < 0 ? AF_EIO : AF_ETRUNC, n < 0 ? AF_C_IO :
+			    AF_C_TRUNCATED, "%s%s", n < 0 ? "read error: " : "", n < 0 ?
+			    strerror(errno) : "the artifact file is shorter than its tar header "
+			    "says");
 			break;
 		}
 		if (bounce != NULL)
@@ -744,7 +733,7 @@ stored_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 
 static enum af_err
 stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off,
-    size_t *got, char *why, size_t whylen)
+    size_t *got, struct af_reason *why)
 {
 	enum af_err err = AF_OK;
 	struct decoder *d;
@@ -752,10 +741,13 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 	/* the block this read decoded and saw fail, and how */
 	uint64_t failed_k = UINT64_MAX, until;
 	enum af_err failed_err = AF_OK;
-	char msg[320] = "";
+	struct af_reason ignored;	/* decoding words its reason in place */
 
 	if (s->comp == AF_COMP_NONE)
-		return stored_read(s, to, len, off, got, why, whylen);
+		return stored_read(s, to, len, off, got, why);
+	if (why == NULL)
+		why = &ignored;
+	af_reason_clear(why);
 	*got = 0;
 	pthread_mutex_lock(&s->lock);
 	while (*got < len) {
@@ -785,8 +777,8 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 			continue;
 		} else {
 			pthread_mutex_unlock(&s->lock);
-			msg[0] = '\0';
-			err = run_to(s, d, k, &b, msg, sizeof(msg));
+			af_reason_clear(why);
+			err = run_to(s, d, k, &b, why);
 			pthread_mutex_lock(&s->lock);
 			d->busy = false;
 			pthread_cond_broadcast(&s->changed);
@@ -815,28 +807,28 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 		note_read(s, want, want + n);
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (err != AF_OK && why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", msg[0] != '\0' ? msg : af_strerror(err));
+	if (err != AF_OK && why->code == AF_C_NONE)
+		af_reason_set(why, af_code_of(err), "%s", af_strerror(err));
 	return err;
 }
 
 enum af_err
 af_stream_pread(struct af_stream *s, void *buf, size_t len, uint64_t off,
-    size_t *got, char *why, size_t whylen)
+    size_t *got, struct af_reason *why)
 {
 	uint8_t *dst = buf;
 	struct sink to = { append, &dst };
 
-	return stream_read(s, &to, len, off, got, why, whylen);
+	return stream_read(s, &to, len, off, got, why);
 }
 
 enum af_err
 af_stream_visit(struct af_stream *s, size_t len, uint64_t off, af_stream_visit_fn fn,
-    void *ctx, size_t *got, char *why, size_t whylen)
+    void *ctx, size_t *got, struct af_reason *why)
 {
 	struct sink to = { fn, ctx };
 
-	return stream_read(s, &to, len, off, got, why, whylen);
+	return stream_read(s, &to, len, off, got, why);
 }
 
 /* ---- the read-ahead thread ---- */
@@ -866,7 +858,7 @@ read_ahead(void *arg)
 {
 	struct af_stream *s = arg;
 	struct decoder *d;
-	char why[320];
+	struct af_reason why;	/* a failed block is decoded again by the read that wants it */
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
@@ -878,7 +870,7 @@ read_ahead(void *arg)
 		d->busy = true;
 		s->ahead_on = d;
 		pthread_mutex_unlock(&s->lock);
-		(void)make_block(s, d, false, NULL, why, sizeof(why));
+		(void)make_block(s, d, false, NULL, &why);
 		pthread_mutex_lock(&s->lock);
 		d->busy = false;
 		pthread_cond_broadcast(&s->changed);

@@ -35,10 +35,11 @@ void af_stream_free(struct af_stream *stream);
 
 /*
  * Reads up to len decompressed bytes at off; *got < len only at the end of the
- * data.  On an error, why says what is wrong.
+ * data.  On an error, why says what is wrong (codes io, truncated, corrupt,
+ * check-mismatch, trailing-bytes, ...); why may be NULL.
  */
 enum af_err af_stream_pread(struct af_stream *stream, void *buf, size_t len,
-    uint64_t off, size_t *got, char *why, size_t whylen);
+    uint64_t off, size_t *got, struct af_reason *why);
 
 /*
  * Like af_stream_pread, but hands the bytes to fn in place, in order, in one
@@ -46,7 +47,7 @@ enum af_err af_stream_pread(struct af_stream *stream, void *buf, size_t len,
  */
 typedef void (*af_stream_visit_fn)(void *ctx, const uint8_t *bytes, size_t len);
 enum af_err af_stream_visit(struct af_stream *stream, size_t len, uint64_t off,
-    af_stream_visit_fn fn, void *ctx, size_t *got, char *why, size_t whylen);
+    af_stream_visit_fn fn, void *ctx, size_t *got, struct af_reason *why);
 
 /* Whether decoding leaves checkpoints to resume from (the default); off for
  * a stream that is read once from front to back. */

@@ -10,7 +10,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,21 +31,6 @@ struct af_tar {
 	struct af_tar_end end;
 	unsigned char buf[READ_CHUNK];
 };
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 bool
 af_tar_padded(uint64_t size, uint64_t *out)
@@ -190,32 +174,29 @@ all_zero(const unsigned char *b, size_t len)
  * "N bytes of padding at offset X are not zeros".
  */
 static enum af_err
-check_padding(struct af_tar *t, uint64_t off, char *why, size_t whylen)
+check_padding(struct af_tar *t, uint64_t off, struct af_reason *why)
 {
 	unsigned char gap[AF_TAR_BLOCK];
 	enum af_err err;
 
 	if (off <= t->data_end)
 		return AF_OK;
-	if (off - t->data_end >= AF_TAR_BLOCK) {
-		say(why, whylen, "%llu bytes at offset %llu were skipped by libarchive",
-		    (unsigned long long)(off - t->data_end), (unsigned long long)t->data_end);
-		return AF_EFORMAT;
-	}
+	if (off - t->data_end >= AF_TAR_BLOCK)
+		return af_fail(why, AF_EFORMAT, AF_C_TAR_PADDING, "%llu bytes at offset %llu were "
+		    "skipped by libarchive", (unsigned long long)(off - t->data_end),
+		    (unsigned long long)t->data_end);
 	if ((err = read_range(t, gap, t->data_end, off)) != AF_OK)
 		return err;
-	if (!all_zero(gap, (size_t)(off - t->data_end))) {
-		say(why, whylen, "%llu bytes of padding at offset %llu are not zeros: data is "
-		    "hidden there, and nothing signs it", (unsigned long long)(off - t->data_end),
-		    (unsigned long long)t->data_end);
-		return AF_EFORMAT;
-	}
+	if (!all_zero(gap, (size_t)(off - t->data_end)))
+		return af_fail(why, AF_EFORMAT, AF_C_TAR_PADDING, "%llu bytes of padding at offset "
+		    "%llu are not zeros: data is hidden there, and nothing signs it",
+		    (unsigned long long)(off - t->data_end), (unsigned long long)t->data_end);
 	return AF_OK;
 }
 
 /* Everything after the end-of-archive blocks must be zeros too. */
 static enum af_err
-check_trailer(struct af_tar *t, char *why, size_t whylen)
+check_trailer(struct af_tar *t, struct af_reason *why)
 {
 	uint64_t off = t->end.offset, first;
 	size_t got, i;
@@ -242,11 +223,11 @@ check_trailer(struct af_tar *t, char *why, size_t whylen)
 			break;
 	}
 	off += got;
-	say(why, whylen, "has %llu bytes after its end-of-archive blocks (from offset %llu, "
-	    "the first non-zero one at %llu) that nothing signs", (unsigned long long)(off -
-	    t->end.offset), (unsigned long long)t->end.offset, (unsigned long long)first);
 	t->end.trailer = true;
-	return AF_EFORMAT;
+	return af_fail(why, AF_EFORMAT, AF_C_TRAILING_BYTES, "has %llu bytes after its "
+	    "end-of-archive blocks (from offset %llu, the first non-zero one at %llu) that "
+	    "nothing signs", (unsigned long long)(off - t->end.offset),
+	    (unsigned long long)t->end.offset, (unsigned long long)first);
 }
 
 /*
@@ -255,7 +236,7 @@ check_trailer(struct af_tar *t, char *why, size_t whylen)
  * tar, and refused by Python's tarfile.
  */
 static enum af_err
-check_end_blocks(struct af_tar *t, uint64_t from, char *why, size_t whylen)
+check_end_blocks(struct af_tar *t, uint64_t from, struct af_reason *why)
 {
 	uint64_t off;
 	size_t got, i;
@@ -271,46 +252,43 @@ check_end_blocks(struct af_tar *t, uint64_t from, char *why, size_t whylen)
 			return AF_ETRUNC;
 		for (i = 0; i < got && t->buf[i] == 0; i++)
 			;
-		if (i < got) {
-			say(why, whylen, "has an extension header with no entry after it at offset "
-			    "%llu; tar readers differ on it", (unsigned long long)(off + i) /
-			    AF_TAR_BLOCK * AF_TAR_BLOCK);
-			return AF_EFORMAT;
-		}
+		if (i < got)
+			return af_fail(why, AF_EFORMAT, AF_C_TAR_END, "has an extension header "
+			    "with no entry after it at offset %llu; tar readers differ on it",
+			    (unsigned long long)(off + i) / AF_TAR_BLOCK * AF_TAR_BLOCK);
 	}
 	return AF_OK;
 }
 
 static enum af_err
-finish(struct af_tar *t, char *why, size_t whylen)
+finish(struct af_tar *t, struct af_reason *why)
 {
 	uint64_t data_padded;
 	enum af_err err;
-	char padwhy[200];
 
 	t->end.offset = (uint64_t)archive_filter_bytes(t->ar, 0);
 	if (!af_tar_padded(t->data_end, &data_padded))
 		data_padded = t->data_end;
 	t->end.marked = t->end.offset > data_padded;
-	if ((err = check_padding(t, data_padded, padwhy, sizeof(padwhy))) != AF_OK) {
-		say(why, whylen, "ends with %s", padwhy);
+	if ((err = check_padding(t, data_padded, why)) != AF_OK) {
+		if (why->code != AF_C_NONE)	/* else the source failed: it says so */
+			af_reason_reword(why, "ends with %s", why->text);
 		return err;
 	}
-	if ((err = check_end_blocks(t, data_padded, why, whylen)) != AF_OK)
+	if ((err = check_end_blocks(t, data_padded, why)) != AF_OK)
 		return err;
-	if ((err = check_trailer(t, why, whylen)) != AF_OK)
+	if ((err = check_trailer(t, why)) != AF_OK)
 		return err;
-	if (t->end.offset - data_padded == AF_TAR_BLOCK) {
-		say(why, whylen, "ends with one end-of-archive block at offset %llu, not two; "
-		    "GNU tar warns about it", (unsigned long long)data_padded);
-		return AF_EFORMAT;
-	}
+	if (t->end.offset - data_padded == AF_TAR_BLOCK)
+		return af_fail(why, AF_EFORMAT, AF_C_TAR_END, "ends with one end-of-archive block "
+		    "at offset %llu, not two; GNU tar warns about it",
+		    (unsigned long long)data_padded);
 	return AF_END;
 }
 
 /* libarchive stopped on something: warnings count as errors here. */
 static enum af_err
-refused(struct af_tar *t, int r, char *why, size_t whylen)
+refused(struct af_tar *t, int r, struct af_reason *why)
 {
 	const char *msg = archive_error_string(t->ar);
 	uint64_t off;
@@ -319,23 +297,20 @@ refused(struct af_tar *t, int r, char *why, size_t whylen)
 		return t->src_err;
 	if (archive_errno(t->ar) == ENOMEM)
 		return AF_ENOMEM;
-	if (t->pos == 0) {	/* GNU tar and Python's tarfile refuse an empty file */
-		say(why, whylen, "is empty: not even the end-of-archive blocks of a tar");
-		return AF_EFORMAT;
-	}
+	if (t->pos == 0)	/* GNU tar and Python's tarfile refuse an empty file */
+		return af_fail(why, AF_EFORMAT, AF_C_TAR_END, "is empty: not even the "
+		    "end-of-archive blocks of a tar");
 	if (!af_tar_padded(t->data_end, &off))
 		off = t->data_end;
-	if (t->eof) {
-		say(why, whylen, "the archive ends inside the entry at offset %llu: it was cut "
-		    "short; copy it again", (unsigned long long)off);
-		return AF_ETRUNC;
-	}
+	if (t->eof)
+		return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the archive ends inside the entry "
+		    "at offset %llu: it was cut short; copy it again", (unsigned long long)off);
 	if (msg == NULL)
 		msg = "no reason given";
-	say(why, whylen, "the entry at offset %llu: libarchive %s: %s%s", (unsigned long long)off,
-	    r == ARCHIVE_WARN ? "warns" : "cannot read it", msg,
-	    strcmp(msg, "Damaged tar archive") == 0 ? " (a header checksum is wrong)" : "");
-	return AF_EFORMAT;
+	return af_fail(why, AF_EFORMAT, AF_C_TAR_UNREADABLE, "the entry at offset %llu: "
+	    "libarchive %s: %s%s", (unsigned long long)off, r == ARCHIVE_WARN ? "warns" :
+	    "cannot read it", msg, strcmp(msg, "Damaged tar archive") == 0 ?
+	    " (a header checksum is wrong)" : "");
 }
 
 /* The typeflag that stands for what libarchive read. */
@@ -376,92 +351,91 @@ take_entry(struct af_tar *t, struct archive_entry *ae, struct af_tar_entry *e)
 
 /* Runs the lint over the entry's raw header blocks. */
 static enum af_err
-lint(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
+lint(struct af_tar *t, struct af_tar_entry *e, struct af_reason *why)
 {
 	uint64_t len = e->data_offset - e->header_offset;
 	unsigned char *blocks;
 	enum af_err err;
-	char lintwhy[300];
 
 	if (e->data_offset < e->header_offset + AF_TAR_BLOCK || len % AF_TAR_BLOCK != 0 ||
-	    len > MAX_HEADER_BYTES) {
-		say(why, whylen, "has %llu bytes of header blocks; mender-artifact never writes "
-		    "over 64 KiB of extension headers", (unsigned long long)len);
-		return AF_EFORMAT;
-	}
+	    len > MAX_HEADER_BYTES)
+		return af_fail(why, AF_EFORMAT, AF_C_TAR_EXTENSION, "has %llu bytes of header "
+		    "blocks; mender-artifact never writes over 64 KiB of extension headers",
+		    (unsigned long long)len);
 	if ((blocks = malloc((size_t)len)) == NULL)
 		return AF_ENOMEM;
 	err = read_range(t, blocks, e->header_offset, e->data_offset);
-	if (err == AF_OK && !af_tar_lint(blocks, (size_t)len, e, lintwhy, sizeof(lintwhy))) {
-		say(why, whylen, "%s", lintwhy);
-		err = strcmp(lintwhy, "out of memory") == 0 ? AF_ENOMEM : AF_EFORMAT;
-	}
+	if (err == AF_OK)
+		err = af_tar_lint(blocks, (size_t)len, e, why);
 	free(blocks);
 	return err;
 }
 
-/* Names the entry in why; a padding error is final, so the entry goes. */
+/*
+ * Names the entry in why (left empty when the source failed: it says so).
+ * A refused entry that libarchive read whole may be read past; after padding
+ * that hides data (final) the tar is refused, so the entry goes.
+ */
 static enum af_err
-entry_failed(struct af_tar_entry *e, enum af_err err, const char *entrywhy, char *why,
-    size_t whylen)
+entry_failed(struct af_tar_entry *e, enum af_err err, bool final, struct af_reason *why)
 {
-	say(why, whylen, "entry '%.100s' at offset %llu %s", e->name,
-	    (unsigned long long)e->header_offset, entrywhy);
-	if (err != AF_EFORMAT || strncmp(entrywhy, "follows ", 8) == 0)
+	if (why->code != AF_C_NONE)
+		af_reason_reword(why, "entry '%.100s' at offset %llu %s", e->name,
+		    (unsigned long long)e->header_offset, why->text);
+	if (err != AF_EFORMAT || final)
 		af_tar_entry_clear(e);
 	return err;
 }
 
 static enum af_err
-next_entry(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
+next_entry(struct af_tar *t, struct af_tar_entry *e, struct af_reason *why)
 {
 	struct archive_entry *ae;
-	char entrywhy[400] = "";
 	enum af_err err;
 	int r = t->started ? ARCHIVE_OK : start(t);
 
 	if (r == ARCHIVE_OK)
 		r = archive_read_next_header(t->ar, &ae);
 	if (r == ARCHIVE_EOF)
-		return finish(t, why, whylen);
+		return finish(t, why);
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-		return refused(t, r, why, whylen);
+		return refused(t, r, why);
 	if ((err = take_entry(t, ae, e)) != AF_OK)
 		return err;
-	if ((err = check_padding(t, e->header_offset, entrywhy + 8, sizeof(entrywhy) - 8)) !=
-	    AF_OK) {
-		memcpy(entrywhy, "follows ", 8);
-		return entry_failed(e, err, entrywhy, why, whylen);
+	if ((err = check_padding(t, e->header_offset, why)) != AF_OK) {
+		if (why->code != AF_C_NONE)
+			af_reason_reword(why, "follows %s", why->text);
+		return entry_failed(e, err, true, why);
 	}
 	/* The lint's words name the cause better than libarchive's warning. */
-	if ((err = lint(t, e, entrywhy, sizeof(entrywhy))) == AF_OK && r == ARCHIVE_WARN) {
-		err = AF_EFORMAT;
-		snprintf(entrywhy, sizeof(entrywhy), "makes libarchive warn: %s",
+	if ((err = lint(t, e, why)) == AF_OK && r == ARCHIVE_WARN)
+		err = af_fail(why, AF_EFORMAT, AF_C_TAR_UNREADABLE, "makes libarchive warn: %s",
 		    archive_error_string(t->ar) != NULL ? archive_error_string(t->ar) : "?");
-	}
 	/* libarchive skips what it counts as the data: the next padding starts there */
 	t->data_end = e->data_offset + e->size;
 	if (err != AF_OK)
-		return entry_failed(e, err, entrywhy, why, whylen);
+		return entry_failed(e, err, false, why);
 	if (!af_tar_is_file(e))
 		e->size = 0;
 	return AF_OK;
 }
 
 enum af_err
-af_tar_next(struct af_tar *t, struct af_tar_entry *e, char *why, size_t whylen)
+af_tar_next(struct af_tar *t, struct af_tar_entry *e, struct af_reason *why)
 {
+	struct af_reason ignored;	/* the reader words its reasons in place */
 	enum af_err err;
 
+	if (why == NULL)
+		why = &ignored;
 	memset(e, 0, sizeof(*e));
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
+	af_reason_clear(why);
 	if (t->final != AF_OK) {
 		if (t->final != AF_END)
-			say(why, whylen, "the tar was already refused");
+			af_reason_set(why, af_code_of(t->final), "the tar was already refused");
 		return t->final;
 	}
-	err = next_entry(t, e, why, whylen);
+	err = next_entry(t, e, why);
 	/* A refused entry that libarchive read whole: the caller may read on. */
 	if (err == AF_EFORMAT && e->name != NULL)
 		return err;

@@ -57,14 +57,16 @@ void af_tar_close(struct af_tar *t);
 
 /*
  * Reads the next entry.  AF_END at the end of the archive.  On an error, why
- * (of whylen bytes) says in words for a person which entry, at which offset,
- * and what is wrong.  AF_EFORMAT with entry->name set refuses one entry that
+ * says in words for a person which entry, at which offset, and what is wrong,
+ * and its code which rule the entry breaks (tar-header, tar-padding, ...).
+ * why stays empty (code none) when the source failed or memory ran out: the
+ * source reports its own errors.  AF_EFORMAT with entry->name set refuses one entry that
  * libarchive read whole: the entry is not to be shown, and the next call reads
  * on.  Any other error is final.  Bytes after the end-of-archive blocks that
  * are not zero are an error (AF_EFORMAT): nothing signs them.
  */
-enum af_err af_tar_next(struct af_tar *t, struct af_tar_entry *entry, char *why,
-    size_t whylen);
+enum af_err af_tar_next(struct af_tar *t, struct af_tar_entry *entry,
+    struct af_reason *why);
 
 /* After AF_END, or an error about what follows the end: where and how it ended. */
 struct af_tar_end af_tar_end(const struct af_tar *t);
@@ -83,11 +85,12 @@ bool af_tar_padded(uint64_t size, uint64_t *out);
 /*
  * The lint (tar_lint.c): checks the raw blocks of one entry, blocks[0..len)
  * being everything from its first extension header to its last header block,
- * against what libarchive read (name, size, type).  Returns false with why
- * filled in when readers may disagree or the entry is of a kind
- * mender-artifact never writes.  Fills in e->sparse and e->name_has_nul.
+ * against what libarchive read (name, size, type).  Returns AF_EFORMAT with
+ * why filled in when readers may disagree or the entry is of a kind
+ * mender-artifact never writes (AF_ENOMEM if memory runs out).  Fills in
+ * e->sparse and e->name_has_nul.
  */
-bool af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e,
-    char *why, size_t whylen);
+enum af_err af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e,
+    struct af_reason *why);
 
 #endif

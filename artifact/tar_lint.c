@@ -6,7 +6,6 @@
  */
 #include "artifact/tar.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +29,6 @@ struct extension {
 	bool has_size;
 	uint64_t size;
 };
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Octal, with optional leading spaces and a NUL/space end; or GNU base-256. */
 static bool
@@ -150,7 +136,7 @@ static const char *const pax_keys[] = {
 /* One pax record's key and value; false with why on anything not plain. */
 static bool
 pax_record(const char *key, size_t keylen, const char *val, size_t vallen,
-    unsigned *seen, struct extension *x, char *why, size_t whylen)
+    unsigned *seen, struct extension *x, struct af_reason *why)
 {
 	size_t k;
 
@@ -158,20 +144,21 @@ pax_record(const char *key, size_t keylen, const char *val, size_t vallen,
 		if (strlen(pax_keys[k]) == keylen && memcmp(pax_keys[k], key, keylen) == 0)
 			break;
 	if (k == sizeof(pax_keys) / sizeof(pax_keys[0])) {
-		say(why, whylen, "has a pax record '%.*s', which mender-artifact never writes "
-		    "and tar readers treat differently", (int)(keylen > 40 ? 40 : keylen), key);
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has a pax record '%.*s', which "
+		    "mender-artifact never writes and tar readers treat differently",
+		    (int)(keylen > 40 ? 40 : keylen), key);
 		return false;
 	}
 	if (*seen & (1u << k)) {
-		say(why, whylen, "has the pax record '%s' twice; tar readers differ on which "
-		    "one counts", pax_keys[k]);
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has the pax record '%s' twice; tar readers "
+		    "differ on which one counts", pax_keys[k]);
 		return false;
 	}
 	*seen |= 1u << k;
 	if (k == 0) {
 		free(x->path);
 		if ((x->path = malloc(vallen + 1)) == NULL) {
-			say(why, whylen, "out of memory");
+			af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 			return false;
 		}
 		memcpy(x->path, val, vallen);
@@ -182,8 +169,8 @@ pax_record(const char *key, size_t keylen, const char *val, size_t vallen,
 	if (k == 1 || k == 2 || k == 3) {
 		uint64_t v;
 		if (!decimal(val, vallen, &v)) {
-			say(why, whylen, "has a pax '%s' record that is not plain decimal digits",
-			    pax_keys[k]);
+			af_reason_set(why, AF_C_TAR_EXTENSION, "has a pax '%s' record that is not "
+			    "plain decimal digits", pax_keys[k]);
 			return false;
 		}
 		if (k == 1) {
@@ -193,8 +180,8 @@ pax_record(const char *key, size_t keylen, const char *val, size_t vallen,
 		return true;
 	}
 	if (k >= 6 && !time_value(val, vallen)) {
-		say(why, whylen, "has a pax '%s' record that is not a time in seconds",
-		    pax_keys[k]);
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has a pax '%s' record that is not a time "
+		    "in seconds", pax_keys[k]);
 		return false;
 	}
 	return true;
@@ -202,7 +189,7 @@ pax_record(const char *key, size_t keylen, const char *val, size_t vallen,
 
 /* One "len key=value\n" record after another, every byte accounted for. */
 static bool
-parse_pax(const char *data, size_t len, struct extension *x, char *why, size_t whylen)
+parse_pax(const char *data, size_t len, struct extension *x, struct af_reason *why)
 {
 	unsigned seen = 0;
 	size_t pos = 0;
@@ -218,20 +205,20 @@ parse_pax(const char *data, size_t len, struct extension *x, char *why, size_t w
 		if (i == pos || data[pos] == '0' || i >= len || data[i] != ' ' ||
 		    reclen > len - pos || reclen < i - pos + 4 ||
 		    data[pos + reclen - 1] != '\n') {
-			say(why, whylen, "has a malformed pax record at byte %zu of its pax header",
-			    pos);
+			af_reason_set(why, AF_C_TAR_EXTENSION, "has a malformed pax record at byte "
+			    "%zu of its pax header", pos);
 			return false;
 		}
 		key = data + i + 1;
 		end = data + pos + reclen - 1;
 		eq = memchr(key, '=', (size_t)(end - key));
 		if (eq == NULL || eq == key) {
-			say(why, whylen, "has a pax record without 'key=' at byte %zu of its pax "
-			    "header", pos);
+			af_reason_set(why, AF_C_TAR_EXTENSION, "has a pax record without 'key=' at "
+			    "byte %zu of its pax header", pos);
 			return false;
 		}
 		if (!pax_record(key, (size_t)(eq - key), eq + 1, (size_t)(end - eq - 1), &seen,
-		    x, why, whylen))
+		    x, why))
 			return false;
 		pos += reclen;
 	}
@@ -241,37 +228,39 @@ parse_pax(const char *data, size_t len, struct extension *x, char *why, size_t w
 /* Reads the extension header at b (its data follows); false with why. */
 static bool
 read_extension(const unsigned char *b, size_t avail, struct extension *x, size_t *used,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	uint64_t size, padded;
 	const char *data = (const char *)b + AF_TAR_BLOCK;
 
 	if (x->type != 0) {
-		say(why, whylen, "has more than one extension header (%c, then %c); tar "
-		    "readers combine them differently", x->type, b[TYPEFLAG]);
+		af_reason_set(why, AF_C_TAR_EXTENSION_STACKED, "has more than one extension header "
+		    "(%c, then %c); tar readers combine them differently", x->type, b[TYPEFLAG]);
 		return false;
 	}
 	x->type = (char)b[TYPEFLAG];
 	if (!parse_number(b + SIZE, 12, &size) || !af_tar_padded(size, &padded) ||
 	    padded > avail - AF_TAR_BLOCK) {
-		say(why, whylen, "has an extension header with a bad size");
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has an extension header with a bad size");
 		return false;
 	}
 	if (!all_zero((const unsigned char *)data + size, (size_t)(padded - size))) {
-		say(why, whylen, "has data hidden in the padding of its extension header");
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has data hidden in the padding of its "
+		    "extension header");
 		return false;
 	}
 	*used = AF_TAR_BLOCK + (size_t)padded;
 	if (x->type == 'x')
-		return parse_pax(data, (size_t)size, x, why, whylen);
+		return parse_pax(data, (size_t)size, x, why);
 	/* GNU long name: the name, then NULs to the end; anything else is hidden. */
 	x->path_len = strnlen(data, (size_t)size);
 	if (!all_zero((const unsigned char *)data + x->path_len, (size_t)size - x->path_len)) {
-		say(why, whylen, "has bytes after the NUL of its GNU long name");
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has bytes after the NUL of its GNU long "
+		    "name");
 		return false;
 	}
 	if ((x->path = strndup(data, x->path_len)) == NULL) {
-		say(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return false;
 	}
 	return true;
@@ -305,7 +294,7 @@ header_name(const unsigned char *b, const struct extension *x)
 /* The last header block: the entry itself. */
 static bool
 lint_entry_block(const unsigned char *b, const struct extension *x, struct af_tar_entry *e,
-    char *why, size_t whylen)
+    struct af_reason *why)
 {
 	uint64_t v, size;
 	char *name, type;
@@ -314,74 +303,76 @@ lint_entry_block(const unsigned char *b, const struct extension *x, struct af_ta
 	if (!parse_number(b + MODE, 8, &v) || !parse_number(b + UID, 8, &v) ||
 	    !parse_number(b + GID, 8, &v) || !parse_number(b + MTIME, 12, &v) ||
 	    !parse_number(b + SIZE, 12, &size)) {
-		say(why, whylen, "has a numeric field that is not an octal number; tar readers "
-		    "read it differently");
+		af_reason_set(why, AF_C_TAR_HEADER, "has a numeric field that is not an octal "
+		    "number; tar readers read it differently");
 		return false;
 	}
 	type = b[TYPEFLAG] == '\0' ? '0' : (char)b[TYPEFLAG];
 	e->sparse = type == 'S';
 	if (type < '0' || type > '6') {
-		say(why, whylen, "has typeflag '%c', which mender-artifact never writes and tar "
-		    "readers treat differently", type > ' ' && type < 127 ? type : '?');
+		af_reason_set(why, AF_C_TAR_TYPE, "has typeflag '%c', which mender-artifact never "
+		    "writes and tar readers treat differently", type > ' ' && type < 127 ? type :
+		    '?');
 		return false;
 	}
 	if (x->has_size && (x->size < USTAR_SIZE_LIMIT ? size != x->size :
 	    size != 0 && size != x->size)) {
-		say(why, whylen, "has a pax size (%llu) that disagrees with its ustar size "
-		    "field (%llu)", (unsigned long long)x->size, (unsigned long long)size);
+		af_reason_set(why, AF_C_TAR_HEADER, "has a pax size (%llu) that disagrees with its "
+		    "ustar size field (%llu)", (unsigned long long)x->size,
+		    (unsigned long long)size);
 		return false;
 	}
 	if (x->has_size)
 		size = x->size;
 	if (!carries_data(type) && size != 0) {
-		say(why, whylen, "is %s with a size of %llu; tar readers differ on whether "
-		    "data follows", af_tar_type_word(e), (unsigned long long)size);
+		af_reason_set(why, AF_C_TAR_HEADER, "is %s with a size of %llu; tar readers differ "
+		    "on whether data follows", af_tar_type_word(e), (unsigned long long)size);
 		return false;
 	}
 	if (carries_data(type) && size != e->size) {
-		say(why, whylen, "has size %llu in its header but libarchive reads %llu",
-		    (unsigned long long)size, (unsigned long long)e->size);
+		af_reason_set(why, AF_C_TAR_HEADER, "has size %llu in its header but libarchive "
+		    "reads %llu", (unsigned long long)size, (unsigned long long)e->size);
 		return false;
 	}
 	if (memcmp(b + MAGIC, "ustar  \0", 8) == 0 &&
 	    !all_zero(b + PREFIX, GNU_EXTRA_END - PREFIX)) {
 		/* Python's tarfile reads this area as a name prefix; libarchive does not. */
-		say(why, whylen, "is an old-GNU header with bytes in its prefix area; tar "
-		    "readers read the name differently");
+		af_reason_set(why, AF_C_TAR_HEADER, "is an old-GNU header with bytes in its prefix "
+		    "area; tar readers read the name differently");
 		return false;
 	}
 	e->name_has_nul = x->path != NULL && strlen(x->path) != x->path_len;
 	if (e->name_has_nul) {
-		say(why, whylen, "has a pax path with a NUL byte in it");
+		af_reason_set(why, AF_C_TAR_EXTENSION, "has a pax path with a NUL byte in it");
 		return false;
 	}
 	if ((name = header_name(b, x)) == NULL) {
-		say(why, whylen, "out of memory");
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return false;
 	}
 	if (carries_data(type) && name[0] != '\0' && name[strlen(name) - 1] == '/') {
-		say(why, whylen, "is a regular file whose name ends in '/': libarchive and GNU "
-		    "tar read a directory there, Python's tarfile a file");
+		af_reason_set(why, AF_C_TAR_TYPE, "is a regular file whose name ends in '/': "
+		    "libarchive and GNU tar read a directory there, Python's tarfile a file");
 		free(name);
 		return false;
 	}
 	same = strcmp(name, e->name) == 0;
 	if (!same)
-		say(why, whylen, "is named '%.100s' by its header but '%.100s' by libarchive",
-		    name, e->name);
+		af_reason_set(why, AF_C_TAR_HEADER, "is named '%.100s' by its header but '%.100s' "
+		    "by libarchive", name, e->name);
 	free(name);
 	if (same && type != e->type) {
 		struct af_tar_entry raw = { .type = type };
-		say(why, whylen, "is %s to libarchive but %s by its typeflag", af_tar_type_word(e),
-		    af_tar_type_word(&raw));
+		af_reason_set(why, AF_C_TAR_HEADER, "is %s to libarchive but %s by its typeflag",
+		    af_tar_type_word(e), af_tar_type_word(&raw));
 		return false;
 	}
 	return same;
 }
 
-bool
-af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e, char *why,
-    size_t whylen)
+enum af_err
+af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e,
+    struct af_reason *why)
 {
 	struct extension x = { 0 };
 	size_t pos = 0, used;
@@ -391,34 +382,38 @@ af_tar_lint(const unsigned char *blocks, size_t len, struct af_tar_entry *e, cha
 		const unsigned char *b = blocks + pos;
 
 		if (!checksum_ok(b)) {
-			say(why, whylen, "has a header block at +%zu with a wrong checksum", pos);
+			af_reason_set(why, AF_C_TAR_HEADER, "has a header block at +%zu with a "
+			    "wrong checksum", pos);
 			goto out;
 		}
 		if (memcmp(b + MAGIC, "ustar\0" "00", 8) != 0 &&
 		    memcmp(b + MAGIC, "ustar  \0", 8) != 0) {
-			say(why, whylen, "has a header without the ustar magic (an old v7 tar); "
-			    "mender-artifact never writes one");
+			af_reason_set(why, AF_C_TAR_HEADER, "has a header without the ustar magic "
+			    "(an old v7 tar); mender-artifact never writes one");
 			goto out;
 		}
 		if (b[TYPEFLAG] != 'x' && b[TYPEFLAG] != 'L') {
 			if (b[TYPEFLAG] == 'g' || b[TYPEFLAG] == 'K') {
-				say(why, whylen, "has a '%c' extension header, which mender-artifact "
-				    "never writes", b[TYPEFLAG]);
+				af_reason_set(why, AF_C_TAR_EXTENSION, "has a '%c' extension "
+				    "header, which mender-artifact never writes", b[TYPEFLAG]);
 				goto out;
 			}
 			if (len - pos != AF_TAR_BLOCK) {
-				say(why, whylen, "has header blocks libarchive did not account for");
+				af_reason_set(why, AF_C_TAR_HEADER, "has header blocks libarchive "
+				    "did not account for");
 				goto out;
 			}
-			ok = lint_entry_block(b, &x, e, why, whylen);
+			ok = lint_entry_block(b, &x, e, why);
 			goto out;
 		}
-		if (!read_extension(b, len - pos, &x, &used, why, whylen))
+		if (!read_extension(b, len - pos, &x, &used, why))
 			goto out;
 		pos += used;
 	}
-	say(why, whylen, "has header blocks that end in the middle");
+	af_reason_set(why, AF_C_TAR_HEADER, "has header blocks that end in the middle");
 out:
 	free(x.path);
-	return ok;
+	if (ok)
+		return AF_OK;
+	return why != NULL && why->code == AF_C_NO_MEMORY ? AF_ENOMEM : AF_EFORMAT;
 }

@@ -184,7 +184,7 @@ problem_findings(struct build *b, const struct af_verdict_input *in)
 		    strcmp(p->text, in->damage) == 0)
 			continue;
 		add(b, p->severity == AF_ERROR ? &b->v->reasons : p->severity == AF_NOTE ?
-		    &b->v->notes : &b->v->warnings, AF_C_PROBLEM, (int)i, "%s: %s", p->where,
+		    &b->v->notes : &b->v->warnings, p->code, (int)i, "%s: %s", p->where,
 		    p->text);
 	}
 }

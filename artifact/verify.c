@@ -111,14 +111,14 @@ hash_payload_file(struct job *j, struct af_check *c, struct af_payload *p,
 {
 	uint64_t off = 0;
 	size_t got;
-	char why[400];
+	struct af_reason why;
 
 	while (off < f->size) {
 		size_t want = f->size - off < CHUNK ? (size_t)(f->size - off) : CHUNK;
-		if (af_payload_visit(p, f, want, off, hash_in_place, j->sha, &got, why,
-		    sizeof(why)) != AF_OK) {
+		if (af_payload_visit(p, f, want, off, hash_in_place, j->sha, &got,
+		    &why) != AF_OK) {
 			c->result = AF_CHECK_UNREADABLE;
-			set_detail(c, why);
+			set_detail(c, why.text);
 			cr_sha256_final_hex(j->sha, c->actual);
 			c->actual[0] = '\0';
 			return AF_OK;
@@ -185,13 +185,14 @@ look_only(void *ctx, const uint8_t *bytes, size_t len)
 static void
 check_stream_end(struct job *j, const struct af_member *m, struct af_payload *p, uint64_t off)
 {
-	char why[400];
+	struct af_reason why;
 	size_t got;
 
 	do {
-		if (af_stream_visit(af_payload_stream(p), CHUNK, off, look_only, NULL, &got, why,
-		    sizeof(why)) != AF_OK) {
-			af_problem_add(artifact_problems(j->a), AF_ERROR, m->name, "%s", why);
+		if (af_stream_visit(af_payload_stream(p), CHUNK, off, look_only, NULL, &got,
+		    &why) != AF_OK) {
+			af_problem_add(artifact_problems(j->a), AF_ERROR, why.code, m->name, "%s",
+			    why.text);
 			return;
 		}
 		off += got;

@@ -36,6 +36,31 @@ static const char *const code_names[AF_C_COUNT] = {
 	[AF_C_CHANGED] = "changed",
 	[AF_C_RESIGN_REFUSED] = "resign-refused",
 	[AF_C_RESIGN_FAILED] = "resign-failed",
+	[AF_C_NOT_ARTIFACT] = "not-artifact",
+	[AF_C_MISSING] = "missing",
+	[AF_C_CHECK_MISMATCH] = "check-mismatch",
+	[AF_C_TRAILING_BYTES] = "trailing-bytes",
+	[AF_C_TAR_PADDING] = "tar-padding",
+	[AF_C_TAR_END] = "tar-end",
+	[AF_C_TAR_UNREADABLE] = "tar-unreadable",
+	[AF_C_TAR_HEADER] = "tar-header",
+	[AF_C_TAR_EXTENSION] = "tar-extension",
+	[AF_C_TAR_EXTENSION_STACKED] = "tar-extension-stacked",
+	[AF_C_TAR_TYPE] = "tar-type",
+	[AF_C_UNSAFE_PATH] = "unsafe-path",
+	[AF_C_TAR_DIR_ENTRY] = "tar-dir-entry",
+	[AF_C_DUPLICATE] = "duplicate",
+	[AF_C_UNKNOWN] = "unknown",
+	[AF_C_ORDER] = "order",
+	[AF_C_BAD_NAME] = "bad-name",
+	[AF_C_MANIFEST_LINE] = "manifest-line",
+	[AF_C_MANIFEST_NOT_CANONICAL] = "manifest-not-canonical",
+	[AF_C_COVERAGE] = "coverage",
+	[AF_C_AUGMENT] = "augment",
+	[AF_C_FORMAT_VERSION] = "format-version",
+	[AF_C_JSON] = "json",
+	[AF_C_JSON_TRAILING] = "json-trailing",
+	[AF_C_PAYLOAD_MISMATCH] = "payload-mismatch",
 	[AF_C_KEY_NOT_PEM] = "key-not-pem",
 	[AF_C_KEY_NOT_PUBLIC] = "key-not-public",
 	[AF_C_KEY_PRIVATE] = "key-private",
@@ -141,4 +166,18 @@ af_reason_clear(struct af_reason *r)
 		r->code = AF_C_NONE;
 		r->text[0] = '\0';
 	}
+}
+
+void
+af_reason_reword(struct af_reason *r, const char *fmt, ...)
+{
+	char text[AF_REASON_MAX];	/* fmt's arguments may point into r->text */
+	va_list ap;
+
+	if (r == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memcpy(r->text, text, sizeof(text));
 }

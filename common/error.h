@@ -46,6 +46,49 @@ enum af_code {
 	AF_C_CHANGED,		/* "changed": the file on disk changed since it was opened */
 	AF_C_RESIGN_REFUSED,	/* "resign-refused": only what verified is re-signed */
 	AF_C_RESIGN_FAILED,	/* "resign-failed": the re-signed copy was not written */
+	AF_C_NOT_ARTIFACT,	/* "not-artifact": not a Mender artifact at all */
+	AF_C_MISSING,		/* "missing": a member or header file the format requires
+				 * is missing */
+	AF_C_CHECK_MISMATCH,	/* "check-mismatch": compressed data does not match its own
+				 * check (gzip CRC or size, xz check, zstd checksum) */
+	AF_C_TRAILING_BYTES,	/* "trailing-bytes": bytes after the end of a tar or of a
+				 * compressed stream, which nothing signs */
+	AF_C_TAR_PADDING,	/* "tar-padding": padding between tar entries that is not
+				 * zeros, or that libarchive skipped */
+	AF_C_TAR_END,		/* "tar-end": a tar that does not end in two end-of-archive
+				 * blocks */
+	AF_C_TAR_UNREADABLE,	/* "tar-unreadable": libarchive cannot read an entry, or
+				 * warns about it */
+	AF_C_TAR_HEADER,	/* "tar-header": header blocks that tar readers may read
+				 * differently (checksum, magic, numbers, name, size, type) */
+	AF_C_TAR_EXTENSION,	/* "tar-extension": an extension header or pax record
+				 * mender-artifact never writes */
+	AF_C_TAR_EXTENSION_STACKED,	/* "tar-extension-stacked": more than one extension
+				 * header before an entry */
+	AF_C_TAR_TYPE,		/* "tar-type": an entry type mender-artifact never writes */
+	AF_C_UNSAFE_PATH,	/* "unsafe-path": a name with "..", a leading "/", a NUL, ... */
+	/* the rules of the format that problems (artifact/problems.h) break */
+	AF_C_TAR_DIR_ENTRY,	/* "tar-dir-entry": a directory entry in a header tar */
+	AF_C_DUPLICATE,		/* "duplicate": a member, file or manifest line twice */
+	AF_C_UNKNOWN,		/* "unknown": a member, header file or JSON key Mender
+				 * does not know */
+	AF_C_ORDER,		/* "order": members or header files out of order */
+	AF_C_BAD_NAME,		/* "bad-name": a name Mender refuses (payload index,
+				 * script name, payload file name) */
+	AF_C_MANIFEST_LINE,	/* "manifest-line": a manifest line that is malformed */
+	AF_C_MANIFEST_NOT_CANONICAL,	/* "manifest-not-canonical": a manifest that is not
+				 * "<sha256>  <name>\n" lines */
+	AF_C_COVERAGE,		/* "coverage": a manifest that lists what is not there,
+				 * or misses what is */
+	AF_C_AUGMENT,		/* "augment": augmented parts that break their rules, or
+				 * that nothing signs */
+	AF_C_FORMAT_VERSION,	/* "format-version": the version member's format or
+				 * version is not what Mender reads */
+	AF_C_JSON,		/* "json": a JSON member that is invalid or breaks its
+				 * schema */
+	AF_C_JSON_TRAILING,	/* "json-trailing": bytes after a JSON member's value */
+	AF_C_PAYLOAD_MISMATCH,	/* "payload-mismatch": header-info, type-info, meta-data
+				 * and the data members disagree on the payloads */
 	/* keys */
 	AF_C_KEY_NOT_PEM,	/* "key-not-pem": DER, or not a PEM key at all */
 	AF_C_KEY_NOT_PUBLIC,	/* "key-not-public": no public key where one is needed */
@@ -110,6 +153,10 @@ enum af_err af_fail(struct af_reason *r, enum af_err err, enum af_code code,
 void af_reason_set(struct af_reason *r, enum af_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void af_reason_clear(struct af_reason *r);
+/* Rewrites r's text with fmt, keeping its code; the arguments may include
+ * r->text itself, to wrap it ("ends with %s", r->text).  r may be NULL. */
+void af_reason_reword(struct af_reason *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The code that stands for a bare error, when a function gives no finer
  * one: AF_EIO is "io", AF_EFORMAT "format", ... */
 enum af_code af_code_of(enum af_err err);

@@ -19,7 +19,8 @@ static char *
 status_text(struct fs_mount *m, const struct af_checks *checks)
 {
 	enum fs_verdict verdict;
-	char changed[128], *pending = NULL, *text, *staged;
+	struct af_reason changed;
+	char *pending = NULL, *text, *staged;
 
 	if (checks == NULL)
 		return NULL;
@@ -32,7 +33,7 @@ status_text(struct fs_mount *m, const struct af_checks *checks)
 	pthread_mutex_unlock(&m->control_lock);
 	/* the hint to sign only where signing is possible and not yet done */
 	text = fs_status_report(m->artifact, m->keys, checks,
-	    af_place_changed(m->place, changed, sizeof(changed)), pending,
+	    af_place_changed(m->place, &changed) ? changed.text : NULL, pending,
 	    m->read_only || staged != NULL ? NULL : "sign it (write a private key to "
 	    "control/sign-key)", &verdict);
 	free(staged);

@@ -373,7 +373,7 @@ op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 	uint64_t total = fs_entry_size(e);
 	size_t got = 0;
 	enum af_err err = AF_OK;
-	char why[400];	/* a failed xz SHA-256 check gives both values: ~300 characters */
+	struct af_reason why;
 
 	if (off < 0)
 		return -EINVAL;
@@ -394,9 +394,9 @@ op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 		break;
 	case FS_PAYLOAD_FILE:
 		err = af_payload_read(e->node->payload, e->pfile, buf, size, (uint64_t)off,
-		    &got, why, sizeof(why));
+		    &got, &why);
 		if (err != AF_OK)
-			fs_log(LOG_ERR, "%s: %s: %s", artifact_path(m->artifact), path, why);
+			fs_log(LOG_ERR, "%s: %s: %s", artifact_path(m->artifact), path, why.text);
 		break;
 	default:
 		return -EISDIR;

@@ -34,16 +34,16 @@ struct artifact *
 fs_open_artifact(const char *given, struct af_reason *why)
 {
 	struct artifact *a = NULL;
-	char clause[AF_REASON_MAX] = "", *path = realpath(given, NULL);
-	enum af_err err;
+	struct af_reason clause;	/* what artifact/ says, which why names the file in */
+	char *path = realpath(given, NULL);
 
 	/* absolute: the path must survive the daemon's chdir("/") */
 	if (path == NULL) {
 		af_reason_set(why, AF_C_IO, "%s: cannot open: %s", given, strerror(errno));
 		return NULL;
 	}
-	if ((err = artifact_open(path, &a, clause, sizeof(clause))) != AF_OK)
-		af_reason_set(why, af_code_of(err), "%s: %s", given, clause);
+	if (artifact_open(path, &a, &clause) != AF_OK)
+		af_reason_set(why, clause.code, "%s: %s", given, clause.text);
 	free(path);
 	return a;
 }

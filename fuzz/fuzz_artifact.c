@@ -205,7 +205,7 @@ static void
 read_payloads(const struct artifact *a, uint64_t *budget)
 {
 	size_t i, k, n = artifact_member_count(a);
-	char why[256];
+	struct af_reason why = { 0 };
 
 	for (i = 0; i < n; i++) {
 		const struct af_member *m = artifact_member_at(a, i);
@@ -228,12 +228,12 @@ read_payloads(const struct artifact *a, uint64_t *budget)
 			cap = f->size < PER_FILE ? f->size : PER_FILE;
 			while (off < cap && *budget > 0) {
 				size_t want = cap - off < CHUNK ? (size_t)(cap - off) : CHUNK;
-				why[0] = '\0';
-				err = af_payload_read(p, f, chunk, want, off, &got, why, sizeof(why));
+				why.text[0] = '\0';
+				err = af_payload_read(p, f, chunk, want, off, &got, &why);
 				if (got > want)
 					die("af_payload_read", "returned more than asked");
 				if (err != AF_OK) {
-					check_line("af_payload_read why", why);
+					check_line("af_payload_read why", why.text);
 					break;
 				}
 				if (got == 0)
@@ -327,7 +327,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct artifact *a = NULL;
-	char path[64], why[512] = "";
+	char path[64];
+	struct af_reason why = { 0 };
 	uint64_t budget = PER_INPUT, sum;
 	size_t done = 0;
 	ssize_t n;
@@ -341,12 +342,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		done += (size_t)n;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (artifact_open(path, &a, why, sizeof(why)) != AF_OK) {
+	if (artifact_open(path, &a, &why) != AF_OK) {
 		if (a != NULL)
 			die("artifact_open", "failed but set *out");
-		if (why[0] == '\0')
+		if (why.text[0] == '\0')
 			die("artifact_open", "failed without a reason");
-		check_line("artifact_open reason", why);
+		check_line("artifact_open reason", why.text);
 		close(fd);
 		return 0;
 	}

@@ -359,6 +359,29 @@ has_reason() {
     fi
 }
 
+# count_codes LABEL FILE CODE N: FILE (what reason_codes printed) has N
+# reasons of CODE: the kind of each refusal, whatever its words
+count_codes() {
+    local n
+    n=$(grep -cx "reason $3" "$2")
+    if [ "$n" = "$4" ]; then
+        pass "$1"
+    else
+        fail "$1" "$n reasons $3, want $4; all: $(sort "$2" | uniq -c | tr -s ' \n' ' ')"
+    fi
+}
+
+# has_code LABEL ART CODE: ART (--status) has a reason of CODE
+has_code() {
+    local codes
+    codes=$(reason_codes "$2")
+    if grep -qx "reason $3" <<<"$codes"; then
+        pass "$1"
+    else
+        fail "$1" "no reason $3 in: $(sort <<<"$codes" | uniq -c | tr -s ' \n' ' ')"
+    fi
+}
+
 # no_line_starts LABEL FILE PREFIX: no line of FILE starts with PREFIX (a name's
 # newline must not start a line of its own in the report)
 no_line_starts() {
@@ -475,7 +498,7 @@ for spec in "data/:8589934591" "data/:4611686018427387904" "header.tar:107374182
     if mounted_or_refused "$label" "$art" "$mnt"; then
         if status "$mnt" "$W/st-size"; then
             verdict_is "$label" "$W/st-size" invalid
-            has_reason "$label: reason says it is cut short" "$W/st-size" "cut short"
+            has_code "$label: the reason is that it is cut short" "$art" truncated
         else
             fail "$label: signature-status readable" "$(head -c 300 "$W/st-size")"
         fi
@@ -640,10 +663,11 @@ decoder_memory_test xz data/0000.tar.xz "xz payload claiming a 1.5 GiB dictionar
 decoder_memory_test zstd data/0000.tar.zst "zstd payload with a 128 MiB window"
 
 # ---- 4. header bomb, huge and nested JSON, every cap on sizes and counts --------
-# jsoncase CMD LABEL REASON-TEXT...
+# jsoncase CMD LABEL CODE REASON-TEXT...: a reason of CODE, and one line with
+# every REASON-TEXT (where, and the cap)
 jsoncase() {
-    local cmd=$1 label=$2 art mnt hwm
-    shift 2
+    local cmd=$1 label=$2 code=$3 art mnt hwm
+    shift 3
     art="$W/$cmd.mender"
     python3 "$PY" "$cmd" "$SRC" "$art" || { fail "$label: build"; return; }
     mnt="$W/mnt-$cmd"
@@ -655,6 +679,7 @@ jsoncase() {
     if status "$mnt" "$W/st-$cmd"; then
         verdict_is "$label" "$W/st-$cmd" invalid
         has_reason "$label: reason" "$W/st-$cmd" "$@"
+        has_code "$label: the reason's code" "$art" "$code"
     else
         fail "$label: signature-status readable" "$(head -c 300 "$W/st-$cmd")"
     fi
@@ -667,15 +692,15 @@ jsoncase() {
     fi
     umount_art "$mnt" || fail "$label: unmount"
 }
-jsoncase headerbomb "header bomb (64 MiB script in header.tar.gz)" header.tar.gz "16 MiB"
-jsoncase hinfo-huge "10 MiB header-info" header/header-info "1 MiB"
-jsoncase hinfo-nested "header-info nested 100000 deep" header/header-info "JSON"
-jsoncase tinfo-nested "type-info nested 100000 deep" header/headers/0000/type-info "JSON"
-jsoncase version-nested "version nested 2000 deep" "version" "JSON"
-jsoncase header-many "5000 entries in the header" "header" "4096"
-jsoncase outer-many "1100 members in the outer tar" "artifact" "1024"
-jsoncase big-manifest "manifest over 1 MiB" "manifest" "limit"
-jsoncase big-sig "manifest.sig over 8 KiB" "manifest.sig" "limit"
+jsoncase headerbomb "header bomb (64 MiB script in header.tar.gz)" too-big header.tar.gz "16 MiB"
+jsoncase hinfo-huge "10 MiB header-info" too-big header/header-info "1 MiB"
+jsoncase hinfo-nested "header-info nested 100000 deep" json header/header-info
+jsoncase tinfo-nested "type-info nested 100000 deep" json header/headers/0000/type-info
+jsoncase version-nested "version nested 2000 deep" format-version "version"
+jsoncase header-many "5000 entries in the header" too-big "header" "4096"
+jsoncase outer-many "1100 members in the outer tar" too-big "artifact" "1024"
+jsoncase big-manifest "manifest over 1 MiB" too-big "manifest"
+jsoncase big-sig "manifest.sig over 8 KiB" too-big "manifest.sig"
 
 # ---- 5. hostile names and entry types ---------------------------------------------
 # header tar
@@ -685,18 +710,23 @@ if python3 "$PY" header-names "$SRC" "$art" && mount_art "$art" "$W/mnt-hn"; the
     st="$W/st-hn"
     status "$mnt" "$st" || fail "header names: signature-status readable"
     verdict_is "header names" "$st" invalid
-    has_reason "header names: '..'" "$st" "reason: header" '".."'
-    has_reason "header names: absolute" "$st" "reason: header" "absolute"
-    has_reason "header names: NUL (PAX path)" "$st" "reason: header" "NUL"
-    has_reason "header names: over 255 bytes" "$st" "reason: header" "255"
+    reason_codes "$art" > "$W/codes-hn"
+    has_reason "header names: '..'" "$st" "reason: header" "'../evil-dotdot'"
+    has_reason "header names: absolute" "$st" "reason: header" "'/evil-absolute'"
+    # '..' twice, absolute, over 255 bytes, a control character
+    count_codes "header names: unsafe paths" "$W/codes-hn" unsafe-path 5
+    count_codes "header names: NUL (PAX path)" "$W/codes-hn" tar-extension 1
     # libarchive (the client's reader) warns on a name it cannot convert: refused, named
     has_reason "header names: non-ASCII script name refused" "$st" "reason: header" \
-        "ArtifactInstall_Enter_02_" "libarchive warn"
+        "ArtifactInstall_Enter_02_"
+    count_codes "header names: non-ASCII refused as libarchive warns" "$W/codes-hn" tar-unreadable 1
     for t in symlink hardlink chardev blockdev fifo; do
         has_reason "header names: $t refused" "$st" "header/scripts/evil-$t"
     done
-    has_reason "header names: sparse refused" "$st" "reason: header" "scripts/evil-sparse" "typeflag 'S'"
-    has_reason "header names: duplicate header-info" "$st" "header/header-info" "twice"
+    has_reason "header names: sparse refused" "$st" "reason: header" "scripts/evil-sparse"
+    count_codes "header names: five types and sparse refused" "$W/codes-hn" tar-type 6
+    has_reason "header names: duplicate header-info" "$st" "header/header-info"
+    count_codes "header names: duplicate header-info" "$W/codes-hn" duplicate 1
     no_line_starts "header names: newline in an entry name stays on its line" "$st" INJECTED-HEADER-LINE
     tree=$("${T[@]}" 30 find "$mnt" 2>&1)
     for bad in evil-dotdot evil-absolute evil-inner-dotdot evil-symlink evil-hardlink evil-chardev \
@@ -731,7 +761,9 @@ if python3 "$PY" stacked-script "$SRC" "$art"; then
     "$ARTIFACTFS" --status "$art" > "$W/st-ss" 2>&1
     verdict_is "stacked extension headers" "$W/st-ss" invalid
     has_reason "stacked extension headers: the entry and its offset are named" "$W/st-ss" \
-        "reason: header" "at offset 1024" "more than one extension header"
+        "reason: header" "at offset 1024"
+    reason_codes "$art" > "$W/codes-ss"
+    count_codes "stacked extension headers: the reason" "$W/codes-ss" tar-extension-stacked 1
     if mount_art "$art" "$W/mnt-ss"; then
         if "${T[@]}" 30 ls -A "$W/mnt-ss/header/scripts" 2>/dev/null | grep -q .; then
             fail "stacked extension headers: no state script is shown" "$(ls -A "$W/mnt-ss/header/scripts")"
@@ -765,7 +797,9 @@ print(next(t.extractfile(m).read().decode() for m in t.getmembers() if m.name ==
     if [ "$got" = '{"type":"shadow"}' ]; then fail "header 'x/' files: the shadow is not type-info" "$got"
     else pass "header 'x/' files: the shadow is not type-info"; fi
     [ -n "$want" ] || fail "header 'x/' files: python read a type-info" "none"
-    has_reason "header 'x/' files: the damage after it is named" "$W/st-hs" "reason: header" "libarchive cannot read it"
+    reason_codes "$art" > "$W/codes-hs"
+    count_codes "header 'x/' files: a regular file named like a directory" "$W/codes-hs" tar-type 1
+    count_codes "header 'x/' files: the damage after it" "$W/codes-hs" tar-unreadable 1
     umount_art "$mnt" || fail "header 'x/' files: unmount"
 else
     fail "header 'x/' files: build and mount" "$(cat "$T_MOUNT_ERR" 2>/dev/null)"
@@ -778,18 +812,25 @@ if python3 "$PY" payload-names "$SRC" "$art" && mount_art "$art" "$W/mnt-pn"; th
     st="$W/st-pn"
     status "$mnt" "$st" || fail "payload names: signature-status readable"
     verdict_is "payload names" "$st" invalid
-    has_reason "payload names: '..'" "$st" "reason: data/0000" '".."'
-    has_reason "payload names: absolute" "$st" "reason: data/0000" "absolute"
-    has_reason "payload names: NUL (PAX path)" "$st" "reason: data/0000" "NUL"
-    has_reason "payload names: over 255 bytes" "$st" "reason: data/0000" "255"
-    has_reason "payload names: non-ASCII" "$st" "reason: data/0000" "evil-" "libarchive warn"
+    reason_codes "$art" > "$W/codes-pn"
+    has_reason "payload names: '..'" "$st" "reason: data/0000" "'../evil-dotdot'"
+    has_reason "payload names: absolute" "$st" "reason: data/0000" "'/evil-absolute'"
+    # '..', absolute, over 255 bytes, a control character
+    count_codes "payload names: unsafe paths" "$W/codes-pn" unsafe-path 4
+    count_codes "payload names: NUL (PAX path)" "$W/codes-pn" tar-extension 1
+    has_reason "payload names: non-ASCII" "$st" "reason: data/0000" "evil-"
     has_reason "payload names: subdirectory" "$st" "reason: data/0000" "sub/evil-subdir"
+    count_codes "payload names: subdirectory" "$W/codes-pn" bad-name 1
     for t in dir symlink hardlink chardev blockdev fifo gnusparse; do
         has_reason "payload names: $t refused" "$st" "reason: data/0000" "evil-$t"
     done
-    # a GNU sparse 1.0 map libarchive cannot read: the tar stops there, at its offset
-    has_reason "payload names: paxsparse refused" "$st" "reason: data/0000" "libarchive cannot read it"
-    has_reason "payload names: duplicate rootfs.ext4" "$st" "reason: data/0000" "rootfs.ext4" "twice"
+    count_codes "payload names: six types and GNU sparse refused" "$W/codes-pn" tar-type 7
+    # a GNU sparse 1.0 map libarchive cannot read: the tar stops there, at its
+    # offset; and the non-ASCII name libarchive warns about
+    count_codes "payload names: paxsparse and non-ASCII refused by libarchive" "$W/codes-pn" \
+        tar-unreadable 2
+    has_reason "payload names: duplicate rootfs.ext4" "$st" "reason: data/0000" "'rootfs.ext4'"
+    count_codes "payload names: duplicate rootfs.ext4" "$W/codes-pn" duplicate 1
     no_line_starts "payload names: newline in a file name stays on its line" "$st" INJECTED-PAYLOAD-LINE
     listing=$("${T[@]}" 30 ls -a "$mnt/data/0000" 2>&1)
     want=$(printf '%s\n' . .. rootfs.ext4 "$(printf 'g%.0s' {1..150}).bin" "$(printf 'p%.0s' {1..200}).bin" after-all-that.txt | sort)
@@ -824,14 +865,19 @@ if python3 "$PY" outer-names "$SRC" "$art" && mount_art "$art" "$W/mnt-on"; then
     st="$W/st-on"
     status "$mnt" "$st" || fail "outer names: signature-status readable"
     verdict_is "outer names" "$st" invalid
-    has_reason "outer names: '..'" "$st" "evil-dotdot" '".."'
-    has_reason "outer names: absolute" "$st" "evil-absolute" "absolute"
-    has_reason "outer names: symlink data/0001.tar.gz" "$st" "data/0001.tar.gz" "symbolic link"
-    has_reason "outer names: hard link" "$st" "evil-hardlink" "hard link"
-    has_reason "outer names: FIFO" "$st" "evil-fifo" "FIFO"
-    has_reason "outer names: device" "$st" "evil-chardev" "device"
-    has_reason "outer names: NUL" "$st" "NUL"
-    has_reason "outer names: duplicate data/0000.tar.gz" "$st" "data/0000.tar.gz" "twice"
+    reason_codes "$art" > "$W/codes-on"
+    has_reason "outer names: '..'" "$st" "'../evil-dotdot'"
+    has_reason "outer names: absolute" "$st" "'/evil-absolute'"
+    # '..', absolute, a control character
+    count_codes "outer names: unsafe paths" "$W/codes-on" unsafe-path 3
+    has_reason "outer names: symlink data/0001.tar.gz" "$st" "reason: data/0001.tar.gz:"
+    has_reason "outer names: hard link" "$st" "reason: evil-hardlink:"
+    has_reason "outer names: FIFO" "$st" "reason: evil-fifo:"
+    has_reason "outer names: device" "$st" "reason: evil-chardev:"
+    count_codes "outer names: four types refused" "$W/codes-on" tar-type 4
+    count_codes "outer names: NUL" "$W/codes-on" tar-extension 1
+    has_reason "outer names: duplicate data/0000.tar.gz" "$st" "reason: data/0000.tar.gz:"
+    count_codes "outer names: duplicate data/0000.tar.gz" "$W/codes-on" duplicate 1
     no_line_starts "outer names: newline in a member name stays on its line" "$st" INJECTED-OUTER-LINE
     check_eq "outer names: the tree" "control data header header.tar.gz manifest signature-status version" \
         "$("${T[@]}" 30 ls "$mnt" | tr '\n' ' ' | sed 's/ $//')"
@@ -850,8 +896,10 @@ if python3 "$PY" json-newline "$SRC" "$art" && mount_art "$art" "$W/mnt-jn"; the
     st="$W/st-jn"
     status "$W/mnt-jn" "$st" || fail "JSON key newline: signature-status readable"
     verdict_is "JSON key newline" "$st" invalid
-    has_reason "JSON key newline: unknown key in header-info" "$st" "header/header-info" "unknown key"
-    has_reason "JSON key newline: unknown key in version" "$st" "version" "unknown key"
+    has_reason "JSON key newline: a reason for header-info" "$st" "reason: header/header-info:"
+    has_reason "JSON key newline: a reason for version" "$st" "reason: version:"
+    reason_codes "$art" > "$W/codes-jn"
+    count_codes "JSON key newline: an unknown key in each" "$W/codes-jn" unknown 2
     no_line_starts "JSON key newline: header-info key stays on its line" "$st" INJECTED-JSON-LINE
     no_line_starts "JSON key newline: version key stays on its line" "$st" INJECTED-VERSION-LINE
     umount_art "$W/mnt-jn" || fail "JSON key newline: unmount"
@@ -875,7 +923,9 @@ base=$(head -1 "$W/st-src")
 "$ARTIFACTFS" --status "$W/outer-trailer.mender" > "$W/st-ot" 2>&1
 verdict_is "text after the outer end-of-archive" "$W/st-ot" invalid
 has_reason "text after the outer end-of-archive: where" "$W/st-ot" "reason: artifact" \
-    "after its end-of-archive blocks" "offset $(stat -c %s "$SRC")"
+    "offset $(stat -c %s "$SRC")"
+reason_codes "$W/outer-trailer.mender" > "$W/codes-ot"
+count_codes "text after the outer end-of-archive: the reason" "$W/codes-ot" trailing-bytes 1
 { cat "$SRC"; head -c 10240 /dev/zero; } > "$W/outer-zeros.mender"
 "$ARTIFACTFS" --status "$W/outer-zeros.mender" > "$W/st-oz" 2>&1
 verdict_is "zero records after the outer end-of-archive" "$W/st-oz" "$base"
@@ -883,7 +933,10 @@ if python3 "$PY" payload-trailer "$SRC" "$W/payload-trailer.mender"; then
     "$ARTIFACTFS" --status "$W/payload-trailer.mender" > "$W/st-pt" 2>&1
     verdict_is "bytes after the payload tar's end-of-archive" "$W/st-pt" invalid
     has_reason "bytes after the payload tar's end-of-archive: where" "$W/st-pt" \
-        "reason: data/0000" "after its end-of-archive blocks"
+        "reason: data/0000"
+    reason_codes "$W/payload-trailer.mender" > "$W/codes-pt"
+    count_codes "bytes after the payload tar's end-of-archive: the reason" "$W/codes-pt" \
+        trailing-bytes 1
 else
     fail "payload trailer: build" "hostile.py failed"
 fi

@@ -70,6 +70,7 @@ check_eq "gzip fixture: the trailer's ISIZE is the data's size" "$DATA_LEN" "$TR
 change_gz crc "$A/crc.mender"
 BAD_CRC=$(printf '%08x' $((0x$TRAILER_CRC ^ 0xff)))
 both "gzip CRC32" "$A/crc.mender" invalid "$K/rsa.pub"
+codes "gzip CRC32: the reason is a check mismatch" "reason check-mismatch"
 line "gzip CRC32: the reason names the member and both values" \
     "^reason: data/0000\.tar\.gz: gzip member 1 .*CRC32 expected $BAD_CRC \(trailer\), actual $DATA_CRC \(data\)"
 no_line "gzip CRC32: ISIZE is not blamed" '^reason: .*ISIZE'
@@ -79,6 +80,7 @@ stricter "gzip CRC32" "$A/crc.mender" "$K/rsa.pub"
 
 change_gz isize "$A/isize.mender"
 both "gzip ISIZE" "$A/isize.mender" invalid "$K/rsa.pub"
+codes "gzip ISIZE: the reason is a check mismatch" "reason check-mismatch"
 line "gzip ISIZE: the reason names the member and both values" \
     "^reason: data/0000\.tar\.gz: gzip member 1 .*ISIZE expected $((DATA_LEN ^ 1)) \(trailer\), actual $DATA_LEN "
 xline "gzip ISIZE: the tar content is intact" "checksum data/0000/rootfs.ext4: ok"
@@ -86,12 +88,14 @@ stricter "gzip ISIZE" "$A/isize.mender" "$K/rsa.pub"
 
 change_gz tail "$A/gztail.mender"
 both "bytes after the gzip stream" "$A/gztail.mender" invalid "$K/rsa.pub"
+codes "bytes after the gzip stream: the reason is trailing bytes" "reason trailing-bytes"
 line "bytes after the gzip stream: offset and length" \
     "^reason: data/0000\.tar\.gz: 24 bytes at offset $ZLEN follow the end of the gzip data"
 stricter "bytes after the gzip stream" "$A/gztail.mender" "$K/rsa.pub"
 
 change_gz zeros "$A/gzzeros.mender"
 both "zeros after the gzip stream" "$A/gzzeros.mender" invalid "$K/rsa.pub"
+codes "zeros after the gzip stream: the reason is trailing bytes" "reason trailing-bytes"
 line "zeros after the gzip stream: offset and length" \
     "^reason: data/0000\.tar\.gz: 512 bytes at offset $ZLEN follow the end of the gzip data"
 
@@ -109,6 +113,7 @@ HLEN=$(($(stat -c %s "$G/h/header.tar.gz") - 4))
 reseal "$G/h" "$K/rsa.pem"
 repack "$G/h" "$SRC" "$A/hdrtail.mender"
 both "bytes after the header's gzip stream (manifest re-signed)" "$A/hdrtail.mender" invalid "$K/rsa.pub"
+codes "header tail: the reason is trailing bytes" "reason trailing-bytes"
 line "header tail: offset and length" \
     "^reason: header\.tar\.gz: .*4 bytes at offset $HLEN follow the end of the gzip data"
 xline "header tail: its checksum matches (re-signed)" "checksum header.tar.gz: ok"
@@ -200,6 +205,7 @@ EOF2
     check_not "$kind check changed: $kind itself refuses it" bash -c \
         "tar -xOf '$A/$kind-check.mender' $member | ${kind/zst/zstd} -dc -q >/dev/null 2>&1"
     both "$kind check" "$A/$kind-check.mender" invalid
+    has_codes "$kind check: a reason is a check mismatch" "reason check-mismatch"
     if [ "$kind" = xz ]; then
         read -r BLOCK_AT CHECKVAL < <(xz -lvv --robot "$X/orig" | awk '$1 == "block" { print $5, $11 }')
         check_eq "xz: the block's check as xz -lvv reads it is the data's CRC64" "$ACTUAL" "$CHECKVAL"
@@ -224,14 +230,17 @@ open(dst, 'wb').write(z)
 EOF2
         repack "$X/o" "$art" "$A/xz-data.mender"
         both "xz data" "$A/xz-data.mender" invalid
-        line "xz data: the reason says corrupt data, without values" \
-            "^reason: data/0000(\.tar\.xz)?: .*xz stream 1 \(from byte 0\): corrupt data; rebuild the artifact$"
+        has_codes "xz data: a reason is corrupt data" "reason corrupt"
+        check_not "xz data: no reason is a check mismatch" grep -qx "reason check-mismatch" "$R_CODES"
+        line "xz data: the reason names the stream, without values" \
+            "^reason: data/0000(\.tar\.xz)?: .*xz stream 1 \(from byte 0\): [^(]*$"
     fi
 
     cp "$X/orig" "$X/o/$member"
     printf 'JUNKJUNK' >>"$X/o/$member"
     repack "$X/o" "$art" "$A/$kind-tail.mender"
     both "bytes after the $kind data" "$A/$kind-tail.mender" invalid
+    codes "bytes after the $kind data: the reason is trailing bytes" "reason trailing-bytes"
     line "bytes after the $kind data: offset and length" \
         "^reason: $member: 8 bytes at offset $LEN follow the end of the ${kind/zst/zstd} data"
 
@@ -255,6 +264,7 @@ printf '{"format":"mender","version":3}xyz' >"$J/v/version"
 reseal "$J/v" "$K/rsa.pem"
 repack "$J/v" "$SRC" "$A/version-garbage.mender"
 both "version + garbage (re-signed)" "$A/version-garbage.mender" invalid "$K/rsa.pub"
+codes "version + garbage: the reason is bytes after the JSON" "reason json-trailing"
 line "version + garbage: the reason gives the offset" '^reason: version: has 3 bytes from byte 31 on'
 line "version + garbage: the signature verifies" '^key 1: .*: verified$'
 stricter "version + garbage" "$A/version-garbage.mender" "$K/rsa.pub"
@@ -293,12 +303,14 @@ EOF
 INFO_LEN=$(tar -xOf "$SRC" header.tar.gz | tar -xzOf - header-info | wc -c)
 edit_header "$SRC" header.tar.gz header-info ' x' "$A/info-garbage.mender" "$K/rsa.pem"
 both "header-info + garbage (re-signed)" "$A/info-garbage.mender" invalid "$K/rsa.pub"
+codes "header-info + garbage: the reason is bytes after the JSON" "reason json-trailing"
 line "header-info + garbage: the offset" "^reason: header/header-info: has 1 bytes from byte $((INFO_LEN + 1)) on"
 stricter "header-info + garbage" "$A/info-garbage.mender" "$K/rsa.pub"
 
 TYPE_LEN=$(tar -xOf "$SRC" header.tar.gz | tar -xzOf - headers/0000/type-info | wc -c)
 edit_header "$SRC" header.tar.gz headers/0000/type-info '{}' "$A/type-garbage.mender" "$K/rsa.pem"
 both "type-info + a second value (re-signed)" "$A/type-garbage.mender" invalid "$K/rsa.pub"
+codes "type-info + a second value: the reason is bytes after the JSON" "reason json-trailing"
 line "type-info + a second value: the offset" \
     "^reason: header/headers/0000/type-info: has 2 bytes from byte $TYPE_LEN on"
 

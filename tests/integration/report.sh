@@ -81,6 +81,20 @@ codes() {
     check_eq "$1" "$(tr ',' '\n' <<<"$2")" "$(cat "$R_CODES")"
 }
 
+# has_codes NAME EXPECTED: the reasons' and warnings' codes of the last `both`
+# include each of EXPECTED (as for codes), whatever else they hold
+has_codes() {
+    local want missing=
+    while IFS= read -r want; do
+        grep -qxF -- "$want" "$R_CODES" || missing="$missing, $want"
+    done < <(tr ',' '\n' <<<"$2")
+    if [ -z "$missing" ]; then
+        pass "$1"
+    else
+        fail "$1" "missing ${missing#, } in: $(tr '\n' ' ' < "$R_CODES")"
+    fi
+}
+
 # line NAME PATTERN: a line of both reports matches the ERE PATTERN
 line() { in_both "$1" 1 E "$2"; }
 # xline NAME TEXT: a line of both reports is exactly TEXT

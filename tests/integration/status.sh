@@ -208,7 +208,7 @@ derlen=$(wc -c <"$X/sig.der")
 put_sig "$UNS" "$X/der.sig" "$X/ext-der.mender"
 both "openssl ECDSA DER" "$X/ext-der.mender" valid "$K/ec.pub"
 line "ECDSA DER: signature line says DER, $derlen bytes" "^signature: ECDSA P-256.*DER.*$derlen bytes"
-line "ECDSA DER: warning mentions DER and mender-artifact 3.x" '^warning: .*DER.*mender-artifact 3\.x'
+codes "ECDSA DER: the warning is about DER" "warning sig-der"
 differs "ECDSA DER" "$X/ext-der.mender" "$K/ec.pub" "invalid ecdsa key size: $derlen"
 both "openssl ECDSA DER, wrong EC key" "$X/ext-der.mender" invalid "$K/ec-b.pub"
 line "ECDSA DER wrong key: does not verify" '^key 1: ECDSA P-256 .*: does not verify'
@@ -222,7 +222,7 @@ base64 -w0 "$X/sig.raw" >"$X/raw.sig"
 put_sig "$UNS" "$X/raw.sig" "$X/ext-raw.mender"
 both "openssl ECDSA raw r||s" "$X/ext-raw.mender" valid "$K/ec.pub"
 xline "ECDSA raw: signature line" "signature: ECDSA P-256, raw r||s, 64 bytes (88 bytes base64)"
-no_line "ECDSA raw: no DER warning" '^warning: .*DER'
+codes "ECDSA raw: no reason, no warning" ""
 check "ECDSA raw: mender-artifact validate -k ec.pub accepts it" \
     bash -c '"$1" validate -k "$2" "$3" 2>&1 | grep -q "validated successfully"' _ "$MA" "$K/ec.pub" "$X/ext-raw.mender"
 agree "openssl ECDSA raw r||s" "$X/ext-raw.mender" "$K/ec.pub"
@@ -261,7 +261,7 @@ check "unsigned with key: mender-artifact says missing signature" grep -q 'missi
 both "unsigned, no key" "$UNS" unsigned
 no_line "unsigned, no key: no reason lines" '^reason:'
 both "signed, no key" "$F/rootfs-rsa.mender" unverified
-line "signed, no key: warning says not checked" '^warning: .*not checked'
+codes "signed, no key: the warning is that no key checked it" "warning not-checked"
 check_not "signed, no key: mender-artifact validate (no -k) fails too" \
     bash -c '"$1" validate "$2" 2>&1 | grep -q "validated successfully"' _ "$MA" "$F/rootfs-rsa.mender"
 

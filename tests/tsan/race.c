@@ -91,23 +91,23 @@ collect(void *ctx, const uint8_t *bytes, size_t n)
 
 static enum af_err
 read_at(const struct source *src, const struct af_payload_file *f, enum kind kind,
-    uint8_t *buf, size_t len, uint64_t off, size_t *got, char *why, size_t whylen)
+    uint8_t *buf, size_t len, uint64_t off, size_t *got, struct af_reason *why)
 {
 	uint8_t *at = buf;
 	enum af_err err;
 
 	if (src->stream != NULL && kind == SEQUENTIAL_VISIT) {
-		err = af_stream_visit(src->stream, len, off, collect, &at, got, why, whylen);
+		err = af_stream_visit(src->stream, len, off, collect, &at, got, why);
 		if (err == AF_OK && (size_t)(at - buf) != *got)
-			snprintf(why, whylen, "visit handed %zu bytes for %zu",
+			af_reason_set(why, AF_C_NONE, "visit handed %zu bytes for %zu",
 			    (size_t)(at - buf), *got);
 		return err;
 	}
 	if (src->stream != NULL)
-		return af_stream_pread(src->stream, buf, len, off, got, why, whylen);
+		return af_stream_pread(src->stream, buf, len, off, got, why);
 	if (kind == SEQUENTIAL_VISIT)
-		return af_payload_visit(src->payload, f, len, off, collect, &at, got, why, whylen);
-	return af_payload_read(src->payload, f, buf, len, off, got, why, whylen);
+		return af_payload_visit(src->payload, f, len, off, collect, &at, got, why);
+	return af_payload_read(src->payload, f, buf, len, off, got, why);
 }
 
 static void *
@@ -120,7 +120,7 @@ reader_main(void *arg)
 	uint8_t *buf = malloc(chunk_max);
 	uint64_t off;
 	unsigned x = r->seed * 2654435761u + 1, i;
-	char why[320];
+	struct af_reason why = { 0 };
 	enum af_err err;
 
 	r->ok = true;
@@ -151,12 +151,12 @@ reader_main(void *arg)
 			break;
 		}
 		got = 0;
-		why[0] = '\0';
-		err = read_at(src, f, r->kind, buf, len, off, &got, why, sizeof(why));
+		why.text[0] = '\0';
+		err = read_at(src, f, r->kind, buf, len, off, &got, &why);
 		want = off >= src->len ? 0 : src->len - off < len ? (size_t)(src->len - off) : len;
 		if (err != AF_OK || got != want || memcmp(buf, src->orig + off, want) != 0) {
 			snprintf(r->msg, sizeof(r->msg), "read %zu at %llu: %s (%s), got %zu of %zu%s",
-			    len, (unsigned long long)off, af_strerror(err), why, got, want,
+			    len, (unsigned long long)off, af_strerror(err), why.text, got, want,
 			    err == AF_OK && got == want ? ", wrong bytes" : "");
 			r->ok = false;
 		}
@@ -286,7 +286,7 @@ resign_main(void *arg)
 	struct af_rewrite *w;
 	struct artifact *again;
 	struct af_reason reason = { 0 };
-	char why[400] = "";
+	struct af_reason why = { 0 };
 
 	r->ok = false;
 	if ((p = af_place_open(r->a, &reason)) == NULL) {
@@ -298,8 +298,8 @@ resign_main(void *arg)
 		snprintf(r->msg, sizeof(r->msg), "af_rewrite_sign: %.300s", reason.text);
 	} else if (af_rewrite_finish(w, &reason) != AF_OK) {
 		snprintf(r->msg, sizeof(r->msg), "af_rewrite_finish: %.300s", reason.text);
-	} else if (artifact_open(r->copy, &again, why, sizeof(why)) != AF_OK) {
-		snprintf(r->msg, sizeof(r->msg), "the re-signed copy does not open: %s", why);
+	} else if (artifact_open(r->copy, &again, &why) != AF_OK) {
+		snprintf(r->msg, sizeof(r->msg), "the re-signed copy does not open: %s", why.text);
 	} else {
 		size_t n = 0;
 		const uint8_t *s = artifact_member_bytes(again, AF_MEMBER_SIGNATURE, &n);
@@ -329,7 +329,8 @@ copy_file(const char *from, const char *to)
 static void
 artifact_case(const char *fixture, const char *tmpdir)
 {
-	char path[4096], ref_path[4096], copy[4096], why[400] = "";
+	char path[4096], ref_path[4096], copy[4096];
+	struct af_reason why = { 0 };
 	struct artifact *a = NULL;
 	struct source src = { fixture, NULL, 0, NULL, NULL, "rootfs.ext4" };
 	struct reader r[READERS];
@@ -351,8 +352,8 @@ artifact_case(const char *fixture, const char *tmpdir)
 		return;
 	}
 	src.orig = orig;
-	if (artifact_open(copy, &a, why, sizeof(why)) != AF_OK) {
-		check(false, "%s: artifact_open: %s", fixture, why);
+	if (artifact_open(copy, &a, &why) != AF_OK) {
+		check(false, "%s: artifact_open: %s", fixture, why.text);
 		free(orig);
 		return;
 	}

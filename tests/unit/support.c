@@ -25,11 +25,20 @@ size_t
 count_problems(const struct af_problems *p, int severity, const char *where,
     const char *text)
 {
+	return count_coded(p, severity, AF_C_NONE, where, text);
+}
+
+size_t
+count_coded(const struct af_problems *p, int severity, enum af_code code, const char *where,
+    const char *text)
+{
 	size_t i, n = 0, count = af_problems_count(p);
 
 	for (i = 0; i < count; i++) {
 		const struct af_problem *pr = af_problems_get(p, i);
 		if (severity != ANY_SEVERITY && (int)pr->severity != severity)
+			continue;
+		if (code != AF_C_NONE && pr->code != code)
 			continue;
 		if (where != NULL && strcmp(pr->where, where) != 0)
 			continue;
@@ -54,9 +63,10 @@ problems_str(const struct af_problems *p)
 	buf[0] = '\0';
 	for (i = 0; i < count && used < sizeof(buf) - 1; i++) {
 		const struct af_problem *pr = af_problems_get(p, i);
-		int n = snprintf(buf + used, sizeof(buf) - used, "  [%s] %s: %s\n",
+		int n = snprintf(buf + used, sizeof(buf) - used, "  [%s %s] %s: %s\n",
 		    pr->severity == AF_ERROR ? "error" :
-		    pr->severity == AF_NOTE ? "note" : "warning", pr->where, pr->text);
+		    pr->severity == AF_NOTE ? "note" : "warning", af_code_name(pr->code),
+		    pr->where, pr->text);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -262,30 +272,30 @@ synth_build(const struct synth *s, size_t *len, struct tb_pos *offsets)
 }
 
 enum af_err
-open_bytes(const void *data, size_t len, struct artifact **a, char *why, size_t whylen,
+open_bytes(const void *data, size_t len, struct artifact **a, struct af_reason *why,
     int *fd)
 {
 	char path[64];
 
 	*fd = tb_temp_fd(data, len);
-	return artifact_open(tb_fd_path(*fd, path, sizeof(path)), a, why, whylen);
+	return artifact_open(tb_fd_path(*fd, path, sizeof(path)), a, why);
 }
 
 struct artifact *
 synth_open_ok(const struct synth *s)
 {
 	struct artifact *a = NULL;
-	char why[512] = "";
+	struct af_reason why = { 0 };
 	enum af_err err;
 	uint8_t *buf;
 	size_t len;
 	int fd;
 
 	buf = synth_build(s, &len, NULL);
-	err = open_bytes(buf, len, &a, why, sizeof(why), &fd);
+	err = open_bytes(buf, len, &a, &why, &fd);
 	free(buf);
 	close(fd);
-	cr_assert_eq(err, AF_OK, "artifact_open failed: %s: %s", af_strerror(err), why);
+	cr_assert_eq(err, AF_OK, "artifact_open failed: %s: %s", af_strerror(err), why.text);
 	cr_assert_not_null(a);
 	return a;
 }

@@ -24,6 +24,10 @@ size_t count_problems(const struct af_problems *p, int severity, const char *whe
     const char *text);
 bool has_problem(const struct af_problems *p, int severity, const char *where,
     const char *text);
+/* The same, of code (or AF_C_NONE for any): the kind of problem, whatever
+ * its words; text is then for the names and numbers it must give. */
+size_t count_coded(const struct af_problems *p, int severity, enum af_code code,
+    const char *where, const char *text);
 /* All problems, one per line, for failure messages (a static buffer). */
 const char *problems_str(const struct af_problems *p);
 
@@ -82,9 +86,9 @@ char *manifest_for(const char *const *names, size_t count);
 
 /* Writes bytes to an unlinked temp file and opens it as an artifact; *fd
  * gets the temp file's descriptor (close it when done). */
-enum af_err open_bytes(const void *data, size_t len, struct artifact **a, char *why,
-    size_t whylen, int *fd);
-/* Builds and opens; cr_asserts success (printing why) and returns the artifact. */
+enum af_err open_bytes(const void *data, size_t len, struct artifact **a,
+    struct af_reason *why, int *fd);
+/* Builds and opens; cr_asserts success (printing why.text) and returns the artifact. */
 struct artifact *synth_open_ok(const struct synth *s);
 
 /* The one public key in PEM text; cr_asserts that it loads (what names it). */

@@ -1,7 +1,7 @@
 /*
  * artifact_open and what it indexes: every fixture written by mender-artifact
  * opens without errors and agrees with GNU tar about members, offsets, bytes
- * and payload files; hopeless inputs are refused with one line saying why;
+ * and payload files; hopeless inputs are refused with one line saying why.text;
  * everything else wrong is recorded as a problem naming the member.
  */
 #include <cjson/cJSON.h>
@@ -18,13 +18,17 @@
 
 #define MiB (1u << 20)
 
+/* A problem of code (AF_C_NONE: any) at where whose text gives text's
+ * fragments (the names and numbers it must give; NULL for any). */
 static void
-expect_problem(const struct artifact *a, int severity, const char *where, const char *text)
+expect_problem(const struct artifact *a, int severity, const char *where, enum af_code code,
+    const char *text)
 {
 	const struct af_problems *p = artifact_problems(a);
 
-	cr_assert(has_problem(p, severity, where, text), "want a problem at %s saying \"%s\"; "
-	    "got:\n%s", where != NULL ? where : "(any)", text != NULL ? text : "", problems_str(p));
+	cr_assert(count_coded(p, severity, code, where, text) > 0, "want a %s problem at %s "
+	    "saying \"%s\"; got:\n%s", af_code_name(code), where != NULL ? where : "(any)",
+	    text != NULL ? text : "", problems_str(p));
 }
 
 static void
@@ -60,13 +64,13 @@ static struct artifact *
 open_fixture(const char *name, char *path, size_t pathlen)
 {
 	struct artifact *a = NULL;
-	char why[512] = "";
+	struct af_reason why = { 0 };
 	enum af_err err;
 
 	if (fixture_path(name, path, pathlen) == NULL)
 		cr_skip_test("fixture %s is absent", name);
-	err = artifact_open(path, &a, why, sizeof(why));
-	cr_assert_eq(err, AF_OK, "%s: %s: %s", name, af_strerror(err), why);
+	err = artifact_open(path, &a, &why);
+	cr_assert_eq(err, AF_OK, "%s: %s: %s", name, af_strerror(err), why.text);
 	return a;
 }
 
@@ -254,7 +258,7 @@ ParameterizedTest(struct fixture_param *param, artifact, fixture_payload_files)
 			const struct af_payload_file *f = NULL;
 			uint8_t *want;
 			size_t wantlen, off = 0, got;
-			char why[160] = "";
+			struct af_reason why = { 0 };
 			bool in_manifest = false;
 
 			cr_assert_eq(af_payload_find(pl, line, &f), AF_OK, "%s: %s", m->name, line);
@@ -266,13 +270,13 @@ ParameterizedTest(struct fixture_param *param, artifact, fixture_payload_files)
 			cr_assert_eq(f->size, wantlen, "%s: size %llu, tar says %zu", line,
 			    (unsigned long long)f->size, wantlen);
 			while (off < wantlen) {
-				cr_assert_eq(af_payload_read(pl, f, buf, 100000, off, &got, why,
-				    sizeof(why)), AF_OK, "%s", why);
+				cr_assert_eq(af_payload_read(pl, f, buf, 100000, off, &got, &why),
+				    AF_OK, "%s", why.text);
 				cr_assert_gt(got, 0);
 				cr_assert_eq(memcmp(buf, want + off, got), 0, "%s differs at %zu", line, off);
 				off += got;
 			}
-			cr_assert_eq(af_payload_read(pl, f, buf, 10, f->size, &got, why, sizeof(why)),
+			cr_assert_eq(af_payload_read(pl, f, buf, 10, f->size, &got, &why),
 			    AF_OK);
 			cr_assert_eq(got, 0);
 			for (k = 0; k < nlisted; k++)
@@ -354,26 +358,29 @@ Test(artifact, module_fixture_details)
 /* ==== fatal refusals ==== */
 
 static void
-expect_refused(const void *data, size_t len, const char *why_has)
+expect_refused(const void *data, size_t len, enum af_code code, const char *why_has)
 {
 	struct artifact *a = (struct artifact *)1;
-	char why[512] = "";
+	struct af_reason why = { 0 };
 	enum af_err err;
 	int fd;
 
-	err = open_bytes(data, len, &a, why, sizeof(why), &fd);
+	err = open_bytes(data, len, &a, &why, &fd);
 	close(fd);
-	cr_assert_neq(err, AF_OK, "opened; want a refusal saying \"%s\"", why_has);
+	cr_assert_neq(err, AF_OK, "opened; want a refusal %s", af_code_name(code));
 	cr_assert_null(a);
-	cr_assert(why[0] != '\0', "no reason given");
-	cr_assert_null(strchr(why, '\n'), "more than one line: %s", why);
+	cr_assert(why.text[0] != '\0', "no reason given");
+	cr_assert_null(strchr(why.text, '\n'), "more than one line: %s", why.text);
+	cr_assert_eq(why.code, code, "code %s, want %s: %s", af_code_name(why.code),
+	    af_code_name(code), why.text);
 	if (why_has != NULL)
-		cr_assert(strstr(why, why_has) != NULL, "why: \"%s\", want \"%s\"", why, why_has);
+		cr_assert(strstr(why.text, why_has) != NULL, "why: \"%s\", want \"%s\"", why.text,
+		    why_has);
 }
 
 Test(refuse, empty_file)
 {
-	expect_refused("", 0, "empty");
+	expect_refused("", 0, AF_C_NOT_ARTIFACT, NULL);
 }
 
 Test(refuse, not_a_tar)
@@ -383,14 +390,14 @@ Test(refuse, not_a_tar)
 
 	for (i = 0; i < sizeof(text); i++)
 		text[i] = (char)("This is a README, not an artifact.\n"[i % 35]);
-	expect_refused(text, sizeof(text), "not a Mender artifact");
+	expect_refused(text, sizeof(text), AF_C_NOT_ARTIFACT, NULL);
 }
 
 Test(refuse, empty_tar)
 {
 	uint8_t zeros[10240] = { 0 };
 
-	expect_refused(zeros, sizeof(zeros), "empty tar");
+	expect_refused(zeros, sizeof(zeros), AF_C_NOT_ARTIFACT, NULL);
 }
 
 Test(refuse, compressed_artifact)
@@ -407,7 +414,7 @@ Test(refuse, compressed_artifact)
 	raw = synth_build(&s, &len, NULL);
 	for (i = 0; i < 3; i++) {
 		z = tb_compress(cases[i].comp, raw, len, &zlen);
-		expect_refused(z, zlen, cases[i].word);
+		expect_refused(z, zlen, AF_C_NOT_ARTIFACT, cases[i].word);
 		free(z);
 	}
 	free(raw);
@@ -423,7 +430,7 @@ Test(refuse, first_member_not_version)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_remove(&s, "version");
 	raw = synth_build(&s, &len, NULL);
-	expect_refused(raw, len, "'manifest'");
+	expect_refused(raw, len, AF_C_NOT_ARTIFACT, "'manifest'");
 	free(raw);
 	synth_free(&s);
 }
@@ -439,9 +446,10 @@ Test(refuse, cut_inside_the_header)
 	synth_default(&s, AF_COMP_GZIP);
 	raw = synth_build(&s, &len, pos);
 	h = synth_index(&s, "header.tar.gz");
-	expect_refused(raw, (size_t)pos[h].data_offset + s.m[h].len / 2, "header.tar.gz");
+	expect_refused(raw, (size_t)pos[h].data_offset + s.m[h].len / 2, AF_C_TRUNCATED,
+	    "header.tar.gz");
 	/* and cut inside its tar header block */
-	expect_refused(raw, (size_t)pos[h].header_offset + 100, NULL);
+	expect_refused(raw, (size_t)pos[h].header_offset + 100, AF_C_DAMAGED, "cut short");
 	free(raw);
 	synth_free(&s);
 }
@@ -456,7 +464,7 @@ Test(refuse, no_header_member)
 	synth_remove(&s, "header.tar.gz");
 	synth_remove(&s, "data/0000.tar.gz");
 	raw = synth_build(&s, &len, NULL);
-	expect_refused(raw, len, "header.tar");
+	expect_refused(raw, len, AF_C_MISSING, "header.tar");
 	free(raw);
 	synth_free(&s);
 }
@@ -464,28 +472,30 @@ Test(refuse, no_header_member)
 Test(refuse, not_a_regular_file_or_missing)
 {
 	struct artifact *a = NULL;
-	char why[256] = "";
+	struct af_reason why = { 0 };
 
-	cr_assert_neq(artifact_open("/", &a, why, sizeof(why)), AF_OK);
+	cr_assert_neq(artifact_open("/", &a, &why), AF_OK);
 	cr_assert_null(a);
-	cr_assert(strstr(why, "regular file") != NULL, "%s", why);
-	why[0] = '\0';
-	cr_assert_eq(artifact_open("/nonexistent/x.mender", &a, why, sizeof(why)), AF_EIO);
+	cr_assert_eq(why.code, AF_C_NOT_ARTIFACT, "%s: %s", af_code_name(why.code), why.text);
+	why.text[0] = '\0';
+	cr_assert_eq(artifact_open("/nonexistent/x.mender", &a, &why), AF_EIO);
 	cr_assert_null(a);
-	cr_assert(why[0] != '\0');
+	cr_assert_eq(why.code, AF_C_IO, "%s: %s", af_code_name(why.code), why.text);
+	cr_assert(why.text[0] != '\0');
 }
 
-Test(refuse, tiny_why_buffer)
+/* The reason is one whole line with a code, whatever was in it before. */
+Test(refuse, empty_file_code)
 {
 	struct artifact *a = NULL;
-	char why[8];
+	struct af_reason why;
 	int fd;
 
-	memset(why, 'x', sizeof(why));
-	cr_assert_neq(open_bytes("", 0, &a, why, sizeof(why), &fd), AF_OK);
+	memset(&why, 'x', sizeof(why));
+	cr_assert_eq(open_bytes("", 0, &a, &why, &fd), AF_EFORMAT);
 	close(fd);
-	cr_assert_eq(why[sizeof(why) - 1], '\0');
-	cr_assert_eq(strlen(why), sizeof(why) - 1);
+	cr_assert_eq(why.code, AF_C_NOT_ARTIFACT, "%s", af_code_name(why.code));
+	cr_assert_str_eq(why.text, "is empty; expected a Mender artifact (.mender)");
 }
 
 /* ==== synthetic artifacts: recorded problems ==== */
@@ -512,7 +522,7 @@ ParameterizedTest(struct comp_param *p, synth, baseline_is_clean)
 	const struct af_payload_file *f;
 	uint8_t *raw, buf[64];
 	size_t len, i, got;
-	char why[160];
+	struct af_reason why = { 0 };
 
 	synth_default(&s, p->comp);
 	raw = synth_build(&s, &len, pos);
@@ -531,8 +541,8 @@ ParameterizedTest(struct comp_param *p, synth, baseline_is_clean)
 	cr_assert_str_eq(artifact_header(a, false)->artifact_name, SYNTH_NAME);
 	cr_assert_eq(af_payload_find(artifact_payload(a, 0), SYNTH_FILE, &f), AF_OK);
 	cr_assert_eq(f->size, strlen(SYNTH_FILE_DATA));
-	cr_assert_eq(af_payload_read(artifact_payload(a, 0), f, buf, sizeof(buf), 0, &got, why,
-	    sizeof(why)), AF_OK, "%s", why);
+	cr_assert_eq(af_payload_read(artifact_payload(a, 0), f, buf, sizeof(buf), 0, &got, &why),
+	    AF_OK, "%s", why.text);
 	cr_assert_eq(got, strlen(SYNTH_FILE_DATA));
 	cr_assert_eq(memcmp(buf, SYNTH_FILE_DATA, got), 0);
 	expect_no_problems(a);
@@ -564,13 +574,13 @@ Test(synth, missing_end_blocks_warned_and_trailing_garbage_refused)
 	struct tb t;
 	uint8_t *raw, *more;
 	size_t len, morelen;
-	char why[256];
+	struct af_reason why = { 0 };
 	int fd;
 
 	synth_default(&s, AF_COMP_GZIP);
 	s.no_end_blocks = true;
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_WARNING, "artifact", "without end-of-archive blocks");
+	expect_problem(a, AF_WARNING, "artifact", AF_C_TAR_END, NULL);
 	cr_assert_eq(artifact_member_count(a), 4);
 	artifact_close(a);
 
@@ -580,10 +590,10 @@ Test(synth, missing_end_blocks_warned_and_trailing_garbage_refused)
 	tb_raw(&t, raw, len);
 	tb_raw(&t, "garbage after the end of the archive", 36);
 	more = tb_take(&t, &morelen);
-	cr_assert_eq(open_bytes(more, morelen, &a, why, sizeof(why), &fd), AF_OK, "%s", why);
+	cr_assert_eq(open_bytes(more, morelen, &a, &why, &fd), AF_OK, "%s", why.text);
 	close(fd);
 	/* nothing signs those bytes */
-	expect_problem(a, AF_ERROR, "artifact", "36 bytes after its end-of-archive blocks");
+	expect_problem(a, AF_ERROR, "artifact", AF_C_TRAILING_BYTES, "36 bytes");
 	cr_assert_eq(artifact_member_count(a), 4);
 	artifact_close(a);
 	free(raw);
@@ -633,7 +643,7 @@ Test(synth, duplicate_data_member)
 	raw = synth_build(&s, &len, pos);
 	free(raw);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "data/0000.tar.gz", "appears twice");
+	expect_problem(a, AF_ERROR, "data/0000.tar.gz", AF_C_DUPLICATE, NULL);
 	/* the first one is the one shown */
 	cr_assert_eq(artifact_member(a, AF_MEMBER_DATA, 0)->data_offset, pos[3].data_offset);
 	cr_assert(artifact_member_at(a, 3)->shown);
@@ -650,7 +660,7 @@ Test(synth, duplicate_manifest)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_insert(&s, 2, "manifest", s.m[1].data, s.m[1].len);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "appears twice");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_DUPLICATE, NULL);
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -680,7 +690,7 @@ Test(synth, wrong_order)
 		memmove(&s.m[cases[i].to + 1], &s.m[cases[i].to], (s.n - 1 - cases[i].to) * sizeof(tmp));
 		s.m[cases[i].to] = tmp;
 		a = synth_open_ok(&s);
-		expect_problem(a, AF_ERROR, cases[i].where, "out of order");
+		expect_problem(a, AF_ERROR, cases[i].where, AF_C_ORDER, NULL);
 		artifact_close(a);
 		synth_free(&s);
 	}
@@ -694,7 +704,7 @@ Test(synth, signature_after_header)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_insert(&s, 3, "manifest.sig", "c2lnbmF0dXJl", 12);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest.sig", "out of order|header.tar");
+	expect_problem(a, AF_ERROR, "manifest.sig", AF_C_ORDER, "header.tar");
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -721,7 +731,7 @@ Test(synth, version_x)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_rename(&s, "version", "versionX");
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "versionX", "'version'");
+	expect_problem(a, AF_ERROR, "versionX", AF_C_BAD_NAME, "'version'");
 	cr_assert_eq(artifact_member_at(a, 0)->kind, AF_MEMBER_VERSION);
 	artifact_close(a);
 	synth_free(&s);
@@ -740,7 +750,7 @@ Test(synth, unknown_member)
 		synth_default(&s, AF_COMP_GZIP);
 		synth_insert(&s, 3, names[i], "x", 1);
 		a = synth_open_ok(&s);
-		expect_problem(a, AF_ERROR, names[i], "not a member");
+		expect_problem(a, AF_ERROR, names[i], AF_C_UNKNOWN, NULL);
 		cr_assert_eq(artifact_member_at(a, 3)->kind, AF_MEMBER_UNKNOWN);
 		cr_assert_not(artifact_member_at(a, 3)->shown);
 		artifact_close(a);
@@ -760,7 +770,7 @@ Test(synth, data_index_not_four_digits)
 		synth_default(&s, AF_COMP_GZIP);
 		synth_rename(&s, "data/0000.tar.gz", names[i]);
 		a = synth_open_ok(&s);
-		expect_problem(a, AF_ERROR, names[i], "four");
+		expect_problem(a, AF_ERROR, names[i], AF_C_BAD_NAME, NULL);
 		/* still payload 0: what Atoi("0") gives mender-artifact */
 		cr_assert_eq(artifact_member(a, AF_MEMBER_DATA, 0), artifact_member_at(a, 3));
 		artifact_close(a);
@@ -793,10 +803,10 @@ Test(synth, symlink_directory_and_sparse_members)
 		m->type = cases[i].type;
 		a = synth_open_ok(&s);
 		if (cases[i].type == 'S') {	/* the tar lint refuses it before the rules */
-			expect_problem(a, AF_ERROR, "artifact", "typeflag 'S'");
+			expect_problem(a, AF_ERROR, "artifact", AF_C_TAR_TYPE, "'S'");
 			cr_assert_eq(artifact_member_count(a), 4);
 		} else {
-			expect_problem(a, AF_ERROR, cases[i].name, cases[i].word);
+			expect_problem(a, AF_ERROR, cases[i].name, AF_C_TAR_TYPE, cases[i].word);
 			cr_assert_not(artifact_member_at(a, 4)->shown);
 		}
 		artifact_close(a);
@@ -841,7 +851,7 @@ Test(synth, dotdot_member_says_so)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_insert(&s, s.n, "data/../../etc/passwd", "x", 1);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, NULL, "\"..\"");
+	expect_problem(a, AF_ERROR, NULL, AF_C_UNSAFE_PATH, NULL);
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -859,8 +869,8 @@ Test(synth, oversized_manifest)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_set(&s, "manifest", big, n);
 	a = synth_open_ok(&s);
-	snprintf(frag, sizeof(frag), "%zu bytes|over", n);
-	expect_problem(a, AF_ERROR, "manifest", frag);
+	snprintf(frag, sizeof(frag), "%zu bytes", n);
+	expect_problem(a, AF_ERROR, "manifest", AF_C_TOO_BIG, frag);
 	cr_assert_null(artifact_manifest(a, false));
 	cr_assert_null(artifact_member_bytes(a, AF_MEMBER_MANIFEST, &blen));
 	cr_assert_eq(artifact_member(a, AF_MEMBER_MANIFEST, 0)->size, n);
@@ -881,8 +891,8 @@ Test(synth, oversized_version_and_signature)
 	synth_set(&s, "version", big, 5000);
 	synth_insert(&s, 2, "manifest.sig", big, 9000);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "version", "over");
-	expect_problem(a, AF_ERROR, "manifest.sig", "over");
+	expect_problem(a, AF_ERROR, "version", AF_C_TOO_BIG, NULL);
+	expect_problem(a, AF_ERROR, "manifest.sig", AF_C_TOO_BIG, NULL);
 	artifact_close(a);
 	free(big);
 	synth_free(&s);
@@ -919,21 +929,21 @@ Test(synth, file_cut_inside_data_member)
 	struct af_payload *pl;
 	const struct af_payload_file *f = NULL;
 	struct synth s = big_payload_synth(3 * MiB, &payload);
-	char why[256] = "";
+	struct af_reason why = { 0 };
 	char frag[96];
 	enum af_err err;
 	int fd;
 
 	raw = synth_build(&s, &len, pos);
 	cut = (size_t)pos[3].data_offset + s.m[3].len / 2;
-	cr_assert_eq(open_bytes(raw, cut, &a, why, sizeof(why), &fd), AF_OK, "%s", why);
+	cr_assert_eq(open_bytes(raw, cut, &a, &why, &fd), AF_OK, "%s", why.text);
 	close(fd);
 	m = artifact_member(a, AF_MEMBER_DATA, 0);
 	cr_assert_not_null(m);
 	cr_assert(m->truncated);
-	snprintf(frag, sizeof(frag), "cut short|%zu bytes|holds %zu", s.m[3].len,
+	snprintf(frag, sizeof(frag), "%zu bytes|holds %zu", s.m[3].len,
 	    cut - (size_t)pos[3].data_offset);
-	expect_problem(a, AF_ERROR, "data/0000.tar.gz", frag);
+	expect_problem(a, AF_ERROR, "data/0000.tar.gz", AF_C_TRUNCATED, frag);
 	/* the raw bytes that are there read; then a short read, no error */
 	cr_assert_eq(artifact_member_pread(a, m, buf, MiB, 0, &got), AF_OK);
 	cr_assert_eq(got, s.m[3].len / 2 < MiB ? s.m[3].len / 2 : MiB);
@@ -944,15 +954,15 @@ Test(synth, file_cut_inside_data_member)
 	if (err == AF_OK) {
 		uint64_t off = 0;
 		do {
-			err = af_payload_read(pl, f, buf, MiB, off, &got, why, sizeof(why));
+			err = af_payload_read(pl, f, buf, MiB, off, &got, &why);
 			off += got;
 		} while (err == AF_OK && got > 0);
 		cr_assert_eq(err, AF_ETRUNC, "%s", af_strerror(err));
-		cr_assert(why[0] != '\0');
+		cr_assert(why.text[0] != '\0');
 	}
 	cr_assert_neq(af_payload_scan_all(pl), AF_OK);
 	/* the scan names the compressed member that ends early */
-	expect_problem(a, AF_ERROR, "data/0000.tar.gz", "ends early");
+	expect_problem(a, AF_ERROR, "data/0000.tar.gz", AF_C_TRUNCATED, NULL);
 	artifact_close(a);
 	free(raw);
 	free(buf);
@@ -976,8 +986,8 @@ Test(synth, size_field_past_eof)
 	cr_assert_not_null(m);
 	cr_assert(m->truncated);
 	cr_assert_eq(m->size, s.m[3].len + 5000);
-	snprintf(frag, sizeof(frag), "cut short|%zu bytes", s.m[3].len + 5000);
-	expect_problem(a, AF_ERROR, "data/0000.tar.gz", frag);
+	snprintf(frag, sizeof(frag), "%zu bytes", s.m[3].len + 5000);
+	expect_problem(a, AF_ERROR, "data/0000.tar.gz", AF_C_TRUNCATED, frag);
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -991,7 +1001,7 @@ Test(synth, huge_size_field_no_crash)
 	s.m[3].flags = TB_SIZE_SET | TB_BASE256_SIZE;
 	s.m[3].size = UINT64_MAX - 4096;
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, NULL, NULL);
+	expect_problem(a, AF_ERROR, NULL, AF_C_NONE, NULL);
 	cr_assert_gt(af_problems_errors(artifact_problems(a)), 0);
 	artifact_close(a);
 	synth_free(&s);
@@ -1005,7 +1015,7 @@ Test(synth, outer_tar_damaged_later)
 	synth_default(&s, AF_COMP_GZIP);
 	s.m[3].flags = TB_BAD_CHECKSUM;
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "artifact", "damaged|header.tar.gz");
+	expect_problem(a, AF_ERROR, "artifact", AF_C_DAMAGED, "header.tar.gz");
 	cr_assert_eq(artifact_member_count(a), 3);
 	artifact_close(a);
 	synth_free(&s);
@@ -1030,7 +1040,8 @@ Test(synth, manifest_line_without_data_member)
 	synth_default(&s, AF_COMP_GZIP);
 	with_manifest(&s, names, 4);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "line 4|data/0001/extra.bin|data/0001.tar");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_COVERAGE,
+	    "line 4|data/0001/extra.bin|data/0001.tar");
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -1045,7 +1056,7 @@ Test(synth, manifest_line_for_nothing)
 	synth_default(&s, AF_COMP_GZIP);
 	with_manifest(&s, names, 4);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "line 2|'stray'|not part");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_COVERAGE, "line 2|'stray'");
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -1060,11 +1071,11 @@ Test(synth, manifest_without_version_or_header)
 	synth_default(&s, AF_COMP_GZIP);
 	with_manifest(&s, no_version, 2);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "'version'");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_COVERAGE, "'version'");
 	artifact_close(a);
 	with_manifest(&s, no_header, 2);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "'header.tar.gz'");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_COVERAGE, "'header.tar.gz'");
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -1080,7 +1091,7 @@ Test(synth, manifest_not_canonical)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_set(&s, "manifest", text, strlen(text));
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "line 1 |CR");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_MANIFEST_NOT_CANONICAL, "line 1 ");
 	cr_assert_not(artifact_manifest(a, false)->canonical);
 	artifact_close(a);
 	synth_free(&s);
@@ -1094,7 +1105,7 @@ Test(synth, manifest_missing)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_remove(&s, "manifest");
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest", "missing");
+	expect_problem(a, AF_ERROR, "manifest", AF_C_MISSING, NULL);
 	cr_assert_null(artifact_manifest(a, false));
 	artifact_close(a);
 	synth_free(&s);
@@ -1105,14 +1116,15 @@ Test(synth, version_contents)
 	static const struct {
 		const char *json;
 		int severity;
+		enum af_code code;
 		const char *text;
 	} cases[] = {
-		{ "not json", AF_ERROR, "JSON" },
-		{ "{\"format\":\"mender\",\"version\":4}", AF_ERROR, "version" },
-		{ "{\"format\":\"mender\",\"version\":\"3\"}", AF_ERROR, "integer" },
-		{ "{\"format\":\"mender\",\"version\":3.5}", AF_ERROR, "integer" },
-		{ "{\"format\":\"foo\",\"version\":3}", AF_ERROR, "format" },
-		{ "{\"format\":\"mender\",\"version\":3,\"x\":1}", AF_ERROR, "\"x\"" },
+		{ "not json", AF_ERROR, AF_C_FORMAT_VERSION, NULL },
+		{ "{\"format\":\"mender\",\"version\":4}", AF_ERROR, AF_C_FORMAT_VERSION, NULL },
+		{ "{\"format\":\"mender\",\"version\":\"3\"}", AF_ERROR, AF_C_FORMAT_VERSION, NULL },
+		{ "{\"format\":\"mender\",\"version\":3.5}", AF_ERROR, AF_C_FORMAT_VERSION, NULL },
+		{ "{\"format\":\"foo\",\"version\":3}", AF_ERROR, AF_C_FORMAT_VERSION, NULL },
+		{ "{\"format\":\"mender\",\"version\":3,\"x\":1}", AF_ERROR, AF_C_UNKNOWN, "\"x\"" },
 	};
 	size_t i;
 
@@ -1123,7 +1135,7 @@ Test(synth, version_contents)
 		synth_default(&s, AF_COMP_GZIP);
 		synth_set(&s, "version", cases[i].json, strlen(cases[i].json));
 		a = synth_open_ok(&s);
-		expect_problem(a, cases[i].severity, "version", cases[i].text);
+		expect_problem(a, cases[i].severity, "version", cases[i].code, cases[i].text);
 		cr_assert_eq(artifact_format_version(a), 3);
 		artifact_close(a);
 		synth_free(&s);
@@ -1156,8 +1168,8 @@ Test(synth, version_with_bytes_after_its_json)
 		a = synth_open_ok(&s);
 		snprintf(want, sizeof(want), "has %zu bytes from byte %zu on", len -
 		    (sizeof(v) - 1 + cases[i].at), sizeof(v) - 1 + cases[i].at);
-		expect_problem(a, AF_ERROR, "version", want);
-		expect_problem(a, AF_ERROR, "version", "the Mender client refuses");
+		expect_problem(a, AF_ERROR, "version", AF_C_JSON_TRAILING, want);
+		expect_problem(a, AF_ERROR, "version", AF_C_JSON_TRAILING, "the Mender client refuses");
 		cr_assert_eq(artifact_format_version(a), 3, "still read as what it says");
 		artifact_close(a);
 		synth_free(&s);
@@ -1203,7 +1215,7 @@ Test(synth, format_version_2)
 	a = synth_open_ok(&s);
 	cr_assert_eq(artifact_format_version(a), 2);
 	expect_no_errors(a);
-	expect_problem(a, AF_WARNING, "version", "version 2");
+	expect_problem(a, AF_WARNING, "version", AF_C_FORMAT_VERSION, NULL);
 	cr_assert_str_eq(artifact_header(a, false)->artifact_name, "rel-v2");
 	artifact_close(a);
 
@@ -1211,7 +1223,7 @@ Test(synth, format_version_2)
 	synth_insert(&s, 2, "manifest-augment", "", 0);
 	synth_insert(&s, 4, "header-augment.tar.gz", z, zlen);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "version", "augment");
+	expect_problem(a, AF_ERROR, "version", AF_C_AUGMENT, NULL);
 	artifact_close(a);
 	free(raw);
 	free(z);
@@ -1226,7 +1238,7 @@ Test(synth, data_member_without_payload)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_insert(&s, s.n, "data/0001.tar.gz", s.m[3].data, s.m[3].len);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "data/0001.tar.gz", "header-info");
+	expect_problem(a, AF_ERROR, "data/0001.tar.gz", AF_C_PAYLOAD_MISMATCH, NULL);
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -1242,7 +1254,7 @@ Test(synth, payload_without_data_member)
 	with_manifest(&s, names, 2);
 	a = synth_open_ok(&s);
 	expect_no_errors(a);
-	expect_problem(a, AF_WARNING, "artifact", "data/0000.tar");
+	expect_problem(a, AF_WARNING, "artifact", AF_C_PAYLOAD_MISMATCH, "data/0000.tar");
 	cr_assert_null(artifact_payload(a, 0));
 	artifact_close(a);
 	synth_free(&s);
@@ -1256,7 +1268,7 @@ Test(synth, augment_without_partner)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_insert(&s, 2, "manifest-augment", "", 0);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "manifest-augment", "partner");
+	expect_problem(a, AF_ERROR, "manifest-augment", AF_C_AUGMENT, NULL);
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -1270,7 +1282,7 @@ Test(synth, corrupt_header_member)
 	synth_default(&s, AF_COMP_GZIP);
 	synth_set(&s, "header.tar.gz", junk, sizeof(junk) - 1);
 	a = synth_open_ok(&s);
-	expect_problem(a, AF_ERROR, "header.tar.gz", "decompress");
+	expect_problem(a, AF_ERROR, "header.tar.gz", AF_C_CORRUPT, NULL);
 	artifact_close(a);
 	synth_free(&s);
 }
@@ -1282,7 +1294,7 @@ Test(synth, too_many_members)
 	struct tb t;
 	uint8_t *raw, *all;
 	size_t len, alllen, i;
-	char why[256];
+	struct af_reason why = { 0 };
 	int fd;
 
 	synth_default(&s, AF_COMP_GZIP);
@@ -1294,9 +1306,9 @@ Test(synth, too_many_members)
 		tb_add_str(&t, "data/0000.tar.gz", "");
 	tb_end(&t);
 	all = tb_take(&t, &alllen);
-	cr_assert_eq(open_bytes(all, alllen, &a, why, sizeof(why), &fd), AF_OK, "%s", why);
+	cr_assert_eq(open_bytes(all, alllen, &a, &why, &fd), AF_OK, "%s", why.text);
 	close(fd);
-	expect_problem(a, AF_ERROR, "artifact", "more than");
+	expect_problem(a, AF_ERROR, "artifact", AF_C_TOO_BIG, NULL);
 	cr_assert_leq(artifact_member_count(a), 1024);
 	artifact_close(a);
 	free(raw);
@@ -1342,11 +1354,11 @@ Test(payload, rules)
 	a = with_payload(&s, &t);
 	pl = artifact_payload(a, 0);
 	cr_assert_eq(af_payload_scan_all(pl), AF_OK);
-	expect_problem(a, AF_ERROR, "data/0000", "'bad name!.txt'|characters");
-	expect_problem(a, AF_ERROR, "data/0000", "'sub/file.txt'|subdirectory");
-	expect_problem(a, AF_ERROR, "data/0000", "'" SYNTH_FILE "'|twice");
-	expect_problem(a, AF_ERROR, "data/0000", "\"..\"");
-	expect_problem(a, AF_ERROR, "data/0000", "'link'|regular file");
+	expect_problem(a, AF_ERROR, "data/0000", AF_C_BAD_NAME, "'bad name!.txt'");
+	expect_problem(a, AF_ERROR, "data/0000", AF_C_BAD_NAME, "'sub/file.txt'");
+	expect_problem(a, AF_ERROR, "data/0000", AF_C_DUPLICATE, "'" SYNTH_FILE "'");
+	expect_problem(a, AF_ERROR, "data/0000", AF_C_UNSAFE_PATH, NULL);
+	expect_problem(a, AF_ERROR, "data/0000", AF_C_TAR_TYPE, "'link'");
 	cr_assert_eq(af_payload_count(pl), 2);
 	cr_assert_eq(af_payload_find(pl, "last.bin", &f), AF_OK);
 	cr_assert_eq(af_payload_find(pl, SYNTH_FILE, &f), AF_OK);

@@ -1,7 +1,8 @@
 /*
  * common/error.c, the error convention: every code has its own stable name,
  * which af_code_from_name maps back; a reason keeps a long text whole and
- * af_fail returns the error it was given.
+ * af_fail returns the error it was given; af_reason_reword wraps a reason in
+ * more words without losing its code.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -46,4 +47,20 @@ Test(error, a_bare_error_has_a_code)
 	cr_assert_eq(af_code_of(AF_ENOMEM), AF_C_NO_MEMORY);
 	cr_assert_eq(af_code_of(AF_EIO), AF_C_IO);
 	cr_assert_eq(af_code_of(AF_ETRUNC), AF_C_TRUNCATED);
+}
+
+/* Wrapping a reason in its own words keeps its code and the whole of its text. */
+Test(error, reword_wraps_its_own_text)
+{
+	static char text[700];
+	struct af_reason r;
+
+	memset(text, 'y', sizeof(text) - 1);
+	af_reason_set(&r, AF_C_TAR_PADDING, "%s", text);
+	af_reason_reword(&r, "entry 'f' at offset 0 follows %s!", r.text);
+	cr_assert_eq(r.code, AF_C_TAR_PADDING);
+	cr_assert_eq(strncmp(r.text, "entry 'f' at offset 0 follows yyy", 33), 0, "%s", r.text);
+	cr_assert_eq(strlen(r.text), strlen("entry 'f' at offset 0 follows !") + sizeof(text) - 1);
+	cr_assert_eq(r.text[strlen(r.text) - 1], '!');
+	af_reason_reword(NULL, "ignored");
 }

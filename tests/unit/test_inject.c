@@ -150,19 +150,19 @@ Test(inject, checkpoints_survive_failed_compression)
 	int fd = tb_temp_fd(z, zlen);
 	struct af_stream *s = af_stream_new(fd, 0, zlen, AF_COMP_GZIP);
 	uint64_t off, before, cost;
-	char why[200] = "";
+	struct af_reason why = { 0 };
 
 	cr_assert(buf != NULL && codec != NULL && s != NULL);
 	atomic_store(&failures, 0);
 	atomic_store(&fail_size, ZSTD_compressBound(af_codec_snapshot_size(codec)));
 	for (off = 0; off < len; off += got) {
-		cr_assert_eq(af_stream_pread(s, buf, 4 * MiB, off, &got, why, sizeof(why)), AF_OK,
-		    "%s", why);
+		cr_assert_eq(af_stream_pread(s, buf, 4 * MiB, off, &got, &why), AF_OK,
+		    "%s", why.text);
 		cr_assert_eq(memcmp(buf, orig + off, got), 0);
 		usleep(20000);	/* the compressing thread keeps up, as it does in a mount */
 	}
 	before = af_stream_produced(s);
-	cr_assert_eq(af_stream_pread(s, buf, 4096, 41 * MiB + 4321, &got, why, sizeof(why)), AF_OK);
+	cr_assert_eq(af_stream_pread(s, buf, 4096, 41 * MiB + 4321, &got, &why), AF_OK);
 	cr_assert_eq(memcmp(buf, orig + 41 * MiB + 4321, 4096), 0);
 	cost = af_stream_produced(s) - before;
 	atomic_store(&fail_size, 0);
@@ -216,14 +216,15 @@ entries(const char *dir)
 
 /*
  * Every allocation of af_place_open and af_rewrite_sign made to fail in
- * turn: each fails cleanly, saying why, frees only what it allocated (ASan
+ * turn: each fails cleanly, saying why.text, frees only what it allocated (ASan
  * and the integration runs check the frees) and leaves no file behind (issue
  * 19: split_path returned before setting dir and base, which the cleanup
  * then freed).
  */
 Test(inject, resign_out_of_memory)
 {
-	char dir[] = "/tmp/afinject-XXXXXX", path[4096], why[400];
+	char dir[] = "/tmp/afinject-XXXXXX", path[4096];
+	struct af_reason why = { 0 };
 	struct af_reason reason;
 	struct artifact *a;
 	struct af_place *p;
@@ -232,7 +233,7 @@ Test(inject, resign_out_of_memory)
 	bool done;
 
 	artifact_copy(dir, path, sizeof(path));
-	cr_assert_eq(artifact_open(path, &a, why, sizeof(why)), AF_OK, "%s", why);
+	cr_assert_eq(artifact_open(path, &a, &why), AF_OK, "%s", why.text);
 	for (k = 1, done = false; !done && k < 100; k++) {
 		af_reason_clear(&reason);
 		atomic_store(&failures, 0);

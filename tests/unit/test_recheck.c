@@ -203,7 +203,7 @@ Test(recheck, zstd_mismatch)
  */
 static void
 codec_reason(enum af_compression comp, const uint8_t *z, size_t len, size_t step,
-    bool with_reader, char *why, size_t whylen)
+    bool with_reader, struct af_reason *why)
 {
 	struct af_codec *c = af_codec_new(comp);
 	struct mem m = { z, len, false };
@@ -222,12 +222,13 @@ codec_reason(enum af_compression comp, const uint8_t *z, size_t len, size_t step
 		uint8_t *op = out;
 		size_t ol = 1u << 20;
 
-		err = af_codec_run(c, &ip, &il, &op, &ol, &done, why, whylen);
+		err = af_codec_run(c, &ip, &il, &op, &ol, &done, why);
 		pos += il0 - il;
 	}
-	cr_assert_eq(err, AF_ECORRUPT, "%s", why);
+	cr_assert_eq(err, AF_ECORRUPT, "%s", why->text);
 	/* a whole member that fails its check, not bytes after the data */
-	cr_assert_not(af_codec_trailing(c, &trailing_at), "%s", why);
+	cr_assert_not(af_codec_trailing(c, &trailing_at), "%s", why->text);
+	cr_assert_eq(why->code, AF_C_CHECK_MISMATCH, "%s: %s", af_code_name(why->code), why->text);
 	af_codec_free(c);
 	free(out);
 }
@@ -238,7 +239,8 @@ Test(recheck, codec_second_zstd_frame)
 	size_t l1, l2;
 	uint8_t *f1 = zstd_frame(data, 100000, &l1), *f2 = zstd_frame(data + 100000, 100000, &l2);
 	uint8_t *z = malloc(l1 + l2);
-	char why[320], want[200];
+	struct af_reason why = { 0 };
+	char want[200];
 
 	memcpy(z, f1, l1);
 	memcpy(z + l1, f2, l2);
@@ -246,14 +248,14 @@ Test(recheck, codec_second_zstd_frame)
 	snprintf(want, sizeof(want), "zstd frame 2 (from byte %zu): its content checksum does not "
 	    "match its data: expected %08x (stored), actual %08x ", l1,
 	    (unsigned)le32_at(z + l1 + l2 - 4), (unsigned)le32_at(f2 + l2 - 4));
-	codec_reason(AF_COMP_ZSTD, z, l1 + l2, 4096, true, why, sizeof(why));
-	cr_assert(strncmp(why, want, strlen(want)) == 0, "%s", why);
-	codec_reason(AF_COMP_ZSTD, z, l1 + l2, l1 + l2, true, why, sizeof(why));
-	cr_assert(strncmp(why, want, strlen(want)) == 0, "%s", why);
-	codec_reason(AF_COMP_ZSTD, z, l1 + l2, 4096, false, why, sizeof(why));
+	codec_reason(AF_COMP_ZSTD, z, l1 + l2, 4096, true, &why);
+	cr_assert(strncmp(why.text, want, strlen(want)) == 0, "%s", why.text);
+	codec_reason(AF_COMP_ZSTD, z, l1 + l2, l1 + l2, true, &why);
+	cr_assert(strncmp(why.text, want, strlen(want)) == 0, "%s", why.text);
+	codec_reason(AF_COMP_ZSTD, z, l1 + l2, 4096, false, &why);
 	snprintf(want, sizeof(want), "zstd frame 2 (from byte %zu): its content checksum (XXH64) "
 	    "does not match its data; rebuild the artifact", l1);
-	cr_assert_str_eq(why, want);
+	cr_assert_str_eq(why.text, want);
 	free(z);
 	free(f1);
 	free(f2);
@@ -268,18 +270,19 @@ Test(recheck, codec_second_xz_stream)
 	uint8_t *s1 = tb_compress(AF_COMP_XZ, data, 5000, &l1);
 	uint8_t *s2 = xz_blocks(LZMA_CHECK_CRC64, data, &l2, start);
 	uint8_t *z = malloc(l1 + l2);
-	char why[320], want[300], stored[17], actual[17];
+	struct af_reason why = { 0 };
+	char want[300], stored[17], actual[17];
 
 	memcpy(z, s1, l1);
 	memcpy(z + l1, s2, l2);
 	hex_of(LZMA_CHECK_CRC64, z + l1 + start[3] - 8, actual);
 	z[l1 + start[3] - 8] ^= 1;	/* block 3's CRC64 */
 	hex_of(LZMA_CHECK_CRC64, z + l1 + start[3] - 8, stored);
-	codec_reason(AF_COMP_XZ, z, l1 + l2, 4096, true, why, sizeof(why));
+	codec_reason(AF_COMP_XZ, z, l1 + l2, 4096, true, &why);
 	snprintf(want, sizeof(want), "xz stream 2 (from byte %zu), block 3 (from byte %llu) does "
 	    "not match its CRC64: expected %s (stored), actual %s (data); rebuild the artifact",
 	    l1, (unsigned long long)(l1 + start[2]), stored, actual);
-	cr_assert_str_eq(why, want);
+	cr_assert_str_eq(why.text, want);
 	free(z);
 	free(s1);
 	free(s2);

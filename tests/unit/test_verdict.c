@@ -357,23 +357,25 @@ Test(verdict, check_hint)
 }
 
 /* Rule: an error among the problems makes it invalid (also unsigned ones);
- * warnings and notes do not. */
+ * warnings and notes do not.  Each finding keeps its problem's code. */
 Test(verdict, problems_by_severity)
 {
 	F;
-	af_problem_add(f.problems, AF_WARNING, "version", "is format version %d", 2);
-	af_problem_add(f.problems, AF_NOTE, "header", "type is \"\"");
+	af_problem_add(f.problems, AF_WARNING, AF_C_FORMAT_VERSION, "version",
+	    "is format version %d", 2);
+	af_problem_add(f.problems, AF_NOTE, AF_C_JSON, "header", "type is \"\"");
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_UNSIGNED);
-	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_C_PROBLEM, 0)->text,
+	cr_assert_str_eq(finding(&f.v.warnings, 0, AF_C_FORMAT_VERSION, 0)->text,
 	    "version: is format version 2");
-	cr_assert_str_eq(finding(&f.v.notes, 0, AF_C_PROBLEM, 1)->text,
+	cr_assert_str_eq(finding(&f.v.notes, 0, AF_C_JSON, 1)->text,
 	    "header: type is \"\"");
-	af_problem_add(f.problems, AF_ERROR, "manifest", "line 1 is malformed");
+	af_problem_add(f.problems, AF_ERROR, AF_C_MANIFEST_LINE, "manifest",
+	    "line 1 is malformed");
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_not(f.v.intact);
-	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_PROBLEM, 2)->text,
+	cr_assert_str_eq(finding(&f.v.reasons, 0, AF_C_MANIFEST_LINE, 2)->text,
 	    "manifest: line 1 is malformed");
 	END;
 }
@@ -383,15 +385,15 @@ Test(verdict, problems_by_severity)
 Test(verdict, damage_comes_first_once)
 {
 	F;
-	af_problem_add(f.problems, AF_ERROR, "manifest", "is missing");
-	af_problem_add(f.problems, AF_ERROR, "artifact", "the outer tar is damaged");
+	af_problem_add(f.problems, AF_ERROR, AF_C_MISSING, "manifest", "is missing");
+	af_problem_add(f.problems, AF_ERROR, AF_C_DAMAGED, "artifact", "the outer tar is damaged");
 	f.in.damage = "the outer tar is damaged";
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_INVALID);
 	cr_assert_eq(f.v.reasons.count, 2);
 	cr_assert(strncmp(finding(&f.v.reasons, 0, AF_C_DAMAGED, -1)->text,
 	    "artifact: the outer tar is damaged; nothing after it could be read", 66) == 0);
-	finding(&f.v.reasons, 1, AF_C_PROBLEM, 0);
+	finding(&f.v.reasons, 1, AF_C_MISSING, 0);
 	END;
 }
 
@@ -421,7 +423,7 @@ Test(verdict, reason_order)
 	F;
 	add_key(&f);
 	signed_with(&f, 1, -1);
-	af_problem_add(f.problems, AF_ERROR, "header", "broken");
+	af_problem_add(f.problems, AF_ERROR, AF_C_TAR_HEADER, "header", "broken");
 	add_check(&f, "version", AF_CHECK_MISMATCH);
 	f.in.changed = "another file was put in its place";
 	f.in.damage = "damaged";
@@ -431,7 +433,7 @@ Test(verdict, reason_order)
 	finding(&f.v.reasons, 1, AF_C_DAMAGED, -1);
 	finding(&f.v.reasons, 2, AF_C_SIG_BAD, 0);
 	finding(&f.v.reasons, 3, AF_C_CHECKSUM, 0);
-	finding(&f.v.reasons, 4, AF_C_PROBLEM, 0);
+	finding(&f.v.reasons, 4, AF_C_TAR_HEADER, 0);
 	END;
 }
 
@@ -486,12 +488,12 @@ Test(verdict, warning_order)
 	F;
 	f.sig.present = f.sig.loaded = true;
 	f.sig.base64 = (struct cr_base64_error){ 0, "is empty" };
-	af_problem_add(f.problems, AF_WARNING, "manifest-augment", "not signed");
+	af_problem_add(f.problems, AF_WARNING, AF_C_AUGMENT, "manifest-augment", "not signed");
 	decide(&f);
 	cr_assert_eq(f.v.word, AF_VERDICT_UNVERIFIED);
 	cr_assert_eq(f.v.warnings.count, 3);
 	finding(&f.v.warnings, 0, AF_C_SIG_NOT_BASE64, -1);
-	finding(&f.v.warnings, 1, AF_C_PROBLEM, 0);
+	finding(&f.v.warnings, 1, AF_C_AUGMENT, 0);
 	finding(&f.v.warnings, 2, AF_C_NOT_CHECKED, -1);
 	END;
 }

@@ -18,12 +18,13 @@
 static struct artifact *
 open_fixture(const char *name)
 {
-	char path[4096], why[512] = "";
+	char path[4096];
+	struct af_reason why = { 0 };
 	struct artifact *a = NULL;
 
 	if (fixture_path(name, path, sizeof(path)) == NULL)
 		cr_skip_test("fixture %s is absent (FIXTURES)", name);
-	cr_assert_eq(artifact_open(path, &a, why, sizeof(why)), AF_OK, "%s: %s", name, why);
+	cr_assert_eq(artifact_open(path, &a, &why), AF_OK, "%s: %s", name, why.text);
 	return a;
 }
 

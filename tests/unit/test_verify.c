@@ -41,10 +41,10 @@ static struct artifact *
 open_path(const char *path)
 {
 	struct artifact *a = NULL;
-	char why[512] = "";
-	enum af_err err = artifact_open(path, &a, why, sizeof(why));
+	struct af_reason why = { 0 };
+	enum af_err err = artifact_open(path, &a, &why);
 
-	cr_assert_eq(err, AF_OK, "%s: %s", path, why);
+	cr_assert_eq(err, AF_OK, "%s: %s", path, why.text);
 	return a;
 }
 
@@ -225,7 +225,7 @@ Test(verify, a_damaged_compressed_payload)
 		}
 		/* the bytes are stored (random data does not deflate): they come out
 		 * changed, and the gzip trailer's CRC32 names the member; had the damage
-		 * hit a block header, the file would be unreadable, saying why */
+		 * hit a block header, the file would be unreadable, saying why.text */
 		if (c.items[i].result == AF_CHECK_UNREADABLE) {
 			cr_assert_not_null(c.items[i].detail, "an unreadable file says why");
 		} else {
