@@ -349,12 +349,18 @@ lzma_text(struct af_codec *c, lzma_ret rc, struct af_reason *why)
 {
 	enum af_code code = AF_C_CORRUPT;
 	const char *text;
+	lzma_check check;
 
 	switch (rc) {
 	case LZMA_FORMAT_ERROR: text = "not xz data"; break;
 	case LZMA_DATA_ERROR:	/* corrupt data, or a block's check mismatch */
+		/* the failed decoder is of no more use (af_codec_reset makes a new
+		 * one): free its dictionary before the recheck allocates another */
+		check = lzma_get_check(&c->x);
+		lzma_end(&c->x);
+		c->x = (lzma_stream)LZMA_STREAM_INIT;
 		return af_recheck_xz_reason(&c->input, c->at->member, c->at->member_start,
-		    lzma_get_check(&c->x), why);
+		    check, why);
 	case LZMA_BUF_ERROR: text = "unexpected end of data"; break;
 	case LZMA_MEM_ERROR: text = "out of memory"; code = AF_C_NO_MEMORY; break;
 	case LZMA_MEMLIMIT_ERROR: text = "needs more than 80 MiB of memory (a dictionary "

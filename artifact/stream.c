@@ -86,6 +86,10 @@
 /* How long a decoder stays a sequential reader's after its last read, where
  * moving it would restart it (xz, zstd): see held(). */
 #define HOLD_NS (100 * 1000000ull)
+/* A reader that holds have kept waiting this long moves the decoder anyway:
+ * holds make readers take turns, and must not starve one behind a reader
+ * that never pauses (a checksum pass, a long cat). */
+#define HOLD_WAIT_MAX_NS (2000 * 1000000ull)
 
 _Static_assert(CACHE_BYTES % BLOCK == 0 && CACHE_BYTES_XZ % BLOCK == 0, "whole blocks");
 _Static_assert(ONCE_AHEAD + 2 * BLOCK < CACHE_BYTES, "read-ahead would drop unread blocks");
@@ -122,7 +126,6 @@ struct decoder {
 	uint64_t consumed;	/* end of the last read served near it */
 	uint64_t ahead_to;	/* the read-ahead thread decodes up to here */
 	uint64_t held_until;	/* see held() */
-	pthread_t holder;
 };
 
 struct af_stream {
@@ -265,7 +268,8 @@ cache_publish(struct af_stream *s, struct block *b)
 		s->end_known = true;
 		s->end = b->index * BLOCK + b->len;
 	}
-	if (old != NULL && (!old->failed || b->failed)) {
+	/* of two failed tries, the one that got further stays */
+	if (old != NULL && (!old->failed || (b->failed && b->len <= old->len))) {
 		block_unref(s, b);
 		return old;
 	}
@@ -565,9 +569,10 @@ now_ns(void)
  * Whether a read of the block at kb may not move d (to a checkpoint, to the
  * start, or on past WAIT_DISTANCE) yet: without checkpoints a move means
  * decoding from the start, so a decoder that serves a sequential reader is
- * that reader's until it has not read for HOLD_NS, unless the same thread
- * moves it; *until gets the earliest end of such a hold.  Readers take turns
- * instead of restarting each other at every read.
+ * that reader's until it has not read for HOLD_NS; *until gets the earliest
+ * end of such a hold.  Readers take turns instead of restarting each other
+ * at every read.  (Not "unless the holder moves it": FUSE serves one
+ * reader's requests on any of its worker threads.)
  */
 static bool
 held(const struct af_stream *s, const struct decoder *d, uint64_t kb, uint64_t now,
@@ -576,8 +581,7 @@ held(const struct af_stream *s, const struct decoder *d, uint64_t kb, uint64_t n
 	bool goes_on = d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
 	    kb - d->seen.pos <= WAIT_DISTANCE;
 
-	if (!s->restart_only || goes_on || d->held_until <= now ||
-	    pthread_equal(d->holder, pthread_self()))
+	if (!s->restart_only || goes_on || d->held_until <= now)
 		return false;
 	if (*until == 0 || d->held_until < *until)
 		*until = d->held_until;
@@ -588,13 +592,15 @@ held(const struct af_stream *s, const struct decoder *d, uint64_t kb, uint64_t n
  * The decoder a read of block k decodes with, taken (busy); or NULL to wait
  * for a decoder already heading there (another read's, or the read-ahead
  * thread, which may be about to wake for it), for one to be given back, or
- * (*until, on the monotonic clock) for a hold to end.
+ * (*until, on the monotonic clock) for a hold to end.  *held_since is when
+ * holds first kept this read waiting (0: not yet).
  */
 static struct decoder *
-take_decoder(struct af_stream *s, uint64_t k, uint64_t *until)
+take_decoder(struct af_stream *s, uint64_t k, uint64_t *until, uint64_t *held_since)
 {
 	uint64_t kb = k * BLOCK, now = s->restart_only ? now_ns() : 0;
 	struct decoder *near = NULL, *idle = NULL, *d;
+	bool waited_enough = *held_since != 0 && now - *held_since >= HOLD_WAIT_MAX_NS;
 	size_t i;
 
 	*until = 0;
@@ -616,15 +622,18 @@ take_decoder(struct af_stream *s, uint64_t k, uint64_t *until)
 	for (i = 0; i < s->decoder_count; i++) {	/* idle, closest before kb */
 		d = &s->decoders[i];
 		if (!d->busy && d->seen.ready && !d->seen.ended && d->seen.pos <= kb &&
-		    !held(s, d, kb, now, until) && (idle == NULL || d->seen.pos > idle->seen.pos))
+		    (waited_enough || !held(s, d, kb, now, until)) &&
+		    (idle == NULL || d->seen.pos > idle->seen.pos))
 			idle = d;
 	}
 	for (i = 0; idle == NULL && i < s->decoder_count; i++) {
 		d = &s->decoders[i];	/* else the least recently used, to move */
-		if (!d->busy && !held(s, d, kb, now, until) &&
+		if (!d->busy && (waited_enough || !held(s, d, kb, now, until)) &&
 		    (idle == NULL || d->last_use < idle->last_use))
 			idle = d;
 	}
+	if (idle == NULL && *until != 0 && *held_since == 0)
+		*held_since = now;
 	if (idle == NULL)
 		return NULL;
 	idle->busy = true;
@@ -656,10 +665,8 @@ note_read(struct af_stream *s, uint64_t off, uint64_t end)
 	d->consumed = sequential && d->consumed > end ? d->consumed : end;
 	if (!sequential || d->seen.ended)
 		return;
-	if (s->restart_only) {
+	if (s->restart_only)
 		d->held_until = now_ns() + HOLD_NS;
-		d->holder = pthread_self();
-	}
 	if (d->ahead_to < end + s->ahead)
 		d->ahead_to = end + s->ahead;
 	if (!s->ahead_started && !s->stopping)
@@ -739,7 +746,7 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 	struct decoder *d;
 	struct block *b;
 	/* the block this read decoded and saw fail, and how */
-	uint64_t failed_k = UINT64_MAX, until;
+	uint64_t failed_k = UINT64_MAX, until, held_since = 0;
 	enum af_err failed_err = AF_OK;
 	struct af_reason ignored;	/* decoding words its reason in place */
 
@@ -766,7 +773,7 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 		} else if (k == failed_k) {	/* failed in this read: say so */
 			err = failed_err;
 			break;
-		} else if ((d = take_decoder(s, k, &until)) == NULL) {
+		} else if ((d = take_decoder(s, k, &until, &held_since)) == NULL) {
 			if (until == 0) {
 				pthread_cond_wait(&s->changed, &s->lock);
 			} else {
@@ -776,6 +783,7 @@ stream_read(struct af_stream *s, const struct sink *to, size_t len, uint64_t off
 			}
 			continue;
 		} else {
+			held_since = 0;
 			pthread_mutex_unlock(&s->lock);
 			af_reason_clear(why);
 			err = run_to(s, d, k, &b, why);

@@ -232,7 +232,7 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 	char *label = NULL, *header = NULL;
 	unsigned char *der = NULL;
 	struct cr_key **keys = calloc(MAX_KEYS, sizeof(*keys));
-	bool saw_private = false, saw_block = false;
+	bool saw_private = false, saw_block = false, first_refused = false;
 	long der_len;
 	int n = 0;
 
@@ -248,9 +248,11 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 		    public_from_block(label, der, der_len) : NULL;
 		saw_block = true;
 		saw_private |= is_private_label(label);
-		if (first_only && *blocks == 0 && pkey == NULL)
+		if (first_only && *blocks == 0 && pkey == NULL) {
+			first_refused = true;
 			af_reason_set(why, AF_C_KEY_NOT_PUBLIC, "its first PEM block (\"%.40s\") is not a public key, "
 			    "and Mender clients read only the first block", label);
+		}
 		++*blocks;
 		if (pkey != NULL && (keys[n] = wrap(pkey, false)) != NULL) {
 			keys[n]->form_warning = form_warning(label);
@@ -277,6 +279,8 @@ load_public(const char *pem, size_t len, int max, bool first_only, int *blocks,
 			    saw_block ? "has no public key in a form Mender uses (PEM \"PUBLIC KEY\")" :
 			    "is not a PEM public key");
 		free(keys);
+		if (first_only && saw_block && !first_refused)	/* its key, lost to memory */
+			return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
 		return AF_EFORMAT;
 	}
 	*out = keys;

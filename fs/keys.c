@@ -112,11 +112,13 @@ read_small_file(const char *path, size_t *len, struct af_reason *why)
 	}
 	buf = malloc(MAX_KEY_FILE);
 	*len = buf != NULL ? fread(buf, 1, MAX_KEY_FILE, f) : 0;
-	if (buf != NULL && ferror(f)) {
+	if (buf == NULL) {
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
+	} else if (ferror(f)) {
 		af_reason_set(why, AF_C_IO, "cannot read: %s", strerror(errno));
 		free(buf);
 		buf = NULL;
-	} else if (buf != NULL && *len == MAX_KEY_FILE) {
+	} else if (*len == MAX_KEY_FILE) {
 		af_reason_set(why, AF_C_KEY_TOO_BIG, "is over 256 KiB; not a key file");
 		free(buf);
 		buf = NULL;
@@ -137,7 +139,8 @@ fs_keyring_add_file(struct fs_keyring *r, const char *path, struct af_reason *wh
 
 	if ((pem = read_small_file(path, &len, why)) == NULL)
 		return false;
-	keys = malloc(sizeof(*keys));
+	if ((keys = malloc(sizeof(*keys))) == NULL)
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 	if (keys == NULL || (keys[0] = cr_key_load_public_file(pem, len, &blocks, why)) == NULL) {
 		free(pem);
 		free(keys);
@@ -152,6 +155,7 @@ fs_keyring_add_file(struct fs_keyring *r, const char *path, struct af_reason *wh
 	if (asprintf(&source, "-o verify_key=%s", path) < 0) {
 		cr_keys_free(keys, 1);
 		free(note);
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 		return false;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -161,6 +165,8 @@ fs_keyring_add_file(struct fs_keyring *r, const char *path, struct af_reason *wh
 	pthread_mutex_unlock(&r->lock);
 	free(source);
 	free(note);
+	if (!ok)
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
 	return ok;
 }
 
@@ -197,8 +203,10 @@ fs_keyring_set_control(struct fs_keyring *r, const char *pem, size_t len,
 	}
 	pthread_mutex_lock(&r->lock);
 	drop_control(r);
-	if (ok && n > 0)
-		ok = append(r, keys, n, "control/verify-key", NULL);
+	if (ok && n > 0 && !append(r, keys, n, "control/verify-key", NULL)) {
+		af_reason_set(why, AF_C_NO_MEMORY, "out of memory");
+		ok = false;
+	}
 	pthread_mutex_unlock(&r->lock);
 	return ok;
 }

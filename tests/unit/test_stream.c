@@ -1461,6 +1461,65 @@ Test(blocks, readers_of_one_xz_decoder_take_turns)
 	member_free(&m);
 }
 
+struct steady_arg {
+	struct member *m;
+	atomic_uint_fast64_t progress;	/* how far the steady reader got */
+	int failures;
+};
+
+/* Reads front to back, pausing less than a hold lasts between reads. */
+static void *
+steady_reader(void *p)
+{
+	struct steady_arg *a = p;
+	static uint8_t buf[128u << 10];	/* one steady reader at a time */
+	uint64_t off;
+
+	for (off = 0; off < a->m->len; off += sizeof(buf)) {
+		size_t got = 0, want = a->m->len - off < sizeof(buf) ? a->m->len - off : sizeof(buf);
+		if (af_stream_pread(a->m->s, buf, sizeof(buf), off, &got, NULL) != AF_OK ||
+		    got != want || memcmp(buf, a->m->orig + off, want) != 0)
+			a->failures++;
+		atomic_store(&a->progress, off + want);
+		usleep(30 * 1000);
+	}
+	return NULL;
+}
+
+/*
+ * A reader behind the one xz decoder while another reads without pausing
+ * (a checksum pass, a long cat) waits for the hold a while, then gets its
+ * turn: it is not starved until the steady reader is done (6 s here, the
+ * read comes at 2 s, past the 8 MiB cache; a hold gives way after 2 s).
+ */
+Test(blocks, a_steady_reader_does_not_starve_another)
+{
+	struct member m;
+	struct steady_arg a;
+	pthread_t t;
+	uint8_t buf[4096];
+	size_t got = 0;
+	uint64_t steady_at;
+
+	member_make(&m, AF_COMP_XZ, 24 * MiB, 98, 0);
+	a = (struct steady_arg){ .m = &m };
+	atomic_init(&a.progress, 0);
+	cr_assert_eq(pthread_create(&t, NULL, steady_reader, &a), 0);
+	while (atomic_load(&a.progress) < 8 * MiB)
+		usleep(1000);
+	cr_assert_eq(af_stream_pread(m.s, buf, sizeof(buf), 0, &got, NULL), AF_OK);
+	steady_at = atomic_load(&a.progress);
+	cr_assert_eq(got, sizeof(buf));
+	cr_assert_eq(memcmp(buf, m.orig, sizeof(buf)), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(a.failures, 0);
+	/* starved, it got in only when the decoder reached the end, 2 MiB ahead
+	 * of the steady reader */
+	cr_assert_leq(steady_at, m.len - 4 * MiB, "the read behind the decoder waited until "
+	    "the steady reader was at %llu of %zu", (unsigned long long)steady_at, m.len);
+	member_free(&m);
+}
+
 static void
 slow_look(void *ctx, const uint8_t *bytes, size_t len)
 {
