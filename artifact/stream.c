@@ -139,6 +139,9 @@ struct af_stream {
 	bool ahead_started, stopping;
 	struct decoder *ahead_on;	/* the decoder the read-ahead thread holds, if any */
 	bool no_checkpoints;
+	/* A check failed (a gzip trailer, say): the damage may lie anywhere
+	 * before it, so no checkpoint made so far is trusted again. */
+	bool checkpoints_distrusted;
 	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
 	uint64_t ahead;
 	uint64_t clock;
@@ -376,8 +379,13 @@ static enum af_err
 reposition(struct af_stream *s, struct decoder *d, uint64_t kb, bool *moved)
 {
 	struct af_checkpoint_at cp;
-	bool behind = d->ready && d->pos <= kb;
-	bool jump = af_checkpoints_find(s->checkpoints, kb, &cp) &&
+	bool behind = d->ready && d->pos <= kb, trusted;
+	bool jump;
+
+	pthread_mutex_lock(&s->lock);
+	trusted = !s->checkpoints_distrusted;
+	pthread_mutex_unlock(&s->lock);
+	jump = trusted && af_checkpoints_find(s->checkpoints, kb, &cp) &&
 	    (!behind || cp.out_pos > d->pos);
 
 	*moved = !(behind && !jump);
@@ -507,6 +515,8 @@ make_block(struct af_stream *s, struct decoder *d, bool pin, struct block **pinn
 	err = decode_block(s, d, b, why);
 	empty = b->failed && b->len == 0;	/* nothing to publish */
 	pthread_mutex_lock(&s->lock);
+	if (err == AF_ECORRUPT)
+		s->checkpoints_distrusted = s->no_checkpoints = true;
 	if (empty) {
 		block_unref(s, b);
 	} else {
@@ -920,7 +930,7 @@ void
 af_stream_keep_checkpoints(struct af_stream *s, bool keep)
 {
 	pthread_mutex_lock(&s->lock);
-	s->no_checkpoints = !keep;
+	s->no_checkpoints = !keep || s->checkpoints_distrusted;
 	pthread_mutex_unlock(&s->lock);
 }
 
