@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#define SPACING (4u << 20)	/* decompressed bytes between checkpoints */
+#define SPACING (2u << 20)	/* decompressed bytes between checkpoints */
 /* Raw states waiting for the compressing thread; past this many, new
  * checkpoints are skipped rather than hold more memory. */
 #define MAX_PENDING 8

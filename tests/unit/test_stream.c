@@ -674,13 +674,13 @@ cost_of_read_behind(bool keep_checkpoints)
 	return cost;
 }
 
-/* The first pass leaves checkpoints every 4 MiB: a read behind the cached
+/* The first pass leaves checkpoints every 2 MiB: a read behind the cached
  * blocks decodes from the one before it, not from the start. */
 Test(stream, checkpoints_bound_a_read_behind)
 {
 	uint64_t with = cost_of_read_behind(true), without = cost_of_read_behind(false);
 
-	cr_assert_leq(with, 4 * MiB + 64 * 1024 + 4096, "cost %llu with checkpoints",
+	cr_assert_leq(with, 2 * MiB + 64 * 1024 + 4096, "cost %llu with checkpoints",
 	    (unsigned long long)with);
 	cr_assert_geq(without, 14 * MiB, "cost %llu without checkpoints",
 	    (unsigned long long)without);
