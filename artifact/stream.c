@@ -22,7 +22,7 @@
  *   block that is not cached waits for a decoder already heading there, or
  *   takes an idle one, moves it (on from where it stands, to a checkpoint,
  *   or to the start) and decodes up to its block, publishing every block on
- *   the way.  Checkpoints (gzip) are left on block boundaries, every 4 MiB.
+ *   the way.  Checkpoints (gzip) are left on block boundaries, every 2 MiB.
  *   Without checkpoints (xz, zstd) moving a decoder back means decoding
  *   from the start, so a decoder that serves a sequential reader stays that
  *   reader's while it reads (held()): two readers take turns rather than
@@ -80,6 +80,10 @@
  * than SHA-256 hashes them); not for xz, which decodes slower than anyone
  * reads it. */
 #define ONCE_AHEAD (12u << 20)
+/* A stream read once publishes the read-ahead's blocks this many at a time:
+ * each publication wakes the waiting reader, a system call on the decoding
+ * thread, and such a reader waits for throughput, not for one block. */
+#define MAX_BATCH 4
 /* How far ahead of a decoder at work a read waits for it rather than move
  * another: kernel readahead runs a few requests ahead. */
 #define WAIT_DISTANCE (8u << 20)
@@ -92,7 +96,8 @@
 #define HOLD_WAIT_MAX_NS (2000 * 1000000ull)
 
 _Static_assert(CACHE_BYTES % BLOCK == 0 && CACHE_BYTES_XZ % BLOCK == 0, "whole blocks");
-_Static_assert(ONCE_AHEAD + 2 * BLOCK < CACHE_BYTES, "read-ahead would drop unread blocks");
+_Static_assert(ONCE_AHEAD + (MAX_BATCH + 1) * BLOCK < CACHE_BYTES,
+    "read-ahead would drop unread blocks");
 _Static_assert(AHEAD + 2 * BLOCK < CACHE_BYTES_XZ, "read-ahead would drop unread blocks");
 
 /* Published blocks are immutable: only refs and last_use change, under the lock. */
@@ -142,6 +147,7 @@ struct af_stream {
 	/* A check failed (a gzip trailer, say): the damage may lie anywhere
 	 * before it, so no checkpoint made so far is trusted again. */
 	bool checkpoints_distrusted;
+	size_t batch;		/* blocks the read-ahead thread publishes at a time */
 	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
 	uint64_t ahead;
 	uint64_t clock;
@@ -171,6 +177,7 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->length = length;
 	s->comp = comp;
 	s->ahead = AHEAD;
+	s->batch = 1;
 	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
 		free(s);
 		return NULL;
@@ -499,29 +506,37 @@ decode_block(struct af_stream *s, struct decoder *d, struct block *b,
 }
 
 /*
- * Decodes the next block with d (held) and publishes it; with pin, the block
+ * Decodes the next count blocks with d (held), fewer if the data ends or
+ * decoding fails, and publishes them together; with pin, the first block
  * published is also pinned for the caller (*pinned), failed or not.
  */
 static enum af_err
-make_block(struct af_stream *s, struct decoder *d, bool pin, struct block **pinned,
-    struct af_reason *why)
+make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
+    struct block **pinned, struct af_reason *why)
 {
-	struct block *b = block_new(s, d->pos / BLOCK);
-	enum af_err err;
-	bool empty;
+	struct block *made[MAX_BATCH], *b;
+	enum af_err err = AF_OK;
+	size_t n = 0, i;
 
-	if (b == NULL)
-		return af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
-	err = decode_block(s, d, b, why);
-	empty = b->failed && b->len == 0;	/* nothing to publish */
+	while (n < count && err == AF_OK && (n == 0 || !d->ended)) {
+		if ((b = block_new(s, d->pos / BLOCK)) == NULL) {
+			err = af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
+			break;
+		}
+		err = decode_block(s, d, b, why);
+		made[n++] = b;
+	}
 	pthread_mutex_lock(&s->lock);
 	if (err == AF_ECORRUPT)
 		s->checkpoints_distrusted = s->no_checkpoints = true;
-	if (empty) {
-		block_unref(s, b);
-	} else {
+	for (i = 0; i < n; i++) {
+		b = made[i];
+		if (b->failed && b->len == 0) {	/* nothing to publish */
+			block_unref(s, b);
+			continue;
+		}
 		b = cache_publish(s, b);
-		if (pin) {
+		if (pin && i == 0) {
 			b->refs++;
 			*pinned = b;
 		}
@@ -559,7 +574,7 @@ run_to(struct af_stream *s, struct decoder *d, uint64_t k, struct block **pinned
 	if (err != AF_OK)
 		return af_fail(why, err, AF_C_NO_MEMORY, "out of memory");
 	while (d->pos <= k * BLOCK && !d->ended)
-		if ((err = make_block(s, d, d->pos == k * BLOCK, pinned, why)) != AF_OK)
+		if ((err = make_blocks(s, d, 1, d->pos == k * BLOCK, pinned, why)) != AF_OK)
 			return err;
 	return AF_OK;
 }
@@ -888,7 +903,7 @@ read_ahead(void *arg)
 		d->busy = true;
 		s->ahead_on = d;
 		pthread_mutex_unlock(&s->lock);
-		(void)make_block(s, d, false, NULL, &why);
+		(void)make_blocks(s, d, s->batch, false, NULL, &why);
 		pthread_mutex_lock(&s->lock);
 		d->busy = false;
 		pthread_cond_broadcast(&s->changed);
@@ -963,6 +978,7 @@ af_stream_read_once(struct af_stream *s)
 
 	pthread_mutex_lock(&s->lock);
 	s->no_checkpoints = true;
+	s->batch = MAX_BATCH;
 	if (s->comp != AF_COMP_XZ)
 		s->ahead = ONCE_AHEAD;
 	do {			/* every decoder given back, the read-ahead held off */
