@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "artifact/artifact_impl.h"
@@ -302,9 +304,61 @@ index_members(struct artifact *a, struct af_reason *why)
 	return err;
 }
 
+/* Closes every descriptor but a and b; in a child after fork(), where only
+ * system calls are safe. */
+static void
+close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 0)
+		close_range(0, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0u, 0);
+}
+
+/*
+ * The last close of a file that is no longer linked (a re-sign renamed its
+ * copy over it) frees its blocks, which for an artifact of a few hundred MiB
+ * takes ext4 longer than the whole commit: that close is left to a
+ * grandchild, so that the unmount does not wait for it.  The grandchild
+ * keeps fd until this process has closed its own copy (a pipe's end of
+ * file says so), so that its close is the last one.
+ */
+static void
+close_unlinked(int fd)
+{
+	int hold[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(hold, O_CLOEXEC) != 0) {
+		close(fd);
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		if (fork() == 0) {
+			close_all_but(fd, hold[0]);
+			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(fd);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	close(hold[0]);
+	close(fd);
+	close(hold[1]);
+}
+
 static void
 free_artifact(struct artifact *a)
 {
+	struct stat st;
+
 	size_t i;
 
 	for (i = 0; i < a->count; i++)
@@ -321,7 +375,9 @@ free_artifact(struct artifact *a)
 	free(a->payload_index);
 	free(a->members);
 	af_problems_free(a->problems);
-	if (a->fd >= 0)
+	if (a->fd >= 0 && fstat(a->fd, &st) == 0 && st.st_nlink == 0)
+		close_unlinked(a->fd);
+	else if (a->fd >= 0)
 		close(a->fd);
 	free(a->damage);
 	free(a->path);

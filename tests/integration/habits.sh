@@ -116,4 +116,20 @@ else
     fail "mount for the lazy unmount check"
 fi
 
+# A re-sign renames its copy over the artifact; the last close of the old
+# file, which frees its blocks, is left to a short-lived grandchild: it must
+# not keep the old file once the daemon has exited.
+rs="$w/rs"
+cp "$w/a.mender" "$w/c.mender"
+if mount_art "$w/c.mender" "$rs"; then
+    check "re-sign for the old file's close: stage a key" cp "$FIXTURES/ec.pem" "$rs/control/sign-key"
+    fusermount3 -u "$rs"
+    t_reap "$rs" && check_eq "re-sign for the old file's close: exit 0 (re-signed)" 0 "$T_RC"
+    holders() { find /proc/[0-9]*/fd -lname "$w/c.mender (deleted)" 2>/dev/null | wc -l; }
+    for i in $(seq 100); do [ "$(holders)" = 0 ] && break; sleep 0.1; done
+    check_eq "no process keeps the replaced artifact open 10 s after the daemon exits" 0 "$(holders)"
+else
+    fail "mount for the old file's close check"
+fi
+
 finish
