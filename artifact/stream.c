@@ -80,10 +80,12 @@
  * than SHA-256 hashes them); not for xz, which decodes slower than anyone
  * reads it. */
 #define ONCE_AHEAD (12u << 20)
-/* A stream read once publishes the read-ahead's blocks this many at a time:
- * each publication wakes the waiting reader, a system call on the decoding
- * thread, and such a reader waits for throughput, not for one block. */
-#define MAX_BATCH 4
+/* The read-ahead thread publishes blocks this many at a time: each
+ * publication wakes the reader waiting for one, a system call on the
+ * decoding thread; a sequential reader that waits is waiting for
+ * throughput, not for one block.  A read that decodes for itself publishes
+ * each block as soon as it is made. */
+#define AHEAD_BATCH 4
 /* How far ahead of a decoder at work a read waits for it rather than move
  * another: kernel readahead runs a few requests ahead. */
 #define WAIT_DISTANCE (8u << 20)
@@ -96,9 +98,10 @@
 #define HOLD_WAIT_MAX_NS (2000 * 1000000ull)
 
 _Static_assert(CACHE_BYTES % BLOCK == 0 && CACHE_BYTES_XZ % BLOCK == 0, "whole blocks");
-_Static_assert(ONCE_AHEAD + (MAX_BATCH + 1) * BLOCK < CACHE_BYTES,
+_Static_assert(ONCE_AHEAD + (AHEAD_BATCH + 1) * BLOCK < CACHE_BYTES,
     "read-ahead would drop unread blocks");
-_Static_assert(AHEAD + 2 * BLOCK < CACHE_BYTES_XZ, "read-ahead would drop unread blocks");
+_Static_assert(AHEAD + (AHEAD_BATCH + 1) * BLOCK < CACHE_BYTES_XZ,
+    "read-ahead would drop unread blocks");
 
 /* Published blocks are immutable: only refs and last_use change, under the lock. */
 struct block {
@@ -147,7 +150,6 @@ struct af_stream {
 	/* A check failed (a gzip trailer, say): the damage may lie anywhere
 	 * before it, so no checkpoint made so far is trusted again. */
 	bool checkpoints_distrusted;
-	size_t batch;		/* blocks the read-ahead thread publishes at a time */
 	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
 	uint64_t ahead;
 	uint64_t clock;
@@ -177,7 +179,6 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->length = length;
 	s->comp = comp;
 	s->ahead = AHEAD;
-	s->batch = 1;
 	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
 		free(s);
 		return NULL;
@@ -514,10 +515,12 @@ static enum af_err
 make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
     struct block **pinned, struct af_reason *why)
 {
-	struct block *made[MAX_BATCH], *b;
+	struct block *made[AHEAD_BATCH], *b;
 	enum af_err err = AF_OK;
 	size_t n = 0, i;
 
+	if (count > AHEAD_BATCH)
+		count = AHEAD_BATCH;
 	while (n < count && err == AF_OK && (n == 0 || !d->ended)) {
 		if ((b = block_new(s, d->pos / BLOCK)) == NULL) {
 			err = af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
@@ -903,7 +906,7 @@ read_ahead(void *arg)
 		d->busy = true;
 		s->ahead_on = d;
 		pthread_mutex_unlock(&s->lock);
-		(void)make_blocks(s, d, s->batch, false, NULL, &why);
+		(void)make_blocks(s, d, AHEAD_BATCH, false, NULL, &why);
 		pthread_mutex_lock(&s->lock);
 		d->busy = false;
 		pthread_cond_broadcast(&s->changed);
@@ -978,7 +981,6 @@ af_stream_read_once(struct af_stream *s)
 
 	pthread_mutex_lock(&s->lock);
 	s->no_checkpoints = true;
-	s->batch = MAX_BATCH;
 	if (s->comp != AF_COMP_XZ)
 		s->ahead = ONCE_AHEAD;
 	do {			/* every decoder given back, the read-ahead held off */
