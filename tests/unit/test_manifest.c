@@ -107,25 +107,11 @@ Test(manifest, canonical_synthetic, .init = setup_lines)
 	free(text);
 }
 
-/* ---- the manifests mender-artifact wrote ---- */
-
-/* Parameters are copied into each test's process: no pointers in them. */
-struct fixture_param {
-	char name[48];
-};
-
-static struct fixture_param fixture_names[] = {
-	{ "rootfs-gzip.mender" }, { "rootfs-rsa.mender" }, { "rootfs-ec.mender" },
-	{ "rootfs-none.mender" }, { "rootfs-xz.mender" }, { "rootfs-zstd.mender" },
-	{ "rootfs-v2.mender" }, { "module.mender" }, { "module-none.mender" },
-	{ "module-xz.mender" }, { "module-zstd.mender" }, { "module-nofiles.mender" },
-	{ "bootstrap.mender" }, { "augmented.mender" },
-};
+/* ---- the manifests mender-artifact wrote (support.h: mender_fixtures) ---- */
 
 ParameterizedTestParameters(manifest, fixture_is_canonical)
 {
-	return cr_make_param_array(struct fixture_param, fixture_names,
-	    sizeof(fixture_names) / sizeof(fixture_names[0]));
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 ParameterizedTest(struct fixture_param *param, manifest, fixture_is_canonical)
