@@ -74,6 +74,17 @@ reader_init(struct reader *r, const uint8_t *buf, size_t len)
 	open_readers[open_count++] = r->tar;
 }
 
+/* A reader of what t built; the bytes to free. */
+static uint8_t *
+reader_from(struct reader *r, struct tb *t)
+{
+	size_t len;
+	uint8_t *buf = tb_take(t, &len);
+
+	reader_init(r, buf, len);
+	return buf;
+}
+
 static enum af_err
 next(struct reader *r, struct af_tar_entry *e)
 {
@@ -402,7 +413,6 @@ Test(tar, pax_times_may_carry_a_fraction)
 	struct reader r;
 	struct tb t;
 	uint8_t *buf;
-	size_t len;
 
 	n += tb_pax_record(recs + n, sizeof(recs) - n, "atime", "1700000001.5");
 	n += tb_pax_record(recs + n, sizeof(recs) - n, "uid", "1000");
@@ -410,8 +420,7 @@ Test(tar, pax_times_may_carry_a_fraction)
 	tb_add_ext(&t, 'x', recs, n);
 	tb_add_str(&t, "timed", "x");
 	tb_end(&t);
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why.text);
 	cr_assert_eq(e.mtime, 1700000000);
 	cr_assert_eq(e.uid, 1000);
@@ -484,13 +493,11 @@ Test(tar, lone_zero_block_refused)
 	struct tb t;
 	uint8_t zero[512 + 188] = { 0 };	/* one block, then zeros short of a block */
 	uint8_t *buf;
-	size_t len;
 
 	tb_init(&t);
 	tb_add_str(&t, "one", "1");
 	tb_raw(&t, zero, sizeof(zero));
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	skip_ok(&r);
 	cr_assert_eq(next(&r, &e), AF_EFORMAT, "%s", r.why.text);
 	expect_code(&r, AF_C_TAR_END);
@@ -505,14 +512,12 @@ Test(tar, one_zero_block_then_garbage_is_refused)
 	struct tb t;
 	uint8_t zero[512] = { 0 };
 	uint8_t *buf;
-	size_t len;
 
 	tb_init(&t);
 	tb_add_str(&t, "one", "1");
 	tb_raw(&t, zero, sizeof(zero));
 	tb_raw(&t, "trailing garbage after the end", 30);
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	skip_ok(&r);
 	cr_assert_eq(next(&r, &e), AF_EFORMAT, "%s", r.why.text);
 	expect_code(&r, AF_C_TRAILING_BYTES);
@@ -529,14 +534,12 @@ Test(tar, zero_record_padding_after_the_end_accepted)
 	uint8_t zero[512 * 16] = { 0 };
 	struct tb_pos p;
 	uint8_t *buf;
-	size_t len;
 
 	tb_init(&t);
 	p = tb_add_str(&t, "one", "1");
 	tb_end(&t);
 	tb_raw(&t, zero, sizeof(zero));	/* GNU tar pads to 10 KiB records */
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	skip_ok(&r);
 	cr_assert_eq(next(&r, &e), AF_END, "%s", r.why.text);
 	end = af_tar_end(r.tar);
@@ -942,7 +945,6 @@ Test(tar, oversized_extension_refused)
 	struct reader r;
 	struct tb t;
 	uint8_t *buf;
-	size_t len;
 
 	cr_assert_not_null(big);
 	memset(big, 'a', n);
@@ -950,8 +952,7 @@ Test(tar, oversized_extension_refused)
 	tb_add_ext(&t, 'L', big, n);
 	tb_add_str(&t, "f", "x");
 	tb_end(&t);
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	cr_assert_eq(next(&r, &e), AF_EFORMAT);
 	expect_code(&r, AF_C_TAR_EXTENSION);
 	free(buf);
@@ -966,14 +967,12 @@ Test(tar, link_with_a_size_refused)
 	struct reader r;
 	struct tb t;
 	uint8_t *buf;
-	size_t len;
 
 	tb_init(&t);
 	tb_add_entry(&t, &link);
 	tb_add_str(&t, "next", "n");
 	tb_end(&t);
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	cr_assert_eq(next(&r, &e), AF_EFORMAT);
 	expect_code(&r, AF_C_TAR_HEADER);
 	cr_assert(strstr(r.why.text, "700") != NULL, "why: %s", r.why.text);
@@ -988,14 +987,12 @@ Test(tar, link_without_size_accepted)
 	struct reader r;
 	struct tb t;
 	uint8_t *buf;
-	size_t len;
 
 	tb_init(&t);
 	tb_add_entry(&t, &link);
 	p2 = tb_add_str(&t, "next", "n");
 	tb_end(&t);
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	cr_assert_eq(next(&r, &e), AF_OK, "%s", r.why.text);
 	cr_assert_eq(e.type, '2');
 	cr_assert_not(af_tar_is_file(&e));
@@ -1070,7 +1067,6 @@ Test(tar, dangling_global_header_before_the_end_refused)
 	struct tb t;
 	struct tb_pos p;
 	uint8_t *buf;
-	size_t len;
 	char expect[64];
 
 	tb_init(&t);
@@ -1078,8 +1074,7 @@ Test(tar, dangling_global_header_before_the_end_refused)
 	p = tb_add_str(&t, "two", "2");
 	tb_add_ext(&t, 'g', rec, n);
 	tb_end(&t);
-	buf = tb_take(&t, &len);
-	reader_init(&r, buf, len);
+	buf = reader_from(&r, &t);
 	skip_ok(&r);
 	skip_ok(&r);
 	cr_assert_eq(next(&r, &e), AF_EFORMAT);
