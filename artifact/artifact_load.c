@@ -180,7 +180,7 @@ parse_headers(struct artifact *a, struct af_reason *why)
 			continue;
 		if (m->truncated && i == 0)
 			return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "is cut short inside its "
-			    "header (%s); the file is truncated: copy it again", m->name);
+			    "header (%s); the file is truncated: copy it again", AF_SHORT(m->name));
 		if ((err = inflate_header(a, m, &buf, &len)) != AF_OK)
 			return err;
 		if ((err = af_header_parse(buf, len, &args, &a->header[i], a->problems)) != AF_OK)
@@ -191,12 +191,13 @@ parse_headers(struct artifact *a, struct af_reason *why)
 		const struct af_member *last = &a->members[a->count - 1];
 		if (last->truncated)
 			return af_fail(why, AF_EFORMAT, AF_C_TRUNCATED, "is truncated: it ends "
-			    "inside '%s', before the header; copy the artifact again", last->name);
+			    "inside '%s', before the header; copy the artifact again",
+			    AF_SHORT(last->name));
 		if (a->damage != NULL)
 			return af_fail(why, AF_EFORMAT, AF_C_DAMAGED, "%s; no header could be read "
 			    "after it: the artifact is corrupt, copy it again", a->damage);
 		return af_fail(why, AF_EFORMAT, AF_C_MISSING, "has no header.tar member "
-		    "after '%s'; it is not a complete Mender artifact", last->name);
+		    "after '%s'; it is not a complete Mender artifact", AF_SHORT(last->name));
 	}
 	return AF_OK;
 }

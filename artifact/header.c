@@ -111,17 +111,16 @@ add_file(struct af_header *h, const struct af_tar_entry *e)
 	return AF_OK;
 }
 
-/* Is this entry acceptable at all, and in order?  Says why not to problems. */
+/* Is this entry, at where ("header/NAME"), acceptable at all, and in order?
+ * Says why not to problems. */
 static bool
-entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last_rank,
+entry_allowed_at(const struct af_header *h, const struct af_tar_entry *e, int *last_rank,
     const regex_t *scripts, const struct af_header_parse_args *args,
-    struct af_problems *problems)
+    struct af_problems *problems, const char *where)
 {
 	struct af_reason why;
 	int rank;
-	char where[300];
 
-	snprintf(where, sizeof(where), "%s/%s", args->dir, e->name_has_nul ? "?" : e->name);
 	if (af_path_check(e->name, e->name_has_nul, &why) == AF_OK &&
 	    e->name[strlen(e->name) - 1] == '/')
 		af_reason_set(&why, AF_C_TAR_TYPE, "ends in '/' but is a regular file");
@@ -162,6 +161,23 @@ entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last
 	if (rank > *last_rank)
 		*last_rank = rank;
 	return true;
+}
+
+/* entry_allowed_at with the whole name: an entry name has no length cap. */
+static bool
+entry_allowed(const struct af_header *h, const struct af_tar_entry *e, int *last_rank,
+    const regex_t *scripts, const struct af_header_parse_args *args,
+    struct af_problems *problems)
+{
+	char *where;
+	bool allowed;
+
+	if (asprintf(&where, "%s/%s", args->dir, e->name_has_nul ? "?" : e->name) < 0)
+		where = NULL;
+	allowed = entry_allowed_at(h, e, last_rank, scripts, args, problems,
+	    where != NULL ? where : args->dir);
+	free(where);
+	return allowed;
 }
 
 /* Directories: mender-artifact never writes them, and readers differ on their data. */

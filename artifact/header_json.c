@@ -4,6 +4,7 @@
  * enforce (spec §7, §10), reading the strictest of the two where they differ.
  */
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,21 @@ struct ctx {
 	char where[64];
 };
 
-static void
+static void __attribute__((format(printf, 5, 6)))
 err_at(struct ctx *c, const char *file, enum af_severity sev, enum af_code code,
-    const char *text)
+    const char *fmt, ...)
 {
+	char *text = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
 	snprintf(c->where, sizeof(c->where), "%s/%s", c->args->dir, file);
-	af_problem_add(c->problems, sev, code, c->where, "%s", text);
+	af_problem_add(c->problems, sev, code, c->where, "%s", text != NULL ? text :
+	    "(out of memory)");
+	free(text);
 }
 
 /* Parses a JSON member; NULL (with a problem) if absent, too big or malformed. */
@@ -34,7 +44,6 @@ load(struct ctx *c, const char *path, bool required)
 {
 	const struct af_header_file *f = af_header_find(c->h, path);
 	size_t extra_at, extra_len;
-	char text[300];
 	cJSON *json;
 
 	if (f == NULL) {
@@ -50,8 +59,7 @@ load(struct ctx *c, const char *path, bool required)
 	}
 	json = af_json_parse(f->data, f->size, &extra_at, &extra_len);
 	if (json != NULL && extra_len > 0) {
-		snprintf(text, sizeof(text), AF_JSON_EXTRA, extra_len, extra_at);
-		err_at(c, path, AF_ERROR, AF_C_JSON_TRAILING, text);
+		err_at(c, path, AF_ERROR, AF_C_JSON_TRAILING, AF_JSON_EXTRA, extra_len, extra_at);
 	}
 	if (json == NULL)
 		err_at(c, path, AF_ERROR, AF_C_JSON, "is not valid JSON (or nested too deeply)");
@@ -81,7 +89,6 @@ static void
 unknown_keys(struct ctx *c, const char *file, const cJSON *obj, const char *const *known)
 {
 	const cJSON *item;
-	char text[200];
 	size_t i;
 
 	cJSON_ArrayForEach(item, obj) {
@@ -89,9 +96,9 @@ unknown_keys(struct ctx *c, const char *file, const cJSON *obj, const char *cons
 			if (strcmp(item->string, known[i]) == 0)
 				break;
 		if (known[i] == NULL) {
-			snprintf(text, sizeof(text), "has an unknown key \"%.80s\" (mender-artifact "
-			    "3.9 refuses the artifact; the C++ client ignores it)", item->string);
-			err_at(c, file, AF_ERROR, AF_C_UNKNOWN, text);
+			err_at(c, file, AF_ERROR, AF_C_UNKNOWN, "has an unknown key \"%.80s\" "
+			    "(mender-artifact 3.9 refuses the artifact; the C++ client ignores it)",
+			    item->string);
 		}
 	}
 }
@@ -117,11 +124,9 @@ static enum af_err
 check_payloads(struct ctx *c, const cJSON *payloads, const char *key)
 {
 	const cJSON *first, *type;
-	char text[160];
 
 	if (!cJSON_IsArray(payloads) || cJSON_GetArraySize(payloads) == 0) {
-		snprintf(text, sizeof(text), "has no \"%s\" list of payloads", key);
-		err_at(c, "header-info", AF_ERROR, AF_C_JSON, text);
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, "has no \"%s\" list of payloads", key);
 		return AF_OK;
 	}
 	c->h->payload_count = (size_t)cJSON_GetArraySize(payloads);

@@ -389,7 +389,7 @@ file_read(struct af_payload *p, const struct af_payload_file *f, size_t len,
 		err = af_stream_pread(p->stream, buf, len, f->data_offset + off, got, why);
 	if (err == AF_OK && *got < len)
 		return af_fail(why, AF_ETRUNC, AF_C_TRUNCATED, "the payload ends inside '%s'",
-		    f->name);
+		    AF_SHORT(f->name));
 	return err;
 }
 

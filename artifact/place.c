@@ -42,7 +42,8 @@ af_place_open(const struct artifact *a, struct af_reason *why)
 		p->dirfd = open(p->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (p->dirfd < 0) {
-		af_reason_set(why, AF_C_IO, "cannot open its directory %s: %s", p->dir, strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot open its directory %s: %s", AF_SHORT(p->dir),
+		    strerror(errno));
 		goto fail;
 	}
 	/* the name must still be the file opened (the path was resolved once) */

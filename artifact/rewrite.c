@@ -37,7 +37,7 @@ unverified(const struct artifact *a, const struct af_checks *checks, struct af_r
 			continue;
 		return af_fail(why, AF_EFORMAT, AF_C_CHECKSUM, "checksum %s: %s (%zu of %zu "
 		    "checksums failed; see signature-status): artifactfs signs only an artifact "
-		    "whose checksums all match; rebuild it, or copy it again", c->name,
+		    "whose checksums all match; rebuild it, or copy it again", AF_SHORT(c->name),
 		    af_check_result_word(c->result), checks->failed, checks->count);
 	}
 	for (i = 0; i < af_problems_count(problems); i++) {
@@ -331,7 +331,7 @@ keep_owner(struct af_rewrite *r, struct af_reason *why)
 		}
 		if (errno != EPERM || fstat(r->fd, &got) != 0) {
 			af_reason_set(why, AF_C_RESIGN_FAILED, "cannot keep the owner of the "
-			    "artifact in %s: %s", r->p->dir, strerror(errno));
+			    "artifact in %s: %s", AF_SHORT(r->p->dir), strerror(errno));
 			return false;
 		}
 		snprintf(r->note, sizeof(r->note), "its group is now %u (was %u): you are not in "
@@ -341,7 +341,7 @@ keep_owner(struct af_rewrite *r, struct af_reason *why)
 	}
 	if (fchmod(r->fd, mode) != 0) {
 		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot keep the mode of the artifact in "
-		    "%s: %s", r->p->dir, strerror(errno));
+		    "%s: %s", AF_SHORT(r->p->dir), strerror(errno));
 		return false;
 	}
 	return true;
@@ -360,7 +360,8 @@ make_temp(struct af_rewrite *r, struct af_reason *why)
 
 	if (p->unwritable != 0) {
 		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot open the directory %s, where the "
-		    "re-signed artifact must be made: %s", p->dir, strerror(p->unwritable));
+		    "re-signed artifact must be made: %s", AF_SHORT(p->dir),
+		    strerror(p->unwritable));
 		return false;
 	}
 	snprintf(r->temp, sizeof(r->temp), ".%s" TEMP_TAG "%d.tmp", p->base, (int)getpid());
@@ -368,7 +369,7 @@ make_temp(struct af_rewrite *r, struct af_reason *why)
 	    O_CLOEXEC, 0600)) < 0) {
 		r->temp[0] = '\0';
 		af_reason_set(why, AF_C_RESIGN_FAILED, "cannot create a temporary file in %s, "
-		    "where the re-signed artifact must be made: %s", p->dir, strerror(errno));
+		    "where the re-signed artifact must be made: %s", AF_SHORT(p->dir), strerror(errno));
 		return false;
 	}
 	return keep_owner(r, why);
@@ -544,11 +545,11 @@ af_rewrite_finish(struct af_rewrite *r, struct af_reason *why)
 		    "since it was mounted (%s); it is left as it is", changed.text);
 	else if (failed == AFTER_RENAME)
 		af_reason_set(why, AF_C_IO, "re-signed, but flushing %s failed: %s; the new "
-		    "artifact is in place but may not survive a crash: run sync", r->p->dir,
+		    "artifact is in place but may not survive a crash: run sync", AF_SHORT(r->p->dir),
 		    strerror(saved));
 	else if (failed != NULL)
 		af_reason_set(why, AF_C_RESIGN_FAILED, "not re-signed: could not %s in %s: %s; "
-		    "the artifact is unchanged", failed, r->p->dir, strerror(saved));
+		    "the artifact is unchanged", failed, AF_SHORT(r->p->dir), strerror(saved));
 	else
 		af_reason_set(why, AF_C_NONE, "%s", r->note);
 	af_rewrite_abort(r);

@@ -206,7 +206,7 @@ check_payload(struct job *j, const struct af_member *m)
 	const struct af_payload_file *f;
 	struct af_check *c;
 	enum af_err err;
-	char name[300];
+	char *name;	/* as the manifest names it: a payload name has no length cap */
 	uint64_t end = 0;
 	size_t i;
 
@@ -221,12 +221,14 @@ check_payload(struct job *j, const struct af_member *m)
 			mark_unreadable(j->out, m->index);
 			break;
 		}
-		snprintf(name, sizeof(name), "data/%04u/%s", m->index, f->name);
-		if ((c = find_pending(j->out, name)) == NULL) {
-			if ((c = add_check(j->out, name, false)) == NULL)
-				return AF_ENOMEM;
+		if (asprintf(&name, "data/%04u/%s", m->index, f->name) < 0)
+			return AF_ENOMEM;
+		if ((c = find_pending(j->out, name)) == NULL &&
+		    (c = add_check(j->out, name, false)) != NULL)
 			c->result = AF_CHECK_UNLISTED;
-		}
+		free(name);
+		if (c == NULL)
+			return AF_ENOMEM;
 		if ((err = hash_payload_file(j, c, p, f)) != AF_OK)
 			return err;
 		if (f->data_offset + f->size > end)

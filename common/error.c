@@ -181,3 +181,30 @@ af_reason_reword(struct af_reason *r, const char *fmt, ...)
 	va_end(ap);
 	memcpy(r->text, text, sizeof(text));
 }
+
+/* A byte that continues a UTF-8 character, which a cut must not split off. */
+static int
+continues(char c)
+{
+	return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+const char *
+af_short(char buf[AF_SHORT_MAX], const char *s)
+{
+	size_t len = strlen(s), keep = AF_SHORT_MAX - 1 - 3, head = keep / 2,
+	    tail = keep - head;
+
+	if (len < AF_SHORT_MAX) {
+		memcpy(buf, s, len + 1);
+		return buf;
+	}
+	while (head > 0 && continues(s[head]))
+		head--;
+	while (tail > 0 && continues(s[len - tail]))
+		tail--;
+	memcpy(buf, s, head);
+	memcpy(buf + head, "...", 3);
+	memcpy(buf + head + 3, s + len - tail, tail + 1);
+	return buf;
+}

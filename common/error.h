@@ -137,7 +137,7 @@ enum af_code {
 };
 
 /* Longer than anything a reason holds: file names are at most PATH_MAX
- * (4096) but are cut to 200 bytes where a reason names them. */
+ * (4096) but are cut to 200 bytes (AF_SHORT) where a reason names them. */
 #define AF_REASON_MAX 1024
 
 struct af_reason {
@@ -157,6 +157,17 @@ void af_reason_clear(struct af_reason *r);
  * r->text itself, to wrap it ("ends with %s", r->text).  r may be NULL. */
 void af_reason_reword(struct af_reason *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * A path, or a name from the artifact, as a reason shows it: whole when it
+ * is under AF_SHORT_MAX bytes, else its start and its end with "..." between
+ * (never inside a UTF-8 character), so that what a reason says after a name,
+ * the advice, always fits in AF_REASON_MAX.  af_short writes into buf and
+ * returns it; AF_SHORT(s) does so in a buffer that lives until the end of the
+ * enclosing block, for use as a printf argument.
+ */
+#define AF_SHORT_MAX 201	/* 200 bytes and the NUL */
+const char *af_short(char buf[AF_SHORT_MAX], const char *s);
+#define AF_SHORT(s) af_short((char[AF_SHORT_MAX]){ 0 }, (s))
 /* The code that stands for a bare error, when a function gives no finer
  * one: AF_EIO is "io", AF_EFORMAT "format", ... */
 enum af_code af_code_of(enum af_err err);

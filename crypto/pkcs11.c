@@ -434,7 +434,7 @@ find_key(struct session *s, CK_OBJECT_HANDLE *key, struct af_reason *why)
 	CK_ATTRIBUTE tmpl[16], *c = p11_kit_uri_get_attribute(s->uri, CKA_CLASS);
 	CK_OBJECT_HANDLE found[MAX_MATCHES];
 	CK_ULONG n, got;
-	char want[100];
+	char want[128];	/* object="<63 bytes>" id=<16 bytes as %xx>: 124 at most */
 
 	wanted_object(s->uri, want, sizeof(want));
 	if (c != NULL && c->ulValueLen == sizeof(CK_OBJECT_CLASS))

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
+
 enum {
 	KEY_HELP, KEY_VERSION, KEY_RO, KEY_VERIFY_KEY, KEY_STATUS, KEY_STRICT,
 	KEY_FORMAT, KEY_FORMAT_BARE, KEY_UNMOUNT, KEY_FUSE_FLAG, KEY_ALLOW_NEW_KEY,
@@ -62,11 +64,11 @@ static const char *const own_words[] = {
 static void
 usage_error(struct cli *c, const char *fmt, const char *arg, const char *more)
 {
-	char first[400];
+	char first[400];	/* fmt is one line of ours, arg at most 200 bytes */
 
 	if (c->error[0] != '\0')
 		return;	/* the first problem is the one named */
-	snprintf(first, sizeof(first), fmt, arg);
+	snprintf(first, sizeof(first), fmt, AF_SHORT(arg));
 	snprintf(c->error, sizeof(c->error), "%s%s", first, more != NULL ? more : "");
 }
 

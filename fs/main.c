@@ -133,7 +133,7 @@ run_mount(struct fuse_args *args, const struct cli *c)
 	struct fs_mount m = { .uid = getuid(), .gid = getgid(), .read_only = c->read_only,
 	    .allow_new_key = c->allow_new_key, .outcome = { .fd = -1 } };
 	const char *mountpoint = c->operands[1];
-	char *fsname = NULL, *opts = NULL, why[700];
+	char *fsname = NULL, *opts = NULL;
 	struct af_reason reason;
 	int rc = FS_EXIT_UNUSABLE;
 
@@ -144,8 +144,8 @@ run_mount(struct fuse_args *args, const struct cli *c)
 		fprintf(stderr, "artifactfs: %s\n", reason.text);
 		goto out;
 	}
-	if (!fs_mountpoint_usable(mountpoint, why, sizeof(why))) {
-		fprintf(stderr, "artifactfs: %s: %s\n", mountpoint, why);
+	if (!fs_mountpoint_usable(mountpoint, &reason)) {
+		fprintf(stderr, "artifactfs: %s: %s\n", mountpoint, reason.text);
 		goto out;
 	}
 	if ((m.place = af_place_open(m.artifact, &reason)) == NULL) {
@@ -160,8 +160,8 @@ run_mount(struct fuse_args *args, const struct cli *c)
 		fprintf(stderr, "artifactfs: %s: out of memory\n", c->operands[0]);
 		goto out;
 	}
-	if (!fs_outcome_listen(&m.outcome, why, sizeof(why))) {
-		fprintf(stderr, "artifactfs: %s\n", why);
+	if (!fs_outcome_listen(&m.outcome, &reason)) {
+		fprintf(stderr, "artifactfs: %s\n", reason.text);
 		goto out;
 	}
 	/* fsname shows the artifact in mount(8) and df(1); commas must be escaped. */

@@ -22,7 +22,7 @@ fs_load_keys(char *const *paths, size_t count, struct af_reason *why)
 	}
 	for (i = 0; i < count; i++) {
 		if (!fs_keyring_add_file(ring, paths[i], &clause)) {
-			af_reason_set(why, clause.code, "%s: %s", paths[i], clause.text);
+			af_reason_set(why, clause.code, "%s: %s", AF_SHORT(paths[i]), clause.text);
 			fs_keyring_free(ring);
 			return NULL;
 		}
@@ -39,11 +39,11 @@ fs_open_artifact(const char *given, struct af_reason *why)
 
 	/* absolute: the path must survive the daemon's chdir("/") */
 	if (path == NULL) {
-		af_reason_set(why, AF_C_IO, "%s: cannot open: %s", given, strerror(errno));
+		af_reason_set(why, AF_C_IO, "%s: cannot open: %s", AF_SHORT(given), strerror(errno));
 		return NULL;
 	}
 	if (artifact_open(path, &a, &clause) != AF_OK)
-		af_reason_set(why, clause.code, "%s: %s", given, clause.text);
+		af_reason_set(why, clause.code, "%s: %s", AF_SHORT(given), clause.text);
 	free(path);
 	return a;
 }
@@ -251,7 +251,7 @@ check_one(const struct cli *c, struct fs_keyring *ring, const struct af_reason *
 			r->text = r->status.text;
 			r->status.text = NULL;
 		} else {
-			af_reason_set(&why, AF_C_NO_MEMORY, "%s: out of memory", r->given);
+			af_reason_set(&why, AF_C_NO_MEMORY, "%s: out of memory", AF_SHORT(r->given));
 		}
 	}
 	if (r->code == STATUS_UNREADABLE) {

@@ -170,7 +170,7 @@ verifier_of(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ri
 		    s->signature_len, &r);
 		if (r.status == CR_VERIFY_OK) {
 			snprintf(buf, len, "it verifies with key %zu (from %s)", i + 1,
-			    fs_keyring_source(ring, i));
+			    AF_SHORT(fs_keyring_source(ring, i)));
 			found = (int)i;
 			break;
 		}
@@ -183,7 +183,7 @@ bool
 fs_signer_unverifiable(struct fs_signer *s, const struct artifact *a,
     struct fs_keyring *ring)
 {
-	char buf[200];
+	char buf[AF_REASON_MAX];
 	bool none;
 
 	pthread_mutex_lock(&s->lock);
@@ -195,7 +195,7 @@ fs_signer_unverifiable(struct fs_signer *s, const struct artifact *a,
 char *
 fs_signer_pending(struct fs_signer *s, const struct artifact *a, struct fs_keyring *ring)
 {
-	char *text = NULL, verdict[200];
+	char *text = NULL, verdict[AF_REASON_MAX];	/* a key named by a shortened path */
 	const char *note;
 
 	pthread_mutex_lock(&s->lock);

@@ -32,7 +32,7 @@ address(const char *name, struct sockaddr_un *sun)
 }
 
 bool
-fs_outcome_listen(struct fs_outcome *o, char *why, size_t whylen)
+fs_outcome_listen(struct fs_outcome *o, struct af_reason *why)
 {
 	struct sockaddr_un sun;
 	uint64_t nonce = 0;
@@ -40,14 +40,14 @@ fs_outcome_listen(struct fs_outcome *o, char *why, size_t whylen)
 
 	o->fd = -1;
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
-		snprintf(why, whylen, "no random bytes: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "no random bytes: %s", strerror(errno));
 		return false;
 	}
 	snprintf(o->name, sizeof(o->name), "artifactfs-%ld-%016" PRIx64, (long)getpid(), nonce);
 	len = address(o->name, &sun);
 	if ((o->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(o->fd, (struct sockaddr *)&sun, len) != 0 || listen(o->fd, 64) != 0) {
-		snprintf(why, whylen, "cannot make the unmount socket: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot make the unmount socket: %s", strerror(errno));
 		if (o->fd >= 0)
 			close(o->fd);
 		o->fd = -1;
@@ -184,7 +184,7 @@ mounted_at(const char *path, char *type, size_t typelen, char *source, size_t so
 }
 
 bool
-fs_mountpoint_usable(const char *mountpoint, char *why, size_t whylen)
+fs_mountpoint_usable(const char *mountpoint, struct af_reason *why)
 {
 	char *path, type[64], source[PATH_MAX];
 	struct stat st;
@@ -193,24 +193,25 @@ fs_mountpoint_usable(const char *mountpoint, char *why, size_t whylen)
 	if (strncmp(mountpoint, "/dev/fd/", 8) == 0)
 		return true;	/* mount.fuse3 -o drop_privileges mounted it already */
 	if (stat(mountpoint, &st) != 0) {
-		snprintf(why, whylen, "cannot be used as the mountpoint: %s%s", strerror(errno),
+		af_reason_set(why, errno == ENOENT ? AF_C_NOT_FOUND : AF_C_IO,
+		    "cannot be used as the mountpoint: %s%s", strerror(errno),
 		    errno == ENOTCONN ? " (a mount whose daemon died: fusermount3 -uz it)" :
 		    errno == ENOENT ? " (make it with mkdir)" : "");
 		return false;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, whylen, "is not a directory; the mountpoint must be an existing "
-		    "directory");
+		af_reason_set(why, AF_C_IO, "is not a directory; the mountpoint must be an "
+		    "existing directory");
 		return false;
 	}
 	if ((path = realpath(mountpoint, NULL)) == NULL) {
-		snprintf(why, whylen, "cannot be used as the mountpoint: %s", strerror(errno));
+		af_reason_set(why, AF_C_IO, "cannot be used as the mountpoint: %s", strerror(errno));
 		return false;
 	}
 	if (mounted_at(path, type, sizeof(type), source, sizeof(source)) &&
 	    strcmp(type, "fuse.artifactfs") == 0) {
-		snprintf(why, whylen, "already holds an artifactfs mount (of %s); unmount it "
-		    "first: artifactfs -u %s", source, mountpoint);
+		af_reason_set(why, AF_C_IO, "already holds an artifactfs mount (of %s); unmount it "
+		    "first: artifactfs -u %s", AF_SHORT(source), AF_SHORT(mountpoint));
 		ok = false;
 	}
 	free(path);

@@ -37,7 +37,7 @@ struct fs_outcome {
 };
 
 /* Makes the listening socket; false with why. */
-bool fs_outcome_listen(struct fs_outcome *o, char *why, size_t whylen);
+bool fs_outcome_listen(struct fs_outcome *o, struct af_reason *why);
 /* What control/daemon reads as: "pid N\noutcome @NAME\n" (malloc'd). */
 char *fs_outcome_describe(const struct fs_outcome *o);
 /* Sends "CODE MESSAGE\n" to every waiter and closes the socket. */
@@ -51,7 +51,7 @@ int fs_signal_caught(void);
 
 /* Whether mountpoint can take a mount: an existing directory that does not
  * hold an artifactfs mount already.  False with why (a clause). */
-bool fs_mountpoint_usable(const char *mountpoint, char *why, size_t whylen);
+bool fs_mountpoint_usable(const char *mountpoint, struct af_reason *why);
 
 /* artifactfs -u MOUNTPOINT: unmounts, waits for the outcome, returns the
  * exit code; prints the outcome (one line). */

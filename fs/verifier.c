@@ -18,7 +18,7 @@ struct fs_verifier {
 	pthread_t thread;
 	struct af_checks checks;
 	enum af_err err;
-	char current[300];
+	char current[AF_SHORT_MAX];	/* the file being checked, shortened */
 	uint64_t done, total;
 	struct timespec started, ended;
 };
@@ -43,7 +43,7 @@ on_progress(void *ctx, const char *name, uint64_t done, uint64_t total)
 	bool go_on;
 
 	pthread_mutex_lock(&v->lock);
-	snprintf(v->current, sizeof(v->current), "%s", name);
+	af_short(v->current, name);
 	v->done = done;
 	v->total = total;
 	go_on = !v->stop;

@@ -460,5 +460,21 @@ else
     fail "timing: mounts" "$(cat "$T_MOUNT_ERR")"
 fi
 
+# a path of about 1000 bytes: the reason shortens it, and its advice survives
+long=$W/long
+for i in 1 2 3 4; do long=$long/$(printf 'd%.0s' $(seq 240)); done
+mkdir -p "$long"
+"$ARTIFACTFS" --status "$long" >"$W/long.out" 2>"$W/long.err"
+check_eq "long path: --status exit code" 4 "$?"
+reason=$(sed -n 's/^reason: //p' "$W/long.out")
+check "long path: the reason keeps its advice at the end" \
+    grep -q 'is not a regular file; give the path of a .mender file$' <<< "$reason"
+check "long path: the reason names the path's start and end" \
+    grep -qF "$W/long/ddd" <<< "$reason"
+check "long path: the path is shortened with ..." grep -q 'd\.\.\.d' <<< "$reason"
+check "long path: the reason is under 300 bytes" test "${#reason}" -lt 300
+check_eq "long path: the verdict" unreadable "$(head -n 1 "$W/long.out")"
+check "long path: stderr keeps the advice too" grep -q 'give the path of a .mender file$' "$W/long.err"
+
 [ -n "${KEEP_REPORTS:-}" ] && cp -r "$W" "$KEEP_REPORTS"
 finish

@@ -332,3 +332,12 @@ one_public_key(const char *pem, size_t len, const char *what)
 	free(keys);
 	return k;
 }
+
+struct fixture_param mender_fixtures[] = {
+	{ "rootfs-gzip.mender" }, { "rootfs-rsa.mender" }, { "rootfs-ec.mender" },
+	{ "rootfs-none.mender" }, { "rootfs-xz.mender" }, { "rootfs-zstd.mender" },
+	{ "rootfs-v2.mender" }, { "module.mender" }, { "module-none.mender" },
+	{ "module-xz.mender" }, { "module-zstd.mender" }, { "module-nofiles.mender" },
+	{ "bootstrap.mender" }, { "augmented.mender" },
+};
+const size_t mender_fixture_count = sizeof(mender_fixtures) / sizeof(mender_fixtures[0]);

@@ -94,6 +94,15 @@ struct artifact *synth_open_ok(const struct synth *s);
 /* The one public key in PEM text; cr_asserts that it loads (what names it). */
 struct cr_key *one_public_key(const char *pem, size_t len, const char *what);
 
+/* The artifacts mender-artifact wrote (tests/fixtures, FIXTURES), as
+ * parameters of a ParameterizedTest: copied into each test's process, so no
+ * pointers in them. */
+struct fixture_param {
+	char name[48];
+};
+extern struct fixture_param mender_fixtures[];
+extern const size_t mender_fixture_count;
+
 /* A fresh directory for each test, as a suite's .init and .fini: test_dir
  * holds its path while the test runs. */
 extern char test_dir[64];

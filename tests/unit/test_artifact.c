@@ -45,20 +45,7 @@ expect_no_problems(const struct artifact *a)
 	    problems_str(artifact_problems(a)));
 }
 
-/* ==== fixtures written by mender-artifact ==== */
-
-struct fixture_param {
-	char name[48];
-};
-
-static struct fixture_param fixtures[] = {
-	{ "rootfs-gzip.mender" }, { "rootfs-rsa.mender" }, { "rootfs-ec.mender" },
-	{ "rootfs-none.mender" }, { "rootfs-xz.mender" }, { "rootfs-zstd.mender" },
-	{ "rootfs-v2.mender" }, { "module.mender" }, { "module-none.mender" },
-	{ "module-xz.mender" }, { "module-zstd.mender" }, { "module-nofiles.mender" },
-	{ "bootstrap.mender" }, { "augmented.mender" },
-};
-#define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
+/* ==== fixtures written by mender-artifact (support.h: mender_fixtures) ==== */
 
 static struct artifact *
 open_fixture(const char *name, char *path, size_t pathlen)
@@ -95,7 +82,7 @@ kind_of(const char *name, unsigned *index)
 
 ParameterizedTestParameters(artifact, fixture_opens_clean)
 {
-	return cr_make_param_array(struct fixture_param, fixtures, NFIXTURES);
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 ParameterizedTest(struct fixture_param *param, artifact, fixture_opens_clean)
@@ -130,7 +117,7 @@ ParameterizedTest(struct fixture_param *param, artifact, fixture_opens_clean)
 
 ParameterizedTestParameters(artifact, fixture_members_match_tar)
 {
-	return cr_make_param_array(struct fixture_param, fixtures, NFIXTURES);
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 ParameterizedTest(struct fixture_param *param, artifact, fixture_members_match_tar)
@@ -220,7 +207,7 @@ manifest_files(const uint8_t *text, unsigned index, char names[][128], size_t ma
 
 ParameterizedTestParameters(artifact, fixture_payload_files)
 {
-	return cr_make_param_array(struct fixture_param, fixtures, NFIXTURES);
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 ParameterizedTest(struct fixture_param *param, artifact, fixture_payload_files)
@@ -303,7 +290,7 @@ ParameterizedTest(struct fixture_param *param, artifact, fixture_payload_files)
 
 ParameterizedTestParameters(artifact, fixture_header_info)
 {
-	return cr_make_param_array(struct fixture_param, fixtures, NFIXTURES);
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 ParameterizedTest(struct fixture_param *param, artifact, fixture_header_info)

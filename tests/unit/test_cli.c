@@ -310,6 +310,26 @@ Test(cli, unknown_options_without_a_close_word)
 	    "--key=k.pub", "a", "m");
 }
 
+/* An option of 2000 bytes is named by its start and end, and the hint after
+ * it survives. */
+Test(cli, a_long_option_keeps_its_hint)
+{
+	char arg[2001];
+	struct parsed *p;
+	const char *hint = "'; see artifactfs --help";
+
+	memset(arg, 'x', sizeof(arg) - 1);
+	arg[sizeof(arg) - 1] = '\0';
+	memcpy(arg, "--bog", 5);
+	p = parse(arg, "a", "m", NULL);
+	cr_assert_not(p->ok);
+	cr_assert(strncmp(p->c.error, "unknown option '--bogxx", 23) == 0, "%s", p->c.error);
+	cr_assert_not_null(strstr(p->c.error, "x...x"), "%s", p->c.error);
+	cr_assert(strcmp(p->c.error + strlen(p->c.error) - strlen(hint), hint) == 0, "%s",
+	    p->c.error);
+	done(p);
+}
+
 /* The first problem is the one named, whichever kind it is. */
 Test(cli, the_first_problem_is_named)
 {

@@ -64,3 +64,65 @@ Test(error, reword_wraps_its_own_text)
 	cr_assert_eq(r.text[strlen(r.text) - 1], '!');
 	af_reason_reword(NULL, "ignored");
 }
+
+/* A path of 1000 bytes, "/tmp/" then 'a's and a last "/end.mender". */
+static void
+long_path(char *path, size_t size)
+{
+	memset(path, 'a', size - 1);
+	path[size - 1] = '\0';
+	memcpy(path, "/tmp/", 5);
+	memcpy(path + size - 1 - strlen("/end.mender"), "/end.mender", strlen("/end.mender"));
+}
+
+Test(error, a_short_path_is_kept_as_it_is)
+{
+	char buf[AF_SHORT_MAX], path[AF_SHORT_MAX];
+
+	cr_assert_str_eq(af_short(buf, "/tmp/a.mender"), "/tmp/a.mender");
+	long_path(path, sizeof(path));	/* 200 bytes: the most kept whole */
+	cr_assert_str_eq(af_short(buf, path), path);
+}
+
+Test(error, a_long_path_keeps_its_start_and_end)
+{
+	char buf[AF_SHORT_MAX], path[1001];
+	const char *s;
+
+	long_path(path, sizeof(path));
+	s = af_short(buf, path);
+	cr_assert_eq(strlen(s), AF_SHORT_MAX - 1);
+	cr_assert(strncmp(s, "/tmp/aaa", 8) == 0, "%s", s);
+	cr_assert_not_null(strstr(s, "a...a"), "%s", s);
+	cr_assert(strcmp(s + strlen(s) - 11, "/end.mender") == 0, "%s", s);
+}
+
+Test(error, a_cut_never_splits_a_utf8_character)
+{
+	char buf[AF_SHORT_MAX], path[1001];
+	size_t i;
+	const char *s;
+
+	for (i = 0; i + 2 < sizeof(path); i += 2)
+		memcpy(path + i, "\xc3\xa9", 2);	/* é */
+	path[i] = '\0';
+	s = af_short(buf, path);
+	cr_assert_leq(strlen(s), AF_SHORT_MAX - 1);
+	cr_assert(strncmp(s + strcspn(s, "."), "...\xc3\xa9", 5) == 0, "%s", s);
+	cr_assert_eq(strcspn(s, ".") % 2, 0, "the start ends on a whole character");
+	cr_assert_eq((strlen(s) - strcspn(s, ".") - 3) % 2, 0, "the end starts on one");
+}
+
+Test(error, a_reason_naming_a_long_path_keeps_its_advice)
+{
+	char path[1001];
+	struct af_reason r;
+	const char *advice = "; copy the artifact again";
+
+	long_path(path, sizeof(path));
+	af_reason_set(&r, AF_C_IO, "%s: cannot open: %s%s", AF_SHORT(path),
+	    "No such file or directory", advice);
+	cr_assert(strlen(r.text) < AF_REASON_MAX - 1, "nothing was cut");
+	cr_assert(strcmp(r.text + strlen(r.text) - strlen(advice), advice) == 0, "%s", r.text);
+	cr_assert_not_null(strstr(r.text, "/end.mender: cannot open"), "%s", r.text);
+}

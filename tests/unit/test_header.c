@@ -730,24 +730,11 @@ Test(header, path_unsafe_rules)
 	cr_assert_eq(af_path_check(longpath, false, NULL), AF_OK);
 }
 
-/* ---- headers mender-artifact wrote ---- */
-
-struct fixture_param {
-	char name[48];
-};
-
-static struct fixture_param fixtures[] = {
-	{ "rootfs-gzip.mender" }, { "rootfs-rsa.mender" }, { "rootfs-ec.mender" },
-	{ "rootfs-none.mender" }, { "rootfs-xz.mender" }, { "rootfs-zstd.mender" },
-	{ "rootfs-v2.mender" }, { "module.mender" }, { "module-none.mender" },
-	{ "module-xz.mender" }, { "module-zstd.mender" }, { "module-nofiles.mender" },
-	{ "bootstrap.mender" }, { "augmented.mender" },
-};
+/* ---- headers mender-artifact wrote (support.h: mender_fixtures) ---- */
 
 ParameterizedTestParameters(header, fixture_headers)
 {
-	return cr_make_param_array(struct fixture_param, fixtures,
-	    sizeof(fixtures) / sizeof(fixtures[0]));
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 static cJSON *

@@ -107,25 +107,11 @@ Test(manifest, canonical_synthetic, .init = setup_lines)
 	free(text);
 }
 
-/* ---- the manifests mender-artifact wrote ---- */
-
-/* Parameters are copied into each test's process: no pointers in them. */
-struct fixture_param {
-	char name[48];
-};
-
-static struct fixture_param fixture_names[] = {
-	{ "rootfs-gzip.mender" }, { "rootfs-rsa.mender" }, { "rootfs-ec.mender" },
-	{ "rootfs-none.mender" }, { "rootfs-xz.mender" }, { "rootfs-zstd.mender" },
-	{ "rootfs-v2.mender" }, { "module.mender" }, { "module-none.mender" },
-	{ "module-xz.mender" }, { "module-zstd.mender" }, { "module-nofiles.mender" },
-	{ "bootstrap.mender" }, { "augmented.mender" },
-};
+/* ---- the manifests mender-artifact wrote (support.h: mender_fixtures) ---- */
 
 ParameterizedTestParameters(manifest, fixture_is_canonical)
 {
-	return cr_make_param_array(struct fixture_param, fixture_names,
-	    sizeof(fixture_names) / sizeof(fixture_names[0]));
+	return cr_make_param_array(struct fixture_param, mender_fixtures, mender_fixture_count);
 }
 
 ParameterizedTest(struct fixture_param *param, manifest, fixture_is_canonical)
@@ -272,41 +258,36 @@ Test(manifest, crlf, .init = setup_lines)
 	parsed_free(&r);
 }
 
-Test(manifest, single_space_separator, .init = setup_lines)
+/* Line 2 with separator between its sum and name, where the format has two
+ * spaces: flagged, and mender-artifact refuses the line ("malformed checksum
+ * line"), so it gives no entry. */
+static void
+second_line_malformed(const char *separator)
 {
 	const char *n2[2] = { names[0], names[2] };
 	const char *s2[2] = { sums[0], sums[2] };
 	char repl[256], *text;
 	struct parsed r;
 
-	snprintf(repl, sizeof(repl), "%s %s\n", sums[1], names[1]);
+	snprintf(repl, sizeof(repl), "%s%s%s\n", sums[1], separator, names[1]);
 	text = join(1, repl);
 	parse(&r, text, strlen(text));
 	expect_flagged(&r, 2);
 	cr_assert(has_problem(r.p, AF_ERROR, "manifest", "line 2 |malformed"), "%s",
 	    problems_str(r.p));
-	/* mender-artifact refuses the line ("malformed checksum line"): no entry */
 	expect_entries(&r, 2, n2, s2);
 	parsed_free(&r);
 	free(text);
 }
 
+Test(manifest, single_space_separator, .init = setup_lines)
+{
+	second_line_malformed(" ");
+}
+
 Test(manifest, tab_separator, .init = setup_lines)
 {
-	const char *n2[2] = { names[0], names[2] };
-	const char *s2[2] = { sums[0], sums[2] };
-	char repl[256], *text;
-	struct parsed r;
-
-	snprintf(repl, sizeof(repl), "%s\t%s\n", sums[1], names[1]);
-	text = join(1, repl);
-	parse(&r, text, strlen(text));
-	expect_flagged(&r, 2);
-	cr_assert(has_problem(r.p, AF_ERROR, "manifest", "line 2 |malformed"), "%s",
-	    problems_str(r.p));
-	expect_entries(&r, 2, n2, s2);
-	parsed_free(&r);
-	free(text);
+	second_line_malformed("\t");
 }
 
 Test(manifest, three_spaces, .init = setup_lines)

@@ -84,6 +84,34 @@ check(struct synth *s, const char *sig_text, struct cr_key *const *keys, size_t 
 	return a;
 }
 
+/* A test's synthetic artifact, its manifest text, and that text signed. */
+struct signed_synth {
+	struct synth s;
+	const char *text;
+	size_t len;
+	char *b64;
+};
+
+/* The default synthetic artifact, its manifest signed by key_name (rsa.pem
+ * or ec.pem). */
+static void
+signed_default(struct signed_synth *t, enum af_compression comp, const char *key_name)
+{
+	synth_default(&t->s, comp);
+	t->text = manifest_of(&t->s, &t->len);
+	t->b64 = sign_b64(key_name, t->text, t->len);
+}
+
+/* Frees the check, the artifact it was made on and the fixture. */
+static void
+done(struct af_sigcheck *c, struct artifact *a, struct signed_synth *t)
+{
+	af_sigcheck_clear(c);
+	artifact_close(a);
+	synth_free(&t->s);
+	free(t->b64);
+}
+
 Test(sigcheck, unsigned_artifact)
 {
 	struct synth s;
@@ -107,19 +135,14 @@ Test(sigcheck, unsigned_artifact)
 /* The first key that verifies wins; every key's outcome is kept. */
 Test(sigcheck, each_key_in_turn)
 {
-	struct synth s;
+	struct signed_synth t;
 	struct cr_key *rsa = key("rsa.pub", false), *ec = key("ec.pub", false);
 	struct cr_key *keys[3] = { ec, rsa, rsa };
 	struct af_sigcheck c;
 	struct artifact *a;
-	size_t len;
-	const char *text;
-	char *b64;
 
-	synth_default(&s, AF_COMP_GZIP);
-	text = manifest_of(&s, &len);
-	b64 = sign_b64("rsa.pem", text, len);
-	a = check(&s, b64, keys, 3, &c);
+	signed_default(&t, AF_COMP_GZIP, "rsa.pem");
+	a = check(&t.s, t.b64, keys, 3, &c);
 	cr_assert(c.present && c.loaded && c.decoded);
 	cr_assert_not(c.trailing_newline);
 	cr_assert_eq(c.sig_len, 256);
@@ -138,39 +161,29 @@ Test(sigcheck, each_key_in_turn)
 	cr_assert_eq(c.key_count, 0);
 	cr_assert_eq(c.verified_by, -1);
 	cr_assert_str_eq(c.guess, "RSA-2048");
-	af_sigcheck_clear(&c);
-	artifact_close(a);
-	synth_free(&s);
-	free(b64);
+	done(&c, a, &t);
 	cr_key_free(rsa);
 	cr_key_free(ec);
 }
 
 Test(sigcheck, ecdsa_raw_and_a_trailing_newline)
 {
-	struct synth s;
+	struct signed_synth t;
 	struct cr_key *ec = key("ec.pub", false);
 	struct af_sigcheck c;
 	struct artifact *a;
-	size_t len;
-	const char *text;
-	char *b64, *with_nl;
+	char *with_nl;
 
-	synth_default(&s, AF_COMP_NONE);
-	text = manifest_of(&s, &len);
-	b64 = sign_b64("ec.pem", text, len);
-	cr_assert(asprintf(&with_nl, "%s\n", b64) > 0);
-	a = check(&s, with_nl, &ec, 1, &c);
+	signed_default(&t, AF_COMP_NONE, "ec.pem");
+	cr_assert(asprintf(&with_nl, "%s\n", t.b64) > 0);
+	a = check(&t.s, with_nl, &ec, 1, &c);
 	cr_assert(c.decoded);
 	cr_assert(c.trailing_newline, "accepted, and reported");
 	cr_assert_eq(c.sig_len, 64);
 	cr_assert_str_eq(c.guess, "ECDSA P-256, raw r||s");
 	cr_assert_eq(c.per_key[0].form, CR_SIG_ECDSA_RAW);
 	cr_assert_eq(c.verified_by, 0);
-	af_sigcheck_clear(&c);
-	artifact_close(a);
-	synth_free(&s);
-	free(b64);
+	done(&c, a, &t);
 	free(with_nl);
 	cr_key_free(ec);
 }
@@ -190,32 +203,24 @@ Test(sigcheck, base64_errors_keep_their_offset)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct synth s;
+		struct signed_synth t;
 		struct af_sigcheck c;
 		struct artifact *a;
-		size_t len;
-		const char *text;
-		char *b64;
 
-		synth_default(&s, AF_COMP_GZIP);
-		text = manifest_of(&s, &len);
-		b64 = sign_b64("rsa.pem", text, len);
-		cr_assert_eq(strlen(b64), 344);
+		signed_default(&t, AF_COMP_GZIP, "rsa.pem");
+		cr_assert_eq(strlen(t.b64), 344);
 		if (cases[i].to == 0)
-			b64[cases[i].at] = '\0';
+			t.b64[cases[i].at] = '\0';
 		else
-			b64[cases[i].at] = cases[i].to;
-		a = check(&s, b64, &rsa, 1, &c);
+			t.b64[cases[i].at] = cases[i].to;
+		a = check(&t.s, t.b64, &rsa, 1, &c);
 		cr_assert(c.present && c.loaded, "case %zu", i);
 		cr_assert_not(c.decoded, "case %zu decoded", i);
 		cr_assert_eq(c.base64.offset, cases[i].offset, "case %zu: offset %zu (%s)", i,
 		    c.base64.offset, c.base64.what);
 		cr_assert_eq(c.verified_by, -1);
 		cr_assert_null(c.per_key, "no key is tried");
-		af_sigcheck_clear(&c);
-		artifact_close(a);
-		synth_free(&s);
-		free(b64);
+		done(&c, a, &t);
 	}
 	cr_key_free(rsa);
 }
@@ -223,27 +228,22 @@ Test(sigcheck, base64_errors_keep_their_offset)
 /* Signed over other bytes: each key says so, none verifies. */
 Test(sigcheck, signed_over_another_manifest)
 {
-	struct synth s;
+	struct signed_synth t;
 	struct cr_key *rsa = key("rsa.pub", false);
 	struct af_sigcheck c;
 	struct artifact *a;
-	size_t len;
-	const char *text;
-	char *b64, *other;
+	char *other;
 
-	synth_default(&s, AF_COMP_GZIP);
-	text = manifest_of(&s, &len);
-	other = strndup(text, len);
+	signed_default(&t, AF_COMP_GZIP, "rsa.pem");
+	other = strndup(t.text, t.len);
 	other[0] = other[0] == 'a' ? 'b' : 'a';	/* another checksum */
-	b64 = sign_b64("rsa.pem", other, len);
-	a = check(&s, b64, &rsa, 1, &c);
+	free(t.b64);
+	t.b64 = sign_b64("rsa.pem", other, t.len);
+	a = check(&t.s, t.b64, &rsa, 1, &c);
 	cr_assert_eq(c.per_key[0].status, CR_VERIFY_BAD);
 	cr_assert_eq(c.verified_by, -1);
 	cr_assert_eq(c.verified_rebuilt_by, -1, "the manifest is canonical: nothing to rebuild");
-	af_sigcheck_clear(&c);
-	artifact_close(a);
-	synth_free(&s);
-	free(b64);
+	done(&c, a, &t);
 	free(other);
 	cr_key_free(rsa);
 }
@@ -255,29 +255,22 @@ Test(sigcheck, signed_over_another_manifest)
  */
 Test(sigcheck, a_manifest_verified_only_as_rebuilt)
 {
-	struct synth s;
+	struct signed_synth t;
 	struct cr_key *rsa = key("rsa.pub", false), *ec = key("ec.pub", false);
 	struct cr_key *keys[2] = { ec, rsa };
 	struct af_sigcheck c;
 	struct artifact *a;
-	size_t len;
-	const char *text;
-	char *b64, *loose;
+	char *loose;
 
-	synth_default(&s, AF_COMP_GZIP);
-	text = manifest_of(&s, &len);
-	b64 = sign_b64("rsa.pem", text, len);
-	cr_assert(asprintf(&loose, "%.*s\n", (int)len, text) > 0);
-	synth_set(&s, "manifest", loose, strlen(loose));
-	a = check(&s, b64, keys, 2, &c);
+	signed_default(&t, AF_COMP_GZIP, "rsa.pem");
+	cr_assert(asprintf(&loose, "%.*s\n", (int)t.len, t.text) > 0);
+	synth_set(&t.s, "manifest", loose, strlen(loose));
+	a = check(&t.s, t.b64, keys, 2, &c);
 	cr_assert_not(artifact_manifest(a, false)->canonical);
 	cr_assert_eq(c.per_key[1].status, CR_VERIFY_BAD);
 	cr_assert_eq(c.verified_by, -1);
 	cr_assert_eq(c.verified_rebuilt_by, 1);
-	af_sigcheck_clear(&c);
-	artifact_close(a);
-	synth_free(&s);
-	free(b64);
+	done(&c, a, &t);
 	free(loose);
 	cr_key_free(rsa);
 	cr_key_free(ec);

@@ -918,6 +918,19 @@ ParameterizedTest(struct comp_param *p, stream, corrupt_magic)
 	member_free(&m);
 }
 
+/* Flips 16 bytes in the middle of m's compressed data, on disk. */
+static void
+damage_middle(struct member *m)
+{
+	uint8_t b[16];
+	size_t i;
+
+	cr_assert_eq(pread(m->fd, b, sizeof(b), PREFIX + m->zlen / 2), (ssize_t)sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		b[i] ^= 0x5a;
+	cr_assert_eq(pwrite(m->fd, b, sizeof(b), PREFIX + m->zlen / 2), (ssize_t)sizeof(b));
+}
+
 ParameterizedTestParameters(stream, corrupt_middle)
 {
 	return cr_make_param_array(struct comp_param, real_comps, 3);
@@ -926,14 +939,9 @@ ParameterizedTestParameters(stream, corrupt_middle)
 ParameterizedTest(struct comp_param *p, stream, corrupt_middle)
 {
 	struct member m;
-	uint8_t b[16];
-	size_t i;
 
 	member_make(&m, p->comp, 3 * MiB, 71, 0);
-	cr_assert_eq(pread(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
-	for (i = 0; i < sizeof(b); i++)
-		b[i] ^= 0x5a;
-	cr_assert_eq(pwrite(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
+	damage_middle(&m);
 	expect_error(&m, AF_ECORRUPT, AF_C_NONE, false);
 	/* what came before the damage still reads */
 	read_check(&m, 0, 4096);
@@ -1001,14 +1009,9 @@ ParameterizedTestParameters(stream, corrupt_read_stays_failed)
 ParameterizedTest(struct comp_param *p, stream, corrupt_read_stays_failed)
 {
 	struct member m;
-	uint8_t b[16];
-	size_t i;
 
 	member_make(&m, p->comp, 3 * MiB, 71, 0);
-	cr_assert_eq(pread(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
-	for (i = 0; i < sizeof(b); i++)
-		b[i] ^= 0x5a;
-	cr_assert_eq(pwrite(m.fd, b, sizeof(b), PREFIX + m.zlen / 2), (ssize_t)sizeof(b));
+	damage_middle(&m);
 	expect_sticky(&m, AF_ECORRUPT);
 	member_free(&m);
 }
