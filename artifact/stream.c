@@ -1,6 +1,7 @@
 /*
  * Random-access reads of a member's decompressed bytes (see stream.h).
- * Over 600 lines: cursors, read-ahead thread and readers share one lock protocol.
+ * Over 600 lines: the cache, the decoders, the read-ahead thread and the
+ * readers share one lock protocol.
  *
  * The model: decoded blocks.
  *

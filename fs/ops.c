@@ -1,5 +1,9 @@
 /*
- * FUSE operations.  The high-level (path) API fits: the tree is small and
+ * FUSE operations.
+ * Over 600 lines: every operation of the mount is here, each one translation
+ * from a FUSE request to artifact/ and crypto/ calls and back to an errno.
+ *
+ * The high-level (path) API fits: the tree is small and
  * static, libfuse then handles threading, option parsing and daemonizing, and
  * an open file keeps its resolved entry in fi->fh, so reads do no path work.
  */
