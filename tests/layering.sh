@@ -2,8 +2,9 @@
 # The layering the README states: fs/ includes only the public headers of
 # artifact/ and crypto/ (artifact/artifact.h lists them), and only crypto/
 # includes OpenSSL or p11-kit; common/ (the error convention both share)
-# includes neither library, and crypto/ nothing of artifact/.  Prints one
-# line per include that breaks it.
+# includes neither library, and crypto/ nothing of artifact/; only fs/
+# includes FUSE; a source file over 600 lines says why at its head.  Prints
+# one line per include or file that breaks it.
 root=${SOURCE_ROOT:-$(dirname "$0")/..}
 public_artifact=' artifact.h codec.h header.h manifest.h payload.h problems.h sigcheck.h verdict.h verify.h rewrite.h '
 public_crypto=' base64.h key.h secure.h sha256.h signature.h sign_child.h '
@@ -31,5 +32,18 @@ while IFS= read -r hit; do
     bad=$((bad + 1))
 done < <(cd "$root" && grep -Hn '^#include "artifact/' common/*.[ch] crypto/*.[ch]
     grep -Hn '^#include "crypto/' common/*.[ch])
-echo "$seen includes checked, $bad failed"
+while IFS= read -r hit; do
+    echo "FAIL: $hit: only fs/ talks to FUSE"
+    bad=$((bad + 1))
+done < <(cd "$root" && grep -Hn '^#include <fuse' common/*.[ch] artifact/*.[ch] crypto/*.[ch])
+# A file over 600 lines says why in its head comment ("Over 600 lines: ...").
+while read -r lines file; do
+    [ "$file" = total ] && continue
+    seen=$((seen + 1))
+    if [ "$lines" -gt 600 ] && ! head -n 12 "$root/$file" | grep -q 'Over 600 lines: '; then
+        echo "FAIL: $file has $lines lines and its head comment does not say why"
+        bad=$((bad + 1))
+    fi
+done < <(cd "$root" && wc -l artifact/*.[ch] crypto/*.[ch] fs/*.[ch])
+echo "$seen includes and files checked, $bad failed"
 [ "$bad" -eq 0 ] && [ "$seen" -gt 0 ]
