@@ -338,7 +338,7 @@ close_unlinked(int fd)
 		return;
 	}
 	if ((pid = fork()) == 0) {
-		if (fork() == 0) {
+		if (_Fork() == 0) {	/* no atfork handlers in a forked child */
 			close_all_but(fd, hold[0]);
 			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
 				;
@@ -355,10 +355,9 @@ close_unlinked(int fd)
 }
 
 static void
-free_artifact(struct artifact *a)
+free_artifact(struct artifact *a, bool defer_unlinked_close)
 {
 	struct stat st;
-
 	size_t i;
 
 	for (i = 0; i < a->count; i++)
@@ -375,7 +374,7 @@ free_artifact(struct artifact *a)
 	free(a->payload_index);
 	free(a->members);
 	af_problems_free(a->problems);
-	if (a->fd >= 0 && fstat(a->fd, &st) == 0 && st.st_nlink == 0)
+	if (a->fd >= 0 && defer_unlinked_close && fstat(a->fd, &st) == 0 && st.st_nlink == 0)
 		close_unlinked(a->fd);
 	else if (a->fd >= 0)
 		close(a->fd);
@@ -402,11 +401,11 @@ artifact_open(const char *path, struct artifact **out, struct af_reason *why)
 	a->version = 3;
 	if ((a->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(a->fd, &a->st) < 0) {
 		af_reason_set(why, AF_C_IO, "cannot open: %s", strerror(errno));
-		free_artifact(a);
+		free_artifact(a, false);
 		return AF_EIO;
 	}
 	if (!S_ISREG(a->st.st_mode)) {
-		free_artifact(a);
+		free_artifact(a, false);
 		return af_fail(why, AF_EFORMAT, AF_C_NOT_ARTIFACT, "is not a regular file; give "
 		    "the path of a .mender file");
 	}
@@ -419,7 +418,7 @@ artifact_open(const char *path, struct artifact **out, struct af_reason *why)
 			af_reason_set(why, af_code_of(err), "%s", af_strerror(err));
 		if (why != NULL)
 			af_one_line(why->text);	/* it may quote member names */
-		free_artifact(a);
+		free_artifact(a, false);
 		return err;
 	}
 	*out = a;
@@ -430,7 +429,14 @@ void
 artifact_close(struct artifact *a)
 {
 	if (a != NULL)
-		free_artifact(a);
+		free_artifact(a, false);
+}
+
+void
+artifact_close_replaced(struct artifact *a)
+{
+	if (a != NULL)
+		free_artifact(a, true);
 }
 
 const char *artifact_path(const struct artifact *a) { return a->path; }

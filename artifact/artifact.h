@@ -62,6 +62,10 @@ struct artifact;
 enum af_err artifact_open(const char *path, struct artifact **out,
     struct af_reason *why);
 void artifact_close(struct artifact *a);
+/* artifact_close for a daemon whose re-sign renamed a copy over the file:
+ * the last close of the old file, which frees its blocks, is left to a
+ * short-lived grandchild so that the exit does not wait for it. */
+void artifact_close_replaced(struct artifact *a);
 
 const char *artifact_path(const struct artifact *a);
 /* 2 or 3; 3 when the version member is unreadable. */

@@ -684,7 +684,7 @@ note_read(struct af_stream *s, uint64_t off, uint64_t end)
 	for (i = 0; i < s->decoder_count; i++) {
 		c = &s->decoders[i];
 		if (c->seen.ready && c->seen.pos >= end &&
-		    c->seen.pos - end <= s->ahead + 2 * BLOCK &&
+		    c->seen.pos - end <= s->ahead + (AHEAD_BATCH + 1) * BLOCK &&
 		    (d == NULL || c->seen.pos < d->seen.pos))
 			d = c;
 	}
@@ -885,10 +885,10 @@ ahead_candidate(struct af_stream *s)
 }
 
 /*
- * Decodes ahead of sequential readers, a block at a time, so that decoding
- * runs while the bytes already decoded travel to them.  It runs until the
- * stream is freed; a block it fails on is published failed, and the next
- * read of it decodes it again.
+ * Decodes ahead of sequential readers, AHEAD_BATCH blocks at a time, so
+ * that decoding runs while the bytes already decoded travel to them.  It
+ * runs until the stream is freed; a block it fails on is published failed,
+ * and the next read of it decodes it again.
  */
 static void *
 read_ahead(void *arg)

@@ -193,7 +193,10 @@ out:
 	fs_verifier_free(m.verifier);
 	fs_tree_free(m.root);
 	af_place_close(m.place);
-	artifact_close(m.artifact);
+	if (rc == FS_EXIT_RESIGNED)	/* the old file's last close frees its blocks */
+		artifact_close_replaced(m.artifact);
+	else
+		artifact_close(m.artifact);
 	fs_keyring_free(m.keys);
 	pthread_mutex_destroy(&m.control_lock);
 	pthread_mutex_destroy(&m.handle_lock);
