@@ -189,11 +189,11 @@ check_header_info(struct ctx *c, const cJSON *root, const struct header_info_for
 	    form->payloads)) != AF_OK)
 		return err;
 	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
-		err_at(c, "header-info", AF_ERROR, AF_C_JSON, form->no_name);
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, "%s", form->no_name);
 	else if ((c->h->artifact_name = strdup(name->valuestring)) == NULL)
 		return AF_ENOMEM;
 	if (!is_string_array(devices, true)) {
-		err_at(c, "header-info", AF_ERROR, AF_C_JSON, form->no_devices);
+		err_at(c, "header-info", AF_ERROR, AF_C_JSON, "%s", form->no_devices);
 		return AF_OK;
 	}
 	return take_device_types(c->h, devices);

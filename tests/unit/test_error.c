@@ -17,7 +17,7 @@ Test(error, every_code_has_its_own_name)
 		const char *name = af_code_name((enum af_code)a);
 		cr_assert(strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(name),
 		    "code %d: \"%s\"", a, name);
-		cr_assert_eq(af_code_from_name(name, strlen(name)), a, "%s", name);
+		cr_assert_eq((int)af_code_from_name(name, strlen(name)), a, "%s", name);
 		for (b = 0; b < a; b++)
 			cr_assert_str_neq(name, af_code_name((enum af_code)b));
 	}
