@@ -90,7 +90,8 @@ in_foreground(struct fuse_args *args)
 static int
 finish(struct fs_mount *m, bool fuse_ok)
 {
-	const char *path = artifact_path(m->artifact);
+	/* shortened as in every reason, so the end of a line is never cut */
+	const char *path = AF_SHORT(artifact_path(m->artifact));
 	struct af_reason why = { 0 };
 	char line[FS_OUTCOME_MAX];
 	bool written = false;
@@ -110,11 +111,11 @@ finish(struct fs_mount *m, bool fuse_ok)
 		    caught != 0 ? sigabbrev_np(caught) : "an error");
 		code = fs_signer_staged(m->signer) ? FS_EXIT_FAILED : FS_EXIT_UNSTAGED;
 	} else if (!fs_signer_commit(m->signer, &written, &why)) {
-		snprintf(line, sizeof(line), "%.1024s: %s", path, why.text);
+		snprintf(line, sizeof(line), "%s: %s", path, why.text);
 		fs_log(LOG_ERR, "%s", line);
 		code = FS_EXIT_FAILED;
 	} else if (written) {	/* why: what else changed (the group), or "" */
-		snprintf(line, sizeof(line), "%.1024s: re-signed%s%s", path,
+		snprintf(line, sizeof(line), "%s: re-signed%s%s", path,
 		    why.text[0] != '\0' ? "; " : "", why.text);
 		fs_log(LOG_NOTICE, "%s", line);
 		code = FS_EXIT_RESIGNED;

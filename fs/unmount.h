@@ -19,9 +19,9 @@
 
 #include "common/error.h"
 
-/* The daemon's outcome line: an exit status, the artifact's path (cut to
- * 1024 bytes where it is longer) and a whole reason. */
-#define FS_OUTCOME_MAX (16 + 1024 + 64 + AF_REASON_MAX)
+/* The daemon's outcome line: an exit status, the artifact's path (shortened
+ * by AF_SHORT), a fixed text of under 128 bytes and a whole reason. */
+#define FS_OUTCOME_MAX (16 + AF_SHORT_MAX + 128 + AF_REASON_MAX)
 
 enum {
 	FS_EXIT_RESIGNED = 0,	/* re-signed, renamed over the artifact, on disk */

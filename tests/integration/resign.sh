@@ -144,6 +144,26 @@ else
     fail "no verify key: mount" "$(head -c 400 "$T_MOUNT_ERR")"
 fi
 
+# an artifact under a path of about 1000 bytes: the outcome line shortens the
+# path (start ... end) and keeps the whole of what follows it
+w=$(workdir)
+long=$w
+for i in 1 2 3 4; do long=$long/$(printf 'd%.0s' $(seq 240)); done
+mkdir -p "$long"
+cp "$F/rootfs-gzip.mender" "$long/a.mender"
+if start_daemon "$long/a.mender" "$w/mnt" "$w/err"; then
+    check "long path: stage" cp "$KD/ec.pem" "$w/mnt/control/sign-key"
+    stop_daemon "$w/mnt"
+    check_eq "long path: daemon exit status (re-signed)" 0 "$DRC"
+    line=$(grep 're-signed' "$w/err" | tail -n 1)
+    check "long path: the outcome line ends with re-signed" grep -q 'a\.mender: re-signed$' <<< "$line"
+    check "long path: the outcome line shortens the path" grep -q 'd\.\.\.d' <<< "$line"
+    check "long path: the outcome line is under 300 bytes" test "${#line}" -lt 300
+    check "long path: re-signed" ma_validate "$KD/ec.pub" "$long/a.mender"
+else
+    fail "long path: mount" "$(head -c 400 "$w/err")"
+fi
+
 # ---------------------------------------------------------------- 2. untouched
 # untouched LABEL ACTION: mount a copy, run ACTION MNT, unmount; the file
 # must keep its bytes, inode, mtime, mode and owner.
