@@ -304,18 +304,26 @@ index_members(struct artifact *a, struct af_reason *why)
 	return err;
 }
 
-/* Closes every descriptor but a and b; in a child after fork(), where only
- * system calls are safe. */
+/* Closes the descriptors from lo to hi; in a child after fork(), where only
+ * system calls are safe.  close_range() needs Linux 5.9: before it, one by
+ * one up to the limit the parent read (max_fd). */
 static void
-close_all_but(int a, int b)
+close_span(unsigned lo, unsigned hi, unsigned max_fd)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
+	if (lo > hi || close_range(lo, hi, 0) == 0)
+		return;
+	for (; lo <= hi && lo < max_fd; lo++)
+		close((int)lo);
+}
 
-	if (lo > 0)
-		close_range(0, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0u, 0);
+/* Closes every descriptor but a and b (a < b). */
+static void
+close_all_but(int a, int b, unsigned max_fd)
+{
+	if (a > 0)
+		close_span(0, (unsigned)a - 1, max_fd);
+	close_span((unsigned)a + 1, (unsigned)b - 1, max_fd);
+	close_span((unsigned)b + 1, ~0u, max_fd);
 }
 
 /*
@@ -329,6 +337,8 @@ close_all_but(int a, int b)
 static void
 close_unlinked(int fd)
 {
+	long open_max = sysconf(_SC_OPEN_MAX);
+	unsigned max_fd = open_max > 0 && open_max < 1 << 20 ? (unsigned)open_max : 1u << 20;
 	int hold[2];
 	char c;
 	pid_t pid;
@@ -339,7 +349,11 @@ close_unlinked(int fd)
 	}
 	if ((pid = fork()) == 0) {
 		if (_Fork() == 0) {	/* no atfork handlers in a forked child */
-			close_all_but(fd, hold[0]);
+			/* first the pipe's write end: a copy left open would
+			 * keep the read below waiting forever */
+			close(hold[1]);
+			close_all_but(fd < hold[0] ? fd : hold[0], fd < hold[0] ? hold[0] : fd,
+			    max_fd);
 			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
 				;
 			close(fd);
