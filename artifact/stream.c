@@ -947,7 +947,10 @@ ahead_candidate(struct af_stream *s)
  * Decodes ahead of sequential readers, AHEAD_BATCH blocks at a time, so
  * that decoding runs while the bytes already decoded travel to them.  It
  * runs until the stream is freed; a block it fails on is published failed,
- * and the next read of it decodes it again.
+ * and the next read of it decodes it again.  Out of memory for a block, it
+ * stops decoding ahead on that decoder until a read asks again (note_read):
+ * trying again at once would spin, and a read that waited for it would wait
+ * for ever; that read now takes the decoder and meets the error itself.
  */
 static void *
 read_ahead(void *arg)
@@ -955,6 +958,7 @@ read_ahead(void *arg)
 	struct af_stream *s = arg;
 	struct decoder *d;
 	struct af_reason why;	/* a failed block is decoded again by the read that wants it */
+	enum af_err err;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
@@ -966,9 +970,11 @@ read_ahead(void *arg)
 		d->busy = true;
 		s->ahead_on = d;
 		pthread_mutex_unlock(&s->lock);
-		(void)make_blocks(s, d, AHEAD_BATCH, false, NULL, &why);
+		err = make_blocks(s, d, AHEAD_BATCH, false, NULL, &why);
 		pthread_mutex_lock(&s->lock);
 		d->busy = false;
+		if (err == AF_ENOMEM)
+			d->ahead_to = 0;
 		pthread_cond_broadcast(&s->changed);
 	}
 	s->ahead_on = NULL;
