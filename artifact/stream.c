@@ -34,7 +34,8 @@
  *   publishes what it made of the block, marked failed, and is moved before
  *   it is used again.  A read of the good bytes of a failed block gets them;
  *   a read past them decodes the block again (the next read retries).
- * - But damage found (a failed check, corrupt data) may lie anywhere before
+ * - But damage found (a failed check, corrupt data; not bytes after the
+ *   data when all before them passed its checks) may lie anywhere before
  *   where it was found: every block cached so far is dropped (a pinned one
  *   lives until unpinned), the failed block goes only to the read that made
  *   it, no checkpoint is used or left again, and a decoder whose state came
@@ -521,11 +522,16 @@ decode_block(struct af_stream *s, struct decoder *d, struct block *b,
 }
 
 /* Whether err, from decoding with d, says the data decoded so far may be
- * wrong: a failed check or corrupt data may come after the damage. */
+ * wrong: a failed check or corrupt data may come after the damage.  Bytes
+ * after the data are no such sign when all that was output before them
+ * passed its members' checks. */
 static bool
-damage_found(enum af_err err)
+damage_found(enum af_err err, const struct decoder *d)
 {
-	return err == AF_ECORRUPT;
+	uint64_t at;
+
+	return err == AF_ECORRUPT && !(af_codec_trailing(d->codec, &at) &&
+	    af_codec_output_checked(d->codec));
 }
 
 /* Damage was found: no checkpoint made so far is used again, and no block
@@ -580,7 +586,7 @@ make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
 		err = decode_block(s, d, b, why);
 		made[n++] = b;
 	}
-	damaged = damage_found(err);
+	damaged = damage_found(err, d);
 	pthread_mutex_lock(&s->lock);
 	if (damaged)
 		distrust_decoded(s);

@@ -431,6 +431,8 @@ ParameterizedTest(struct trail_param *p, codec, data_after_the_end)
 	cr_assert_eq(why.code, AF_C_TRAILING_BYTES, "%s: %s", af_code_name(why.code), why.text);
 	cr_assert_eq(at, zlen, "%s: trailing data at %llu, the stream is %zu bytes",
 	    af_compression_name(p->comp), (unsigned long long)at, zlen);
+	cr_assert(af_codec_output_checked(c), "%s: the output before them was checked",
+	    af_compression_name(p->comp));
 	/* a reset forgets it */
 	cr_assert_eq(af_codec_reset(c), AF_OK);
 	cr_assert_not(af_codec_trailing(c, &at));
@@ -438,6 +440,36 @@ ParameterizedTest(struct trail_param *p, codec, data_after_the_end)
 	cr_assert_not_null(out, "%s %s", af_strerror(err), why.text);
 	cr_assert_eq(outlen, len);
 	free(out);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+	free(in);
+}
+
+ParameterizedTestParameters(codec, a_later_member_cut_short_gave_unchecked_bytes)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+/* A later member cut short is reported as bytes after the data too, but some
+ * of its bytes were output, which no check vouches for. */
+ParameterizedTest(struct comp_param *p, codec, a_later_member_cut_short_gave_unchecked_bytes)
+{
+	size_t len = 600000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 44), *z = tb_compress(p->comp, orig, len, &zlen);
+	uint8_t *in = malloc(zlen + zlen / 2);
+	struct af_codec *c = af_codec_new(p->comp);
+	struct af_reason why = { 0 };
+	enum af_err err;
+	uint64_t at = 0;
+
+	cr_assert(in != NULL && c != NULL);
+	memcpy(in, z, zlen);
+	memcpy(in + zlen, z, zlen / 2);
+	cr_assert_null(codec_all(c, in, zlen + zlen / 2, 1u << 20, 65536, 2 * len, &outlen,
+	    &err, &why));
+	cr_assert(af_codec_trailing(c, &at), "%s: %s", af_compression_name(p->comp), why.text);
+	cr_assert_not(af_codec_output_checked(c), "%s", af_compression_name(p->comp));
 	af_codec_free(c);
 	free(orig);
 	free(z);
@@ -1379,6 +1411,31 @@ Test(blocks, a_failed_check_empties_the_cache)
 	(void)read_to_error(&m, AF_ECORRUPT);
 	mend(&m, &damage);
 	read_check(&m, m.len - 12 * MiB, 12 * MiB);
+	member_free(&m);
+}
+
+/*
+ * Bytes after the end of the compressed data are no sign of damage in it
+ * (the member's check passed): the checkpoints stay trusted and the cached
+ * blocks stay, so after the error a read behind the cache still resumes
+ * from a checkpoint, and a read of cached bytes decodes nothing.
+ */
+Test(blocks, trailing_bytes_keep_checkpoints_and_cache)
+{
+	struct member m;
+	uint64_t before, cost;
+
+	member_make(&m, AF_COMP_GZIP, 40 * MiB, 97, 0);
+	af_stream_free(m.s);
+	m.s = af_stream_new(m.fd, PREFIX, m.zlen + 777, AF_COMP_GZIP);
+	cr_assert_eq(read_to_error(&m, AF_ECORRUPT), m.len);
+	before = af_stream_produced(m.s);
+	read_check(&m, m.len - MiB, MiB);
+	cr_assert_eq(af_stream_produced(m.s), before, "the cached blocks were dropped");
+	read_check(&m, 14 * MiB + 4321, 4096);
+	cost = af_stream_produced(m.s) - before;
+	cr_assert_leq(cost, 2 * MiB + 64 * 1024 + 4096, "a read at 14 MiB decoded %llu bytes",
+	    (unsigned long long)cost);
 	member_free(&m);
 }
 
