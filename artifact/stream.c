@@ -594,6 +594,7 @@ make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
 	if (stale) {
 		d->ready = false;
 		err = AF_OK;
+		af_reason_clear(why);
 	}
 	for (i = 0; i < n; i++) {
 		b = made[i];
@@ -952,8 +953,9 @@ ahead_candidate(struct af_stream *s)
 /*
  * Decodes ahead of sequential readers, AHEAD_BATCH blocks at a time, so
  * that decoding runs while the bytes already decoded travel to them.  It
- * runs until the stream is freed; a block it fails on is published failed,
- * and the next read of it decodes it again.  Out of memory for a block, it
+ * runs until the stream is freed; a block it fails on is published failed
+ * (not if it shows damage: see make_blocks), and the next read of it decodes
+ * it again.  Out of memory for a block, it
  * stops decoding ahead on that decoder until a read asks again (note_read):
  * trying again at once would spin, and a read that waited for it would wait
  * for ever; that read now takes the decoder and meets the error itself.
