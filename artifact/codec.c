@@ -21,6 +21,7 @@ struct position {
 	uint64_t end_of_last;	/* offset just past the last complete member */
 	unsigned member;	/* 1, 2, ...: the member being decoded */
 	unsigned complete;	/* members decoded to their end */
+	bool open_output;	/* bytes were output from a member not ended yet */
 	uint8_t tail[8];
 	unsigned tail_len;	/* bytes of tail that belong to this member */
 };
@@ -241,6 +242,7 @@ member_done(struct position *at)
 {
 	at->complete++;
 	at->end_of_last = at->in_total;
+	at->open_output = false;
 }
 
 /*
@@ -504,6 +506,7 @@ af_codec_run(struct af_codec *c, const uint8_t **in, size_t *in_len,
     uint8_t **out, size_t *out_len, bool *done, struct af_reason *why)
 {
 	enum af_err err = AF_OK;
+	const uint8_t *out0 = *out;
 	size_t n;
 
 	if (c->ended) {
@@ -531,6 +534,9 @@ af_codec_run(struct af_codec *c, const uint8_t **in, size_t *in_len,
 		err = run_zstd(c, in, in_len, out, out_len, why);
 		break;
 	}
+	/* a call that ends a member has counted its input up to the end */
+	if (*out != out0 && c->at->in_total > c->at->end_of_last)
+		c->at->open_output = true;
 	*done = c->ended;
 	return err;
 }
@@ -570,4 +576,10 @@ af_codec_trailing(const struct af_codec *c, uint64_t *at)
 	if (c->trailing)
 		*at = c->trailing_at;
 	return c->trailing;
+}
+
+bool
+af_codec_output_checked(const struct af_codec *c)
+{
+	return !c->at->open_output;
 }

@@ -84,6 +84,14 @@ enum af_err af_codec_run(struct af_codec *codec, const uint8_t **in,
 bool af_codec_trailing(const struct af_codec *codec, uint64_t *at);
 
 /*
+ * Whether every byte output so far belongs to a member that ended, its check
+ * passed.  After a trailing error it tells bytes after the data (true) from
+ * a later member that had begun to decode, damaged or cut short (false):
+ * the bytes it gave were never checked.
+ */
+bool af_codec_output_checked(const struct af_codec *codec);
+
+/*
  * Checkpoints: a copy of a decoder's whole state between two calls, from
  * which decoding resumes at the same input and output position.  Only gzip
  * has them (its ISA-L state is self-contained, about 85 KiB); xz and zstd

@@ -34,6 +34,13 @@
  *   publishes what it made of the block, marked failed, and is moved before
  *   it is used again.  A read of the good bytes of a failed block gets them;
  *   a read past them decodes the block again (the next read retries).
+ * - But damage found (a failed check, corrupt data; not bytes after the
+ *   data when all before them passed its checks) may lie anywhere before
+ *   where it was found: every block cached so far is dropped (a pinned one
+ *   lives until unpinned), the failed block goes only to the read that made
+ *   it, no checkpoint is used or left again, and a decoder whose state came
+ *   from a checkpoint, restored before or while the damage was found, has
+ *   its blocks dropped and is moved again, from the start (make_blocks).
  * - An uncompressed member has no blocks: its bytes are read with pread
  *   where they are, by any number of threads at once.
  *
@@ -129,6 +136,7 @@ struct decoder {
 	uint64_t pos;		/* decompressed offset of the next byte: a block boundary */
 	bool ready;		/* the codec stands at pos (false: new or failed) */
 	bool ended;
+	bool from_checkpoint;	/* its state comes from a checkpoint, not the start */
 	/* Under the stream lock. */
 	bool busy;
 	struct {
@@ -153,7 +161,8 @@ struct af_stream {
 	struct decoder *ahead_on;	/* the decoder the read-ahead thread holds, if any */
 	bool no_checkpoints;
 	/* A check failed (a gzip trailer, say): the damage may lie anywhere
-	 * before it, so no checkpoint made so far is trusted again. */
+	 * before it, so no checkpoint made so far is trusted again (see
+	 * damage_found()). */
 	bool checkpoints_distrusted;
 	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
 	uint64_t ahead;
@@ -364,6 +373,7 @@ decoder_restart(struct af_stream *s, struct decoder *d)
 	d->in_off = d->in_len = 0;
 	d->read_pos = d->pos = 0;
 	d->ended = false;
+	d->from_checkpoint = false;
 	d->ready = true;
 	return AF_OK;
 }
@@ -382,6 +392,7 @@ decoder_resume(struct af_stream *s, struct decoder *d, const struct af_checkpoin
 	d->read_pos = at->in_pos;
 	d->pos = at->out_pos;
 	d->ended = false;
+	d->from_checkpoint = true;
 	d->ready = true;
 	return true;
 }
@@ -389,6 +400,9 @@ decoder_resume(struct af_stream *s, struct decoder *d, const struct af_checkpoin
 /*
  * Moves d to where it can decode the block at kb: on from where it stands,
  * from a closer checkpoint, or from the start.  *moved says whether it moved.
+ * A check that fails after the checkpoints are found trusted here, while d
+ * is restored or later, voids d's blocks when they are published
+ * (make_blocks).
  */
 static enum af_err
 reposition(struct af_stream *s, struct decoder *d, uint64_t kb, bool *moved)
@@ -513,10 +527,51 @@ decode_block(struct af_stream *s, struct decoder *d, struct block *b,
 	return err;
 }
 
+/* Whether err, from decoding with d, says the data decoded so far may be
+ * wrong: a failed check or corrupt data may come after the damage.  Bytes
+ * after the data are no such sign when all that was output before them
+ * passed its members' checks. */
+static bool
+damage_found(enum af_err err, const struct decoder *d)
+{
+	uint64_t at;
+
+	return err == AF_ECORRUPT && !(af_codec_trailing(d->codec, &at) &&
+	    af_codec_output_checked(d->codec));
+}
+
+/* Damage was found: no checkpoint made so far is used again, and no block
+ * decoded so far is served again (a pinned one lives until unpinned); later
+ * reads decode again from the start, from the file as it is then. */
+static void
+distrust_decoded(struct af_stream *s)
+{
+	s->checkpoints_distrusted = s->no_checkpoints = true;
+	while (s->cached > 0)
+		cache_drop(s, s->cached - 1);
+}
+
+/* Under the lock: b is not published; pinned for the caller if wanted. */
+static void
+withhold(struct af_stream *s, struct block *b, bool pin, struct block **pinned)
+{
+	if (pin && b->len > 0) {
+		b->refs = 1;
+		*pinned = b;
+	} else {
+		block_unref(s, b);
+	}
+}
+
 /*
  * Decodes the next count blocks with d (held), fewer if the data ends or
  * decoding fails, and publishes them together; with pin, the first block
- * published is also pinned for the caller (*pinned), failed or not.
+ * made is also pinned for the caller (*pinned), failed or not.
+ *
+ * Nothing is published when damage is found (the failed block is only
+ * pinned, so that its reader gets its bytes and the error), nor by a decoder
+ * restored from a checkpoint that is no longer trusted: that one is made not
+ * ready, to be moved again, and its blocks and error are void (AF_OK).
  */
 static enum af_err
 make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
@@ -525,6 +580,7 @@ make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
 	struct block *made[ONCE_BATCH], *b;
 	enum af_err err = AF_OK;
 	size_t n = 0, i;
+	bool damaged, stale;
 
 	if (count > ONCE_BATCH)
 		count = ONCE_BATCH;
@@ -536,13 +592,20 @@ make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
 		err = decode_block(s, d, b, why);
 		made[n++] = b;
 	}
+	damaged = damage_found(err, d);
 	pthread_mutex_lock(&s->lock);
-	if (err == AF_ECORRUPT)
-		s->checkpoints_distrusted = s->no_checkpoints = true;
+	if (damaged)
+		distrust_decoded(s);
+	stale = d->from_checkpoint && s->checkpoints_distrusted;
+	if (stale) {
+		d->ready = false;
+		err = AF_OK;
+		af_reason_clear(why);
+	}
 	for (i = 0; i < n; i++) {
 		b = made[i];
-		if (b->failed && b->len == 0) {	/* nothing to publish */
-			block_unref(s, b);
+		if (stale || damaged || (b->failed && b->len == 0)) {	/* not published */
+			withhold(s, b, pin && i == 0 && !stale, pinned);
 			continue;
 		}
 		b = cache_publish(s, b);
@@ -571,21 +634,24 @@ run_to(struct af_stream *s, struct decoder *d, uint64_t k, struct block **pinned
 	bool moved;
 
 	*pinned = NULL;
-	err = reposition(s, d, k * BLOCK, &moved);
-	pthread_mutex_lock(&s->lock);
-	d->seen.ready = d->ready;
-	d->seen.ended = d->ended;
-	d->seen.pos = d->pos;
-	if (moved) {
-		d->consumed = d->pos;
-		d->ahead_to = 0;	/* read-ahead resumes once reads come in order again */
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (err != AF_OK)
-		return af_fail(why, err, AF_C_NO_MEMORY, "out of memory");
-	while (d->pos <= k * BLOCK && !d->ended)
-		if ((err = make_blocks(s, d, 1, d->pos == k * BLOCK, pinned, why)) != AF_OK)
-			return err;
+	do {			/* again if its checkpoint is distrusted on the way */
+		err = reposition(s, d, k * BLOCK, &moved);
+		pthread_mutex_lock(&s->lock);
+		d->seen.ready = d->ready;
+		d->seen.ended = d->ended;
+		d->seen.pos = d->pos;
+		if (moved) {
+			d->consumed = d->pos;
+			d->ahead_to = 0;	/* read-ahead resumes once reads come in order again */
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (err != AF_OK)
+			return af_fail(why, err, AF_C_NO_MEMORY, "out of memory");
+		while (d->ready && d->pos <= k * BLOCK && !d->ended)
+			if ((err = make_blocks(s, d, 1, d->pos == k * BLOCK, pinned, why)) !=
+			    AF_OK)
+				return err;
+	} while (!d->ready);
 	return AF_OK;
 }
 
@@ -893,8 +959,12 @@ ahead_candidate(struct af_stream *s)
 /*
  * Decodes ahead of sequential readers, s->batch blocks at a time, so
  * that decoding runs while the bytes already decoded travel to them.  It
- * runs until the stream is freed; a block it fails on is published failed,
- * and the next read of it decodes it again.
+ * runs until the stream is freed; a block it fails on is published failed
+ * (not if it shows damage: see make_blocks), and the next read of it decodes
+ * it again.  Out of memory for a block, it
+ * stops decoding ahead on that decoder until a read asks again (note_read):
+ * trying again at once would spin, and a read that waited for it would wait
+ * for ever; that read now takes the decoder and meets the error itself.
  */
 static void *
 read_ahead(void *arg)
@@ -902,6 +972,7 @@ read_ahead(void *arg)
 	struct af_stream *s = arg;
 	struct decoder *d;
 	struct af_reason why;	/* a failed block is decoded again by the read that wants it */
+	enum af_err err;
 	size_t batch;
 
 	pthread_mutex_lock(&s->lock);
@@ -915,9 +986,11 @@ read_ahead(void *arg)
 		s->ahead_on = d;
 		batch = s->batch;
 		pthread_mutex_unlock(&s->lock);
-		(void)make_blocks(s, d, batch, false, NULL, &why);
+		err = make_blocks(s, d, batch, false, NULL, &why);
 		pthread_mutex_lock(&s->lock);
 		d->busy = false;
+		if (err == AF_ENOMEM)
+			d->ahead_to = 0;
 		pthread_cond_broadcast(&s->changed);
 	}
 	s->ahead_on = NULL;

@@ -40,6 +40,9 @@ char *__wrap_strdup(const char *s);
 ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off);
 
 static atomic_size_t fail_size;	/* every malloc of exactly this many bytes fails */
+/* every malloc of a size from fail_from to fail_from + SIZE_SLACK fails */
+static atomic_size_t fail_from;
+#define SIZE_SLACK 4096
 static atomic_long fail_in;	/* > 0: the fail_in-th allocation from now on fails */
 static atomic_long failures;	/* how many were made to fail */
 
@@ -48,7 +51,10 @@ fail_this(size_t n)
 {
 	long left;
 
-	if (n != 0 && atomic_load(&fail_size) == n) {
+	size_t from = atomic_load(&fail_from);
+
+	if (n != 0 && (atomic_load(&fail_size) == n ||
+	    (from != 0 && n >= from && n - from <= SIZE_SLACK))) {
 		atomic_fetch_add(&failures, 1);
 		return true;
 	}
@@ -172,6 +178,56 @@ Test(inject, checkpoints_survive_failed_compression)
 	    (unsigned long long)cost);
 	af_stream_free(s);
 	af_codec_free(codec);
+	close(fd);
+	free(buf);
+	free(orig);
+	free(z);
+}
+
+/*
+ * Out of memory for a block, the read-ahead thread stops decoding ahead
+ * until a read asks again (it tried again at once, for ever: a core spent,
+ * and a read waiting for it waited as long); a read past the decoded blocks
+ * meets the error itself, and with memory back the reads go on.
+ */
+Test(inject, read_ahead_out_of_memory_waits)
+{
+	size_t len = 8 * MiB, zlen, got;
+	uint8_t *orig = tb_pattern(len, 23), *z = tb_compress(AF_COMP_GZIP, orig, len, &zlen);
+	uint8_t *buf = malloc(MiB);
+	int fd = tb_temp_fd(z, zlen);
+	struct af_stream *s = af_stream_new(fd, 0, zlen, AF_COMP_GZIP);
+	struct af_reason why = { 0 };
+	uint64_t off;
+	long failed;
+
+	cr_assert(buf != NULL && s != NULL);
+	/* reads in order start the read-ahead, 2 MiB past them */
+	for (off = 0; off < MiB; off += got)
+		cr_assert_eq(af_stream_pread(s, buf, 64 * 1024, off, &got, &why), AF_OK,
+		    "%s", why.text);
+	usleep(200000);
+	atomic_store(&failures, 0);
+	atomic_store(&fail_from, AF_STREAM_BLOCK);
+	/* cached: served, and the read-ahead is asked for the next MiB */
+	cr_assert_eq(af_stream_pread(s, buf, MiB, MiB, &got, &why), AF_OK, "%s", why.text);
+	cr_assert_eq(memcmp(buf, orig + MiB, MiB), 0);
+	usleep(300000);
+	failed = atomic_load(&failures);
+	cr_assert_geq(failed, 1, "the read-ahead did not try to decode");
+	/* a try for each block read asks again (and one for a batch that a
+	 * slow machine may still have under way), no more */
+	cr_assert_leq(failed, MiB / AF_STREAM_BLOCK + 1, "%ld block allocations failed in "
+	    "0.3 s", failed);
+	cr_assert_eq(af_stream_pread(s, buf, 4096, 6 * MiB, &got, &why), AF_ENOMEM,
+	    "%s", why.text);
+	atomic_store(&fail_from, 0);
+	for (off = 2 * MiB; off < len; off += got) {
+		cr_assert_eq(af_stream_pread(s, buf, MiB, off, &got, &why), AF_OK,
+		    "%s", why.text);
+		cr_assert_eq(memcmp(buf, orig + off, got), 0);
+	}
+	af_stream_free(s);
 	close(fd);
 	free(buf);
 	free(orig);

@@ -431,6 +431,8 @@ ParameterizedTest(struct trail_param *p, codec, data_after_the_end)
 	cr_assert_eq(why.code, AF_C_TRAILING_BYTES, "%s: %s", af_code_name(why.code), why.text);
 	cr_assert_eq(at, zlen, "%s: trailing data at %llu, the stream is %zu bytes",
 	    af_compression_name(p->comp), (unsigned long long)at, zlen);
+	cr_assert(af_codec_output_checked(c), "%s: the output before them was checked",
+	    af_compression_name(p->comp));
 	/* a reset forgets it */
 	cr_assert_eq(af_codec_reset(c), AF_OK);
 	cr_assert_not(af_codec_trailing(c, &at));
@@ -438,6 +440,36 @@ ParameterizedTest(struct trail_param *p, codec, data_after_the_end)
 	cr_assert_not_null(out, "%s %s", af_strerror(err), why.text);
 	cr_assert_eq(outlen, len);
 	free(out);
+	af_codec_free(c);
+	free(orig);
+	free(z);
+	free(in);
+}
+
+ParameterizedTestParameters(codec, a_later_member_cut_short_gave_unchecked_bytes)
+{
+	return cr_make_param_array(struct comp_param, real_comps, 3);
+}
+
+/* A later member cut short is reported as bytes after the data too, but some
+ * of its bytes were output, which no check vouches for. */
+ParameterizedTest(struct comp_param *p, codec, a_later_member_cut_short_gave_unchecked_bytes)
+{
+	size_t len = 600000, zlen, outlen;
+	uint8_t *orig = tb_pattern(len, 44), *z = tb_compress(p->comp, orig, len, &zlen);
+	uint8_t *in = malloc(zlen + zlen / 2);
+	struct af_codec *c = af_codec_new(p->comp);
+	struct af_reason why = { 0 };
+	enum af_err err;
+	uint64_t at = 0;
+
+	cr_assert(in != NULL && c != NULL);
+	memcpy(in, z, zlen);
+	memcpy(in + zlen, z, zlen / 2);
+	cr_assert_null(codec_all(c, in, zlen + zlen / 2, 1u << 20, 65536, 2 * len, &outlen,
+	    &err, &why));
+	cr_assert(af_codec_trailing(c, &at), "%s: %s", af_compression_name(p->comp), why.text);
+	cr_assert_not(af_codec_output_checked(c), "%s", af_compression_name(p->comp));
 	af_codec_free(c);
 	free(orig);
 	free(z);
@@ -918,17 +950,38 @@ ParameterizedTest(struct comp_param *p, stream, corrupt_magic)
 	member_free(&m);
 }
 
-/* Flips 16 bytes in the middle of m's compressed data, on disk. */
+/* 16 bytes of a member's compressed data, flipped on disk (damage_at), and
+ * what they were, to put back (mend). */
+struct damage {
+	off_t where;
+	uint8_t saved[16];
+};
+
+static struct damage
+damage_at(struct member *m, size_t zoff)
+{
+	struct damage d = { (off_t)(PREFIX + zoff), { 0 } };
+	uint8_t bad[sizeof(d.saved)];
+	size_t i;
+
+	cr_assert_eq(pread(m->fd, d.saved, sizeof(d.saved), d.where), (ssize_t)sizeof(d.saved));
+	for (i = 0; i < sizeof(bad); i++)
+		bad[i] = d.saved[i] ^ 0x5a;
+	cr_assert_eq(pwrite(m->fd, bad, sizeof(bad), d.where), (ssize_t)sizeof(bad));
+	return d;
+}
+
+static void
+mend(struct member *m, const struct damage *d)
+{
+	cr_assert_eq(pwrite(m->fd, d->saved, sizeof(d->saved), d->where),
+	    (ssize_t)sizeof(d->saved));
+}
+
 static void
 damage_middle(struct member *m)
 {
-	uint8_t b[16];
-	size_t i;
-
-	cr_assert_eq(pread(m->fd, b, sizeof(b), PREFIX + m->zlen / 2), (ssize_t)sizeof(b));
-	for (i = 0; i < sizeof(b); i++)
-		b[i] ^= 0x5a;
-	cr_assert_eq(pwrite(m->fd, b, sizeof(b), PREFIX + m->zlen / 2), (ssize_t)sizeof(b));
+	(void)damage_at(m, m->zlen / 2);
 }
 
 ParameterizedTestParameters(stream, corrupt_middle)
@@ -1245,45 +1298,32 @@ ParameterizedTestParameters(blocks, failed_block_is_retried)
 }
 
 /*
- * Damage in the compressed bytes of one block: the blocks before it stay
- * cached and read without decoding; a read of the failed block decodes it
- * again (the error is not remembered for the stream) and fails again; once
- * the bytes are mended the next read of it succeeds.
+ * Damage in the compressed bytes of one block: what came before it still
+ * reads; a read of the failed block decodes it again (the error is not
+ * remembered for the stream) and fails again; once the bytes are mended the
+ * next read of it succeeds.
  */
 ParameterizedTest(struct comp_param *p, blocks, failed_block_is_retried)
 {
 	struct member m;
-	uint8_t saved[16], bad[16];
+	struct damage damage;
 	uint64_t at, before;
 	uint8_t buf[4096];
 	struct af_reason why = { 0 };
-	size_t i, got;
-	off_t where;
+	size_t got;
 
 	member_make(&m, p->comp, 6 * MiB, 94, 0);
-	where = (off_t)(PREFIX + m.zlen * 3 / 4);
-	cr_assert_eq(pread(m.fd, saved, sizeof(saved), where), (ssize_t)sizeof(saved));
-	for (i = 0; i < sizeof(bad); i++)
-		bad[i] = saved[i] ^ 0x5a;
-	cr_assert_eq(pwrite(m.fd, bad, sizeof(bad), where), (ssize_t)sizeof(bad));
+	damage = damage_at(&m, m.zlen * 3 / 4);
 	at = read_to_error(&m, AF_ECORRUPT);
 	cr_assert_gt(at, 4096);
-	/* what came before the damage is cached: no decoding */
-	before = af_stream_produced(m.s);
-	read_check(&m, 0, 4096);
-	cr_assert_eq(af_stream_pread(m.s, buf, 1, at - 1, &got, &why), AF_OK,
-	    "%s", why.text);
-	cr_assert_eq(got, 1);
-	cr_assert_eq(af_stream_produced(m.s), before, "cached blocks were decoded again");
 	/* the failed block is decoded again, and fails again */
+	before = af_stream_produced(m.s);
 	cr_assert_eq(af_stream_pread(m.s, buf, 1, at, &got, &why),
 	    AF_ECORRUPT, "%s", why.text);
 	cr_assert_gt(af_stream_produced(m.s), before, "the error was remembered, not retried");
-	/* mended, it reads (the blocks cached before the damage was found may
-	 * hold what the damaged data decoded to: a checksum at the end of a
-	 * gzip member or xz block finds it only there) */
-	cr_assert_eq(pwrite(m.fd, saved, sizeof(saved), where), (ssize_t)sizeof(saved));
-	read_check(&m, at, 4096);
+	read_check(&m, 0, 4096);
+	mend(&m, &damage);
+	read_check(&m, at - 1, 4096);
 	member_free(&m);
 }
 
@@ -1297,20 +1337,105 @@ ParameterizedTest(struct comp_param *p, blocks, failed_block_is_retried)
 Test(blocks, a_failed_check_distrusts_checkpoints)
 {
 	struct member m;
-	uint8_t saved[16], bad[16];
-	size_t i;
-	off_t where;
+	struct damage damage;
 
 	member_make(&m, AF_COMP_GZIP, 40 * MiB, 95, 0);
-	where = (off_t)(PREFIX + m.zlen / 4);
-	cr_assert_eq(pread(m.fd, saved, sizeof(saved), where), (ssize_t)sizeof(saved));
-	for (i = 0; i < sizeof(bad); i++)
-		bad[i] = saved[i] ^ 0x5a;
-	cr_assert_eq(pwrite(m.fd, bad, sizeof(bad), where), (ssize_t)sizeof(bad));
+	damage = damage_at(&m, m.zlen / 4);
 	(void)read_to_error(&m, AF_ECORRUPT);
-	cr_assert_eq(pwrite(m.fd, saved, sizeof(saved), where), (ssize_t)sizeof(saved));
+	mend(&m, &damage);
 	read_check(&m, 20 * MiB + 5, 4096);
 	read_check(&m, 12 * MiB + 7, 4096);
+	member_free(&m);
+}
+
+/* Reads [from, to) of m front to back, a MiB at a time, and says whether
+ * every read succeeded. */
+static bool
+read_span(struct member *m, uint64_t from, uint64_t to)
+{
+	uint8_t *buf = malloc(MiB);
+	struct af_reason why = { 0 };
+	enum af_err err = AF_OK;
+	size_t got = 0;
+
+	cr_assert_not_null(buf);
+	for (; from < to && err == AF_OK; from += got)
+		err = af_stream_pread(m->s, buf, to - from < MiB ? to - from : MiB, from, &got,
+		    &why);
+	free(buf);
+	return err == AF_OK;
+}
+
+/*
+ * A decoder restored from a checkpoint before a check failed does not go
+ * on from that state afterwards: its state may be made of the damaged data.
+ * The damage sits at a quarter of the member; one decoder reads to 30 MiB
+ * (checkpoints every 2 MiB on the way), another is restored from the one at
+ * 12 MiB; the bytes are mended, and the first finds the damage at the
+ * trailer (whether that read sees the error depends on who got there first:
+ * the read-ahead's goes to no reader).  A read from where the second stands
+ * to the end then decodes from the start: from its checkpoint the member
+ * would fail its check again (its CRC32 so far counts the damaged bytes).
+ */
+Test(blocks, a_failed_check_stops_a_decoder_restored_before_it)
+{
+	struct member m;
+	struct damage damage;
+	uint8_t buf[4096];
+	struct af_reason why = { 0 };
+	size_t got;
+
+	member_make(&m, AF_COMP_GZIP, 40 * MiB, 95, 0);
+	damage = damage_at(&m, m.zlen / 4);
+	cr_assert(read_span(&m, 0, 30 * MiB), "the damage was found before the trailer");
+	cr_assert_eq(af_stream_pread(m.s, buf, sizeof(buf), 12 * MiB, &got, &why), AF_OK,
+	    "%s", why.text);
+	mend(&m, &damage);
+	(void)read_span(&m, 30 * MiB, m.len);
+	read_check(&m, 12 * MiB + BLOCK, m.len - 12 * MiB - BLOCK);
+	member_free(&m);
+}
+
+/*
+ * Blocks decoded before a check failed are not served again: once the bytes
+ * are mended, the blocks that were cached (made of the damaged data, near
+ * the end of the member) read as they are now.
+ */
+Test(blocks, a_failed_check_empties_the_cache)
+{
+	struct member m;
+	struct damage damage;
+
+	member_make(&m, AF_COMP_GZIP, 24 * MiB, 96, 0);
+	damage = damage_at(&m, m.zlen - m.zlen / 8);
+	(void)read_to_error(&m, AF_ECORRUPT);
+	mend(&m, &damage);
+	read_check(&m, m.len - 12 * MiB, 12 * MiB);
+	member_free(&m);
+}
+
+/*
+ * Bytes after the end of the compressed data are no sign of damage in it
+ * (the member's check passed): the checkpoints stay trusted and the cached
+ * blocks stay, so after the error a read behind the cache still resumes
+ * from a checkpoint, and a read of cached bytes decodes nothing.
+ */
+Test(blocks, trailing_bytes_keep_checkpoints_and_cache)
+{
+	struct member m;
+	uint64_t before, cost;
+
+	member_make(&m, AF_COMP_GZIP, 40 * MiB, 97, 0);
+	af_stream_free(m.s);
+	m.s = af_stream_new(m.fd, PREFIX, m.zlen + 777, AF_COMP_GZIP);
+	cr_assert_eq(read_to_error(&m, AF_ECORRUPT), m.len);
+	before = af_stream_produced(m.s);
+	read_check(&m, m.len - MiB, MiB);
+	cr_assert_eq(af_stream_produced(m.s), before, "the cached blocks were dropped");
+	read_check(&m, 14 * MiB + 4321, 4096);
+	cost = af_stream_produced(m.s) - before;
+	cr_assert_leq(cost, 2 * MiB + 64 * 1024 + 4096, "a read at 14 MiB decoded %llu bytes",
+	    (unsigned long long)cost);
 	member_free(&m);
 }
 
