@@ -92,11 +92,8 @@
  * publication wakes the reader waiting for one, a system call on the
  * decoding thread; a sequential reader that waits is waiting for
  * throughput, not for one block.  A read that decodes for itself publishes
- * each block as soon as it is made.  A stream read once (--status), whose
- * hashing reader is faster than its decoder and so waits at every
- * publication, wakes it half as often. */
+ * each block as soon as it is made. */
 #define AHEAD_BATCH 4
-#define ONCE_BATCH 8
 /* How far ahead of a decoder at work a read waits for it rather than move
  * another: kernel readahead runs a few requests ahead. */
 #define WAIT_DISTANCE (8u << 20)
@@ -109,9 +106,8 @@
 #define HOLD_WAIT_MAX_NS (2000 * 1000000ull)
 
 _Static_assert(CACHE_BYTES % BLOCK == 0 && CACHE_BYTES_XZ % BLOCK == 0, "whole blocks");
-_Static_assert(ONCE_AHEAD + (ONCE_BATCH + 1) * BLOCK < CACHE_BYTES,
+_Static_assert(ONCE_AHEAD + (AHEAD_BATCH + 1) * BLOCK < CACHE_BYTES,
     "read-ahead would drop unread blocks");
-_Static_assert(AHEAD_BATCH <= ONCE_BATCH, "make_blocks holds ONCE_BATCH blocks");
 _Static_assert(AHEAD + (AHEAD_BATCH + 1) * BLOCK < CACHE_BYTES_XZ,
     "read-ahead would drop unread blocks");
 
@@ -166,7 +162,6 @@ struct af_stream {
 	bool checkpoints_distrusted;
 	bool restart_only;	/* no checkpoints, ever: moving a decoder back restarts it */
 	uint64_t ahead;
-	size_t batch;		/* blocks the read-ahead thread publishes at a time */
 	uint64_t clock;
 	struct decoder decoders[MAX_DECODERS];
 	size_t decoder_count;	/* how many of decoders[] this stream uses */
@@ -194,7 +189,6 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->length = length;
 	s->comp = comp;
 	s->ahead = AHEAD;
-	s->batch = AHEAD_BATCH;
 	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
 		free(s);
 		return NULL;
@@ -577,13 +571,13 @@ static enum af_err
 make_blocks(struct af_stream *s, struct decoder *d, size_t count, bool pin,
     struct block **pinned, struct af_reason *why)
 {
-	struct block *made[ONCE_BATCH], *b;
+	struct block *made[AHEAD_BATCH], *b;
 	enum af_err err = AF_OK;
 	size_t n = 0, i;
 	bool damaged, stale;
 
-	if (count > ONCE_BATCH)
-		count = ONCE_BATCH;
+	if (count > AHEAD_BATCH)
+		count = AHEAD_BATCH;
 	while (n < count && err == AF_OK && (n == 0 || !d->ended)) {
 		if ((b = block_new(s, d->pos / BLOCK)) == NULL) {
 			err = af_fail(why, AF_ENOMEM, AF_C_NO_MEMORY, "out of memory");
@@ -756,7 +750,7 @@ note_read(struct af_stream *s, uint64_t off, uint64_t end)
 	for (i = 0; i < s->decoder_count; i++) {
 		c = &s->decoders[i];
 		if (c->seen.ready && c->seen.pos >= end &&
-		    c->seen.pos - end <= s->ahead + (s->batch + 1) * BLOCK &&
+		    c->seen.pos - end <= s->ahead + (AHEAD_BATCH + 1) * BLOCK &&
 		    (d == NULL || c->seen.pos < d->seen.pos))
 			d = c;
 	}
@@ -957,7 +951,7 @@ ahead_candidate(struct af_stream *s)
 }
 
 /*
- * Decodes ahead of sequential readers, s->batch blocks at a time, so
+ * Decodes ahead of sequential readers, AHEAD_BATCH blocks at a time, so
  * that decoding runs while the bytes already decoded travel to them.  It
  * runs until the stream is freed; a block it fails on is published failed
  * (not if it shows damage: see make_blocks), and the next read of it decodes
@@ -973,7 +967,6 @@ read_ahead(void *arg)
 	struct decoder *d;
 	struct af_reason why;	/* a failed block is decoded again by the read that wants it */
 	enum af_err err;
-	size_t batch;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
@@ -984,9 +977,8 @@ read_ahead(void *arg)
 		}
 		d->busy = true;
 		s->ahead_on = d;
-		batch = s->batch;
 		pthread_mutex_unlock(&s->lock);
-		err = make_blocks(s, d, batch, false, NULL, &why);
+		err = make_blocks(s, d, AHEAD_BATCH, false, NULL, &why);
 		pthread_mutex_lock(&s->lock);
 		d->busy = false;
 		if (err == AF_ENOMEM)
@@ -1063,10 +1055,8 @@ af_stream_read_once(struct af_stream *s)
 
 	pthread_mutex_lock(&s->lock);
 	s->no_checkpoints = true;
-	if (s->comp != AF_COMP_XZ) {
+	if (s->comp != AF_COMP_XZ)
 		s->ahead = ONCE_AHEAD;
-		s->batch = ONCE_BATCH;
-	}
 	do {			/* every decoder given back, the read-ahead held off */
 		busy = false;
 		for (i = 0; i < s->decoder_count; i++) {
