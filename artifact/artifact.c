@@ -316,14 +316,16 @@ close_span(unsigned lo, unsigned hi, unsigned max_fd)
 		close((int)lo);
 }
 
-/* Closes every descriptor but a and b (a < b). */
+/* Closes every descriptor but a and b. */
 static void
 close_all_but(int a, int b, unsigned max_fd)
 {
-	if (a > 0)
-		close_span(0, (unsigned)a - 1, max_fd);
-	close_span((unsigned)a + 1, (unsigned)b - 1, max_fd);
-	close_span((unsigned)b + 1, ~0u, max_fd);
+	unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+
+	if (lo > 0)
+		close_span(0, lo - 1, max_fd);
+	close_span(lo + 1, hi - 1, max_fd);
+	close_span(hi + 1, ~0u, max_fd);
 }
 
 /*
@@ -352,8 +354,7 @@ close_unlinked(int fd)
 			/* first the pipe's write end: a copy left open would
 			 * keep the read below waiting forever */
 			close(hold[1]);
-			close_all_but(fd < hold[0] ? fd : hold[0], fd < hold[0] ? hold[0] : fd,
-			    max_fd);
+			close_all_but(fd, hold[0], max_fd);
 			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
 				;
 			close(fd);

@@ -955,10 +955,10 @@ ahead_candidate(struct af_stream *s)
  * that decoding runs while the bytes already decoded travel to them.  It
  * runs until the stream is freed; a block it fails on is published failed
  * (not if it shows damage: see make_blocks), and the next read of it decodes
- * it again.  Out of memory for a block, it
- * stops decoding ahead on that decoder until a read asks again (note_read):
- * trying again at once would spin, and a read that waited for it would wait
- * for ever; that read now takes the decoder and meets the error itself.
+ * it again.  Out of memory for a block, it stops decoding ahead on that
+ * decoder until a read asks again (note_read): trying again at once would
+ * spin, and a read that waited for it would wait for ever; that read now
+ * takes the decoder and meets the error itself.
  */
 static void *
 read_ahead(void *arg)
