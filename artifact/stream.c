@@ -15,8 +15,8 @@
  * - The cache keeps at most cache_cap blocks (16 MiB; 8 MiB for xz) and
  *   drops the least recently used of the blocks read (blocks decoded ahead
  *   of a reader stay until read).  A block dropped while pinned lives until
- *   its last reader unpins it; its buffer then goes to a few spares that
- *   later blocks reuse.
+ *   its last reader unpins it.  Block buffers come from blockmem.c, in
+ *   chunks with huge pages, and are reused.
  * - Decoders: a few per stream (gzip 4, zstd 2, xz 1: an xz decoder holds
  *   the stream's whole dictionary, 64 MiB from mender-artifact), each used
  *   by one thread at a time, each standing on a block boundary.  A read of a
@@ -53,7 +53,7 @@
  * 1. the caller's own, around a whole read (payload.c's scan_lock); no
  *    thread of this file takes them;
  * 2. the stream's lock: the cache, the blocks' references, the decoders'
- *    busy flags and what other threads see of them (seen), the spares.  Never
+ *    busy flags and what other threads see of them (seen), the block memory.  Never
  *    held while decoding, copying, calling a visit function or reading the
  *    file;
  * 3. the checkpoint list's lock (checkpoint.c), taken only by a thread that
@@ -61,6 +61,7 @@
  */
 #include "artifact/stream.h"
 
+#include "artifact/blockmem.h"
 #include "artifact/checkpoint.h"
 
 #include <errno.h>
@@ -78,7 +79,6 @@
 /* xz: the decoder's 64 MiB dictionary already counts against the budget */
 #define CACHE_BYTES_XZ (8u << 20)
 #define MAX_CACHE_BLOCKS (CACHE_BYTES / BLOCK)
-#define SPARES 8		/* block buffers kept for reuse, beyond the cache */
 #define MAX_DECODERS 4
 #define INBUF (1u << 20)
 /* How far the read-ahead thread decodes past the end of a sequential read. */
@@ -120,7 +120,7 @@ struct block {
 	unsigned refs;		/* the cache's, and one per reader pinning it */
 	uint64_t last_use;
 	bool read;		/* a reader has pinned it */
-	uint8_t data[];
+	uint8_t *data;		/* BLOCK bytes from the stream's blockmem */
 };
 
 struct decoder {
@@ -167,9 +167,8 @@ struct af_stream {
 	size_t decoder_count;	/* how many of decoders[] this stream uses */
 	struct block *cache[MAX_CACHE_BLOCKS];
 	size_t cached, cache_cap;
-	struct block *spares[SPARES];
-	size_t spare_count;
-	size_t blocks, blocks_peak;	/* block buffers allocated */
+	struct af_blockmem *blockmem;
+	size_t blocks, blocks_peak;	/* blocks in use */
 	bool end_known;
 	uint64_t end;		/* the length of the data, once end_known */
 	atomic_uint_fast64_t produced;
@@ -189,7 +188,11 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 	s->length = length;
 	s->comp = comp;
 	s->ahead = AHEAD;
-	if ((s->checkpoints = af_checkpoints_new()) == NULL) {
+	s->checkpoints = af_checkpoints_new();
+	s->blockmem = af_blockmem_new(BLOCK);
+	if (s->checkpoints == NULL || s->blockmem == NULL) {
+		af_checkpoints_free(s->checkpoints);
+		af_blockmem_free(s->blockmem);
 		free(s);
 		return NULL;
 	}
@@ -208,22 +211,21 @@ af_stream_new(int fd, uint64_t offset, uint64_t length, enum af_compression comp
 
 /* ---- blocks and the cache: under the lock unless said otherwise ---- */
 
-/* A buffer for a new block, a spare one if there is one; without the lock. */
+/* A new block; without the lock. */
 static struct block *
 block_new(struct af_stream *s, uint64_t index)
 {
-	struct block *b = NULL;
+	struct block *b = malloc(sizeof(*b));
 
+	if (b == NULL)
+		return NULL;
 	pthread_mutex_lock(&s->lock);
-	if (s->spare_count > 0)
-		b = s->spares[--s->spare_count];
-	else if (++s->blocks > s->blocks_peak)
+	if ((b->data = af_blockmem_get(s->blockmem)) != NULL &&
+	    ++s->blocks > s->blocks_peak)
 		s->blocks_peak = s->blocks;
 	pthread_mutex_unlock(&s->lock);
-	if (b == NULL && (b = malloc(sizeof(*b) + BLOCK)) == NULL) {
-		pthread_mutex_lock(&s->lock);
-		s->blocks--;
-		pthread_mutex_unlock(&s->lock);
+	if (b->data == NULL) {
+		free(b);
 		return NULL;
 	}
 	b->index = index;
@@ -235,18 +237,15 @@ block_new(struct af_stream *s, uint64_t index)
 	return b;
 }
 
-/* Drops a reference; the last one hands the buffer to the spares. */
+/* Drops a reference; the last one gives the block's memory back. */
 static void
 block_unref(struct af_stream *s, struct block *b)
 {
 	if (b->refs > 0 && --b->refs > 0)
 		return;
-	if (s->spare_count < SPARES) {
-		s->spares[s->spare_count++] = b;
-	} else {
-		free(b);
-		s->blocks--;
-	}
+	af_blockmem_put(s->blockmem, b->data);
+	free(b);
+	s->blocks--;
 }
 
 static struct block *
@@ -1009,9 +1008,8 @@ af_stream_free(struct af_stream *s)
 		decoder_release(&s->decoders[i]);
 	while (s->cached > 0)
 		cache_drop(s, s->cached - 1);
-	for (i = 0; i < s->spare_count; i++)
-		free(s->spares[i]);
 	af_checkpoints_free(s->checkpoints);
+	af_blockmem_free(s->blockmem);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);

@@ -1,7 +1,7 @@
 /*
  * Failures injected under the artifact library: this executable is linked
- * with -Wl,--wrap for malloc, calloc, strdup and pread64 (what pread is
- * with _FILE_OFFSET_BITS=64), so a test can make
+ * with -Wl,--wrap for malloc, calloc, strdup, mmap64 and pread64 (what mmap
+ * and pread are with _FILE_OFFSET_BITS=64), so a test can make
  * an allocation fail or hold reads at a gate while it looks at what other
  * threads can still do.
  */
@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "artifact/artifact.h"
+#include "artifact/blockmem.h"
 #include "artifact/codec.h"
 #include "artifact/rewrite.h"
 #include "artifact/stream.h"
@@ -33,14 +35,17 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 char *__real_strdup(const char *s);
+void *__real_mmap64(void *addr, size_t n, int prot, int flags, int fd, off_t off);
 ssize_t __real_pread64(int fd, void *buf, size_t n, off_t off);
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
 char *__wrap_strdup(const char *s);
+void *__wrap_mmap64(void *addr, size_t n, int prot, int flags, int fd, off_t off);
 ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off);
 
-static atomic_size_t fail_size;	/* every malloc of exactly this many bytes fails */
-/* every malloc of a size from fail_from to fail_from + SIZE_SLACK fails */
+/* every malloc or mmap of exactly this many bytes fails */
+static atomic_size_t fail_size;
+/* every malloc or mmap of a size from fail_from to fail_from + SIZE_SLACK fails */
 static atomic_size_t fail_from;
 #define SIZE_SLACK 4096
 static atomic_long fail_in;	/* > 0: the fail_in-th allocation from now on fails */
@@ -87,6 +92,16 @@ char *
 __wrap_strdup(const char *s)
 {
 	return fail_this(0) ? NULL : __real_strdup(s);
+}
+
+void *
+__wrap_mmap64(void *addr, size_t n, int prot, int flags, int fd, off_t off)
+{
+	if (fail_this(n)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return __real_mmap64(addr, n, prot, flags, fd, off);
 }
 
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -208,7 +223,8 @@ Test(inject, read_ahead_out_of_memory_waits)
 		    "%s", why.text);
 	usleep(200000);
 	atomic_store(&failures, 0);
-	atomic_store(&fail_from, AF_STREAM_BLOCK);
+	/* block memory comes in chunks, each mapped twice its size (blockmem.c) */
+	atomic_store(&fail_from, 2 * AF_BLOCKMEM_CHUNK);
 	/* cached: served, and the read-ahead is asked for the next MiB */
 	cr_assert_eq(af_stream_pread(s, buf, MiB, MiB, &got, &why), AF_OK, "%s", why.text);
 	cr_assert_eq(memcmp(buf, orig + MiB, MiB), 0);
