@@ -11,6 +11,7 @@ struct free_buf {
 
 struct af_blockmem {
 	size_t size;
+	bool huge;
 	struct free_buf *free;	/* given back, most recent first */
 	uint8_t *fresh;		/* the newest chunk's buffers never handed out */
 	size_t fresh_left;
@@ -19,7 +20,7 @@ struct af_blockmem {
 };
 
 struct af_blockmem *
-af_blockmem_new(size_t size)
+af_blockmem_new(size_t size, bool huge)
 {
 	struct af_blockmem *m;
 
@@ -28,13 +29,14 @@ af_blockmem_new(size_t size)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->size = size;
+	m->huge = huge;
 	return m;
 }
 
 /* A chunk aligned on its size, the condition for a huge page: twice the
  * size is mapped and the ends around the aligned middle are unmapped. */
 static void *
-chunk_map(void)
+chunk_map(bool huge)
 {
 	size_t span = 2 * AF_BLOCKMEM_CHUNK, head;
 	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -46,7 +48,8 @@ chunk_map(void)
 		munmap(p, head);
 	munmap(p + head + AF_BLOCKMEM_CHUNK, AF_BLOCKMEM_CHUNK - head);
 	/* advice only: without transparent huge pages the chunk has small ones */
-	(void)madvise(p + head, AF_BLOCKMEM_CHUNK, MADV_HUGEPAGE);
+	if (huge)
+		(void)madvise(p + head, AF_BLOCKMEM_CHUNK, MADV_HUGEPAGE);
 	return p + head;
 }
 
@@ -64,7 +67,7 @@ chunk_add(struct af_blockmem *m)
 		m->chunks = grown;
 		m->chunk_cap = cap;
 	}
-	if ((chunk = chunk_map()) == NULL)
+	if ((chunk = chunk_map(m->huge)) == NULL)
 		return -1;
 	m->chunks[m->chunk_count++] = chunk;
 	m->fresh = chunk;

@@ -1,6 +1,6 @@
 /*
  * Memory for a stream's decoded blocks: equal buffers carved from 2 MiB
- * chunks that the kernel may back with one huge page each.
+ * chunks, which the kernel may back with one huge page each.
  *
  * Why not malloc: the first write to a fresh 4 KiB page is a page fault,
  * and in the VMs this was measured on a fault costs 16 us (the hypervisor
@@ -17,14 +17,16 @@
 #ifndef AF_BLOCKMEM_H
 #define AF_BLOCKMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define AF_BLOCKMEM_CHUNK ((size_t)2 << 20)
 
 struct af_blockmem;
 
-/* Buffers of size bytes, which must divide AF_BLOCKMEM_CHUNK. */
-struct af_blockmem *af_blockmem_new(size_t size);
+/* Buffers of size bytes, which must divide AF_BLOCKMEM_CHUNK; huge: ask
+ * for huge pages. */
+struct af_blockmem *af_blockmem_new(size_t size, bool huge);
 /* A buffer, or NULL when no memory is left. */
 void *af_blockmem_get(struct af_blockmem *m);
 void af_blockmem_put(struct af_blockmem *m, void *buf);

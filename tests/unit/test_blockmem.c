@@ -12,13 +12,13 @@
 
 Test(blockmem, sizes_that_do_not_divide_a_chunk_are_refused)
 {
-	cr_assert_null(af_blockmem_new(3 * 100 * KiB));
-	cr_assert_null(af_blockmem_new(4));
+	cr_assert_null(af_blockmem_new(3 * 100 * KiB, true));
+	cr_assert_null(af_blockmem_new(4, true));
 }
 
 Test(blockmem, buffers_are_distinct_and_a_chunk_holds_them_all)
 {
-	struct af_blockmem *m = af_blockmem_new(256 * KiB);
+	struct af_blockmem *m = af_blockmem_new(256 * KiB, true);
 	uint8_t *buf[2 * PER_CHUNK];
 	size_t i, j;
 
@@ -42,7 +42,7 @@ Test(blockmem, buffers_are_distinct_and_a_chunk_holds_them_all)
 
 Test(blockmem, the_buffer_given_back_last_comes_first_and_no_chunk_is_added)
 {
-	struct af_blockmem *m = af_blockmem_new(256 * KiB);
+	struct af_blockmem *m = af_blockmem_new(256 * KiB, true);
 	void *a, *b, *c;
 
 	cr_assert_not_null(m);
@@ -58,42 +58,63 @@ Test(blockmem, the_buffer_given_back_last_comes_first_and_no_chunk_is_added)
 	af_blockmem_free(m);
 }
 
-/* The chunk is advised as huge-page memory: its mapping is eligible for
- * transparent huge pages wherever the kernel offers them at all. */
-Test(blockmem, chunks_may_have_huge_pages)
+/* THP's mode, the bracketed word of the sysfs file; "" if unknown. */
+static void
+thp_mode(char *mode, size_t len)
 {
-	FILE *mode = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-	char line[256], setting[128] = "";
-	struct af_blockmem *m;
-	uintptr_t lo, hi, at;
-	bool inside = false, eligible = false, seen = false;
-	FILE *maps;
-	uint8_t *buf;
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char line[256] = "", *open, *close;
 
-	if (mode == NULL || fgets(setting, sizeof(setting), mode) == NULL ||
-	    strstr(setting, "[never]") != NULL) {
-		if (mode != NULL)
-			fclose(mode);
-		cr_skip_test("this kernel offers no transparent huge pages (%s)", setting);
-	}
-	fclose(mode);
-	cr_assert_not_null(m = af_blockmem_new(256 * KiB));
-	cr_assert_not_null(buf = af_blockmem_get(m));
-	buf[0] = 1;
-	at = (uintptr_t)buf;
-	cr_assert_not_null(maps = fopen("/proc/self/smaps", "r"));
-	while (fgets(line, sizeof(line), maps) != NULL) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
-			inside = lo <= at && at < hi;
-			if (inside)
-				cr_assert_geq(hi - lo, AF_BLOCKMEM_CHUNK, "the chunk's mapping was split");
-		} else if (inside && strncmp(line, "THPeligible:", 12) == 0) {
-			seen = true;
-			eligible = strtol(line + 12, NULL, 10) == 1;
-		}
+	mode[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL && (open = strchr(line, '[')) != NULL &&
+	    (close = strchr(open, ']')) != NULL)
+		snprintf(mode, len, "%.*s", (int)(close - open - 1), open + 1);
+	fclose(f);
+}
+
+/* The THPeligible field of the mapping that holds at, from /proc/self/smaps. */
+static int
+thp_eligible(const void *at)
+{
+	FILE *maps = fopen("/proc/self/smaps", "r");
+	char line[256];
+	unsigned long lo, hi;
+	bool inside = false;
+	int eligible = -1;
+
+	cr_assert_not_null(maps);
+	while (eligible < 0 && fgets(line, sizeof(line), maps) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			inside = lo <= (uintptr_t)at && (uintptr_t)at < hi;
+		else if (inside && strncmp(line, "THPeligible:", 12) == 0)
+			eligible = (int)strtol(line + 12, NULL, 10);
 	}
 	fclose(maps);
-	cr_assert(seen, "no THPeligible line for the chunk in /proc/self/smaps");
-	cr_assert(eligible, "the chunk may not have huge pages (THP: %s)", setting);
-	af_blockmem_free(m);
+	cr_assert_geq(eligible, 0, "no THPeligible line for %p in /proc/self/smaps", at);
+	return eligible;
+}
+
+/* Huge pages are asked for where the caller says so, and only there
+ * (where THP is on for every mapping, both are eligible). */
+Test(blockmem, huge_pages_where_asked)
+{
+	struct af_blockmem *huge, *small;
+	uint8_t *h, *s;
+	char mode[32];
+
+	thp_mode(mode, sizeof(mode));
+	if (strcmp(mode, "always") != 0 && strcmp(mode, "madvise") != 0)
+		cr_skip_test("this kernel offers no transparent huge pages (mode \"%s\")", mode);
+	cr_assert_not_null(huge = af_blockmem_new(256 * KiB, true));
+	cr_assert_not_null(small = af_blockmem_new(256 * KiB, false));
+	cr_assert_not_null(h = af_blockmem_get(huge));
+	cr_assert_not_null(s = af_blockmem_get(small));
+	h[0] = s[0] = 1;
+	cr_assert_eq(thp_eligible(h), 1, "the chunk may not have huge pages (THP: %s)", mode);
+	if (strcmp(mode, "madvise") == 0)
+		cr_assert_eq(thp_eligible(s), 0, "huge pages where none were asked for");
+	af_blockmem_free(huge);
+	af_blockmem_free(small);
 }
