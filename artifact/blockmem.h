@@ -3,11 +3,12 @@
  * chunks, which the kernel may back with one huge page each.
  *
  * Why not malloc: the first write to a fresh 4 KiB page is a page fault,
- * and in the VMs this was measured on a fault costs 16 us (the hypervisor
- * handles it), so the 16 MiB of blocks a stream fills as it starts cost its
- * decoding thread 60-70 ms, 3% of a whole checksum pass of a 1.5 GiB image.
- * A chunk with a huge page takes one fault.  Where the kernel has no huge
- * page to give, the chunk is backed by small pages as before.
+ * and in the VM this was measured on a fault costs 16 us (the hypervisor
+ * handles it), so the 15 MiB of blocks a checksum pass fills as it starts
+ * cost its decoding thread about 60 ms, 3% of the pass over a 1.5 GiB
+ * image.  A chunk with a huge page takes one fault.  The caller asks for
+ * huge pages or not (they made xz slower; see stream.c); where the kernel
+ * has none to give, a chunk has small pages.
  *
  * Buffers given back are handed out again most recent first, so the pages
  * in use stay few; chunks are returned to the kernel only by
