@@ -69,8 +69,9 @@ void af_stream_read_once(struct af_stream *stream);
 struct af_stream_memory {
 	size_t cached;		/* blocks in the cache */
 	size_t cache_cap;	/* the most the cache holds */
-	size_t blocks;		/* block buffers allocated: cached, pinned after they
-				 * left the cache, being decoded, and spares */
+	size_t blocks;		/* blocks in use: cached, pinned after they left the
+				 * cache, being decoded (the memory held, in 2 MiB
+				 * chunks, is the most ever in use: blockmem.h) */
 	size_t blocks_peak;	/* the most there ever were */
 	size_t decoders;	/* how many decoders the stream may use */
 };
