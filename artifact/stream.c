@@ -16,7 +16,7 @@
  *   drops the least recently used of the blocks read (blocks decoded ahead
  *   of a reader stay until read).  A block dropped while pinned lives until
  *   its last reader unpins it.  Block buffers come from blockmem.c, in
- *   chunks with huge pages, and are reused.
+ *   2 MiB chunks (with huge pages for gzip), and are reused.
  * - Decoders: a few per stream (gzip 4, zstd 2, xz 1: an xz decoder holds
  *   the stream's whole dictionary, 64 MiB from mender-artifact), each used
  *   by one thread at a time, each standing on a block boundary.  A read of a
@@ -53,9 +53,9 @@
  * 1. the caller's own, around a whole read (payload.c's scan_lock); no
  *    thread of this file takes them;
  * 2. the stream's lock: the cache, the blocks' references, the decoders'
- *    busy flags and what other threads see of them (seen), the block memory.  Never
- *    held while decoding, copying, calling a visit function or reading the
- *    file;
+ *    busy flags and what other threads see of them (seen), the block
+ *    memory.  Never held while decoding, copying, calling a visit function
+ *    or reading the file;
  * 3. the checkpoint list's lock (checkpoint.c), taken only by a thread that
  *    holds a decoder and not the stream's lock: 2 and 3 never nest in fact.
  */
