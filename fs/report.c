@@ -2,6 +2,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,25 +230,94 @@ unreadable_text(const char *why)
 	return text;
 }
 
+/*
+ * The keys load on a thread of their own while the first artifact is opened
+ * and its checksum pass runs: OpenSSL's check of a public key is not cheap
+ * (about 10 ms for RSA-3072 here: a Miller-Rabin test of n) and needs
+ * nothing the pass makes.  A key that fails stops the pass (keys_not_failed):
+ * every artifact is then unreadable for the key's reason, as it was when the
+ * keys loaded before any artifact was read.
+ */
+struct key_load {
+	const struct cli *cli;
+	pthread_t thread;
+	bool threaded;		/* the thread runs, or ran and is not joined */
+	bool waited;		/* key_load_wait has run */
+	atomic_bool failed;	/* loading is over, and failed */
+	struct fs_keyring *ring;
+	struct af_reason why;
+};
+
+static void *
+load_keys(void *arg)
+{
+	struct key_load *k = arg;
+
+	k->ring = fs_load_keys(k->cli->verify_keys, k->cli->verify_key_count, &k->why);
+	atomic_store(&k->failed, k->ring == NULL);
+	return NULL;
+}
+
+static void
+key_load_start(struct key_load *k, const struct cli *c)
+{
+	k->cli = c;
+	atomic_init(&k->failed, false);
+	if (c->verify_key_count > 0)
+		k->threaded = pthread_create(&k->thread, NULL, load_keys, k) == 0;
+	if (!k->threaded)
+		load_keys(k);	/* no key, or no thread to be had: here, first */
+}
+
+/* The keys; NULL once they failed, with k->why, said once on stderr. */
+static struct fs_keyring *
+key_load_wait(struct key_load *k)
+{
+	if (k->threaded) {
+		pthread_join(k->thread, NULL);
+		k->threaded = false;
+	}
+	if (!k->waited && k->ring == NULL)
+		fprintf(stderr, "artifactfs: %s\n", k->why.text);
+	k->waited = true;
+	return k->ring;
+}
+
+/* The checksum pass's progress function: on while the keys may still load. */
+static bool
+keys_not_failed(void *ctx, const char *name, uint64_t done, uint64_t total)
+{
+	struct key_load *k = ctx;
+
+	(void)name, (void)done, (void)total;
+	return !atomic_load(&k->failed);
+}
+
 /* Checks one artifact; prints its JSON object at once when asked to. */
 static void
-check_one(const struct cli *c, struct fs_keyring *ring, const struct af_reason *why_keys,
-    struct result *r)
+check_one(const struct cli *c, struct key_load *keys, struct result *r)
 {
 	static const int codes[] = { [AF_VERDICT_VALID] = STATUS_VALID,
 	    [AF_VERDICT_INVALID] = STATUS_INVALID, [AF_VERDICT_UNSIGNED] = STATUS_UNSIGNED,
 	    [AF_VERDICT_UNVERIFIED] = STATUS_UNVERIFIED };
 	struct artifact *a = NULL;
 	struct af_checks checks = { 0 };
+	struct fs_keyring *ring;
 	struct af_reason why;
+	enum af_err err = AF_ENOMEM;
 
 	r->code = STATUS_UNREADABLE;
-	if (ring == NULL) {
-		why = *why_keys;
-	} else if ((a = fs_open_artifact(r->given, &why)) != NULL) {
+	if (!atomic_load(&keys->failed) && (a = fs_open_artifact(r->given, &why)) != NULL) {
 		artifact_read_once(a);
-		if (af_verify_checksums(a, NULL, NULL, &checks) == AF_OK &&
-		    fs_status_make(a, ring, &checks, NULL, NULL, NULL, &r->status)) {
+		err = af_verify_checksums(a, keys_not_failed, keys, &checks);
+	}
+	if ((ring = key_load_wait(keys)) == NULL) {
+		why = keys->why;
+		af_checks_clear(&checks);
+		artifact_close(a);
+		a = NULL;
+	} else if (a != NULL) {
+		if (err == AF_OK && fs_status_make(a, ring, &checks, NULL, NULL, NULL, &r->status)) {
 			r->code = codes[r->status.verdict.word];
 			r->text = r->status.text;
 			r->status.text = NULL;
@@ -275,8 +346,7 @@ int
 fs_report_run(const struct cli *c)
 {
 	struct result *results = calloc(c->operand_count, sizeof(*results));
-	struct fs_keyring *ring;
-	struct af_reason why_keys = { 0 };
+	struct key_load keys = { 0 };
 	int worst = STATUS_VALID;
 	size_t i;
 
@@ -284,11 +354,10 @@ fs_report_run(const struct cli *c)
 		fprintf(stderr, "artifactfs: out of memory\n");
 		return STATUS_UNREADABLE;
 	}
-	if ((ring = fs_load_keys(c->verify_keys, c->verify_key_count, &why_keys)) == NULL)
-		fprintf(stderr, "artifactfs: %s\n", why_keys.text);
+	key_load_start(&keys, c);
 	for (i = 0; i < c->operand_count; i++) {
 		results[i].given = c->operands[i];
-		check_one(c, ring, &why_keys, &results[i]);
+		check_one(c, &keys, &results[i]);
 		if (results[i].text == NULL)
 			results[i].code = STATUS_UNREADABLE;
 		if (severity(results[i].code) > severity(worst))
@@ -306,6 +375,7 @@ fs_report_run(const struct cli *c)
 	for (i = 0; i < c->operand_count; i++)
 		free(results[i].text);
 	free(results);
-	fs_keyring_free(ring);
+	key_load_wait(&keys);	/* joins the thread, had no operand waited for it */
+	fs_keyring_free(keys.ring);
 	return worst;
 }

@@ -76,6 +76,20 @@ check_eq "a key that cannot be read: 4" 4 "$(status_rc -o "verify_key=$W/nokey.p
 check_eq "a key that cannot be read: first line unreadable" unreadable "$(head -n 1 "$W/st.out")"
 check "a key that cannot be read: the reason names the key" \
     grep -q "^reason: $W/nokey.pub: " "$W/st.out"
+# the keys load while the first artifact is checked: their failure still
+# makes every artifact unreadable, a missing one too, and is said first
+printf 'not a key\n' > "$W/junk.pub"
+check_eq "a key that is not a key, three artifacts: 4" 4 \
+    "$(status_rc -o "verify_key=$W/junk.pub" "$VALID" "$W/missing.mender" "$UNSIGNED")"
+check_eq "a key that is not a key: every verdict line unreadable" \
+    "$VALID: unreadable|$W/missing.mender: unreadable|$UNSIGNED: unreadable" \
+    "$(head -n 3 "$W/st.out" | paste -sd '|')"
+check_eq "a key that is not a key: every report's reason names the key" 3 \
+    "$(grep -c "^reason: $W/junk.pub: " "$W/st.out")"
+check "a key that is not a key: stderr's first line names the key" \
+    grep -q "^artifactfs: $W/junk.pub: " <(head -n 1 "$W/st.err")
+check_not "a key that is not a key: stderr says nothing of the missing artifact" \
+    grep -q "missing.mender" "$W/st.err"
 check_eq "one artifact: the report is signature-status's (verdict first)" valid \
     "$(status_rc -o "verify_key=$F/rsa.pub" "$VALID" >/dev/null; head -n 1 "$W/st.out")"
 

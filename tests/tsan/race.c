@@ -14,6 +14,10 @@
  * af_rewrite_finish on a copy of the artifact) and lookups of the payload's
  * files, one of which scans to the end, all at once.
  *
+ * report: --status (fs_report_run), whose keys load on a thread of their own
+ * while the first artifact's checksum pass runs: a good key, and one that
+ * is not a key and stops the pass.
+ *
  * Prints one line per failed check and "N passed, M failed"; exits 1 on a
  * failure.  A data race is TSan's to report (TSAN_OPTIONS exitcode).
  */
@@ -32,7 +36,9 @@
 #include "artifact/artifact.h"
 #include "artifact/rewrite.h"
 #include "artifact/stream.h"
+#include "fs/cli.h"
 #include "fs/keys.h"
+#include "fs/report.h"
 #include "fs/status.h"
 #include "fs/verifier.h"
 #include "tarbuild.h"
@@ -404,6 +410,52 @@ out:
 	free(orig);
 }
 
+/* fs_report_run (--status) with KEY, its report thrown away; its exit status */
+static int
+report_run(const char *key, char **operands, size_t count)
+{
+	char *keys[] = { (char *)key };
+	struct cli c = { .mode = CLI_STATUS, .operands = operands, .operand_count = count,
+	    .verify_keys = keys, .verify_key_count = 1 };
+	int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY), rc;
+
+	fflush(stdout);
+	dup2(null, STDOUT_FILENO);
+	rc = fs_report_run(&c);
+	fflush(stdout);
+	dup2(out, STDOUT_FILENO);
+	close(out);
+	close(null);
+	return rc;
+}
+
+/* --status loads its keys on a thread of its own while the first checksum
+ * pass runs, and a key that fails stops that pass. */
+static void
+report_case(const char *tmpdir)
+{
+	char signed_art[4096], unsigned_art[4096], key[4096], junk[4096];
+	char *both[2] = { signed_art, unsigned_art };
+	FILE *f;
+
+	if (fixture_path("rootfs-rsa.mender", signed_art, sizeof(signed_art)) == NULL ||
+	    fixture_path("rootfs-gzip.mender", unsigned_art, sizeof(unsigned_art)) == NULL ||
+	    fixture_path("rsa.pub", key, sizeof(key)) == NULL) {
+		check(false, "report: no fixtures (FIXTURES=%s)", getenv("FIXTURES"));
+		return;
+	}
+	snprintf(junk, sizeof(junk), "%s/junk.pub", tmpdir);
+	if ((f = fopen(junk, "w")) == NULL || fputs("not a key\n", f) == EOF || fclose(f) != 0) {
+		check(false, "report: %s: %s", junk, strerror(errno));
+		return;
+	}
+	check(report_run(key, both, 1) == STATUS_VALID, "report: signed artifact, its key: valid");
+	check(report_run(key, both, 2) == STATUS_INVALID,
+	    "report: signed and unsigned, a key: invalid is the worst");
+	check(report_run(junk, both, 2) == STATUS_UNREADABLE, "report: a key that is not a key: unreadable");
+	unlink(junk);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -425,6 +477,7 @@ main(int argc, char **argv)
 		stream_case(comps[i]);
 	for (i = 0; i < 4; i++)
 		artifact_case(fixtures[i], tmpdir);
+	report_case(tmpdir);
 	rmdir(tmpdir);
 	printf("%u passed, %u failed\n", atomic_load(&passed), atomic_load(&failed));
 	return atomic_load(&failed) == 0 ? 0 : 1;
