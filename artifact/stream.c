@@ -882,19 +882,18 @@ cpus_to_spin(void)
 	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
 }
 
-/* Without the lock: true once "changed" is broadcast after seen was read. */
-static bool
+/* Without the lock: returns once "changed" is broadcast after seen was
+ * read, or after SPIN_NS; the caller re-checks under the lock either way. */
+static void
 spin_for_change(struct af_stream *s, uint_fast64_t seen)
 {
 	uint64_t start = now_ns();
 	unsigned i;
 
-	for (i = 1;; i++) {
-		if (atomic_load_explicit(&s->changes, memory_order_acquire) != seen)
-			return true;
+	for (i = 1; atomic_load_explicit(&s->changes, memory_order_acquire) == seen; i++) {
 		cpu_relax();
 		if (i % 64 == 0 && now_ns() - start > SPIN_NS)
-			return false;
+			return;
 	}
 }
 
